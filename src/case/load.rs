@@ -1,0 +1,423 @@
+//! Loading case files: TOML text to expanded, validated [`Case`]s.
+//!
+//! Every error names `file:line: field: message`, because the people who write cases know
+//! the RFC, not our code; they need to be sent to the exact line.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::{Spanned, Value};
+
+use super::matrix;
+use super::model::*;
+use super::steps::parse_step;
+
+/// Why a case file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {field}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        field: String,
+        message: String,
+    },
+}
+
+impl CaseError {
+    fn invalid(
+        file: &str,
+        line: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        CaseError::Invalid {
+            file: file.to_owned(),
+            line,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    case: Vec<Spanned<RawCase>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    id: Spanned<String>,
+    title: String,
+    section: String,
+    requirement: String,
+    level: Level,
+    role: Role,
+    autobahn: Option<String>,
+    matrix: Option<Spanned<Value>>,
+    timeout_ms: Option<u64>,
+    close: Option<bool>,
+    steps: Spanned<Vec<Spanned<Value>>>,
+}
+
+/// 1-based line of a byte offset.
+fn line_of(src: &str, offset: usize) -> usize {
+    src.as_bytes()[..offset.min(src.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn line_of_span(src: &str, span: Range<usize>) -> usize {
+    line_of(src, span.start)
+}
+
+/// Parses one file's text. `name` is what error messages call the file.
+pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
+    let raw: RawFile = toml::from_str(src).map_err(|e| {
+        let line = e.span().map(|s| line_of(src, s.start)).unwrap_or(1);
+        let msg = e.message().trim().to_owned();
+        // serde names the field in its message ("unknown field `x`", "missing field `y`");
+        // pull it out so every error has the same shape.
+        let field = msg
+            .split('`')
+            .nth(1)
+            .filter(|_| msg.contains("field"))
+            .unwrap_or("toml")
+            .to_owned();
+        CaseError::invalid(name, line, field, msg)
+    })?;
+    let mut out = Vec::new();
+    for spanned in raw.case {
+        let case_line = line_of_span(src, spanned.span());
+        let rc = spanned.into_inner();
+        let id_line = line_of_span(src, rc.id.span());
+        let rows = matrix::rows(rc.matrix.as_ref().map(|m| m.get_ref())).map_err(|m| {
+            let line = rc
+                .matrix
+                .as_ref()
+                .map(|m| line_of_span(src, m.span()))
+                .unwrap_or(case_line);
+            CaseError::invalid(name, line, "matrix", m)
+        })?;
+        if rc.steps.get_ref().is_empty() {
+            return Err(CaseError::invalid(
+                name,
+                line_of_span(src, rc.steps.span()),
+                "steps",
+                "a case needs at least one step",
+            ));
+        }
+        for row in &rows {
+            let id = matrix::substitute_str(rc.id.get_ref(), row);
+            check_id(&id).map_err(|m| CaseError::invalid(name, id_line, "id", m))?;
+            let mut steps = Vec::with_capacity(rc.steps.get_ref().len());
+            for (i, sv) in rc.steps.get_ref().iter().enumerate() {
+                let value = matrix::substitute(sv.get_ref(), row);
+                let step = parse_step(&value, &format!("steps[{i}]")).map_err(|e| {
+                    CaseError::invalid(
+                        name,
+                        line_of_span(src, sv.span()),
+                        e.field,
+                        format!("{} (case {id})", e.message),
+                    )
+                })?;
+                steps.push((step, line_of_span(src, sv.span())));
+            }
+            let steps = complete_and_check(steps, rc.role).map_err(|(line, field, m)| {
+                CaseError::invalid(
+                    name,
+                    line.unwrap_or(case_line),
+                    field,
+                    format!("{m} (case {id})"),
+                )
+            })?;
+            out.push(Case {
+                id,
+                title: matrix::substitute_str(&rc.title, row),
+                section: matrix::substitute_str(&rc.section, row),
+                requirement: matrix::substitute_str(&rc.requirement, row),
+                level: rc.level,
+                role: rc.role,
+                autobahn: rc.autobahn.as_ref().map(|a| matrix::substitute_str(a, row)),
+                timeout_ms: rc.timeout_ms,
+                close: rc.close.unwrap_or(true),
+                steps,
+                origin: format!("{name}:{case_line}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn check_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.split('.').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{id:?}: an id is dotted segments of a-z, 0-9, '-' and '_', e.g. close.code.invalid.1005"))
+    }
+}
+
+type CheckError = (Option<usize>, String, String);
+
+/// Adds the implicit opening handshake and rejects step sequences that cannot run.
+fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>, CheckError> {
+    let hs_send = steps
+        .iter()
+        .position(|(s, _)| matches!(s, Step::Send(Send::Handshake(_), _)));
+    let hs_expect = steps.iter().position(|(s, _)| {
+        matches!(
+            s,
+            Step::Expect(Expect {
+                kind: ExpectKind::Handshake(_),
+                ..
+            })
+        )
+    });
+    let count = |f: &dyn Fn(&Step) -> bool| steps.iter().filter(|(s, _)| f(s)).count();
+    if count(&|s| matches!(s, Step::Send(Send::Handshake(_), _))) > 1 {
+        return Err((
+            None,
+            "steps".into(),
+            "a case sends at most one handshake".into(),
+        ));
+    }
+    if count(&|s| {
+        matches!(
+            s,
+            Step::Expect(Expect {
+                kind: ExpectKind::Handshake(_),
+                ..
+            })
+        )
+    }) > 1
+    {
+        return Err((
+            None,
+            "steps".into(),
+            "a case expects at most one handshake response".into(),
+        ));
+    }
+    if role == Role::Client && (hs_send.is_some() || hs_expect.is_some()) {
+        return Err((None, "steps".into(), "handshake steps describe wsspec as a client; role = \"client\" cases cannot use them yet".into()));
+    }
+    let mut out: Vec<(Step, usize)> = steps;
+    match (hs_send, hs_expect) {
+        (None, None) => {
+            out.insert(
+                0,
+                (
+                    Step::Send(
+                        Send::Handshake(HandshakeSpec::default()),
+                        WriteOpts {
+                            flush: true,
+                            ..Default::default()
+                        },
+                    ),
+                    0,
+                ),
+            );
+            out.insert(1, (default_handshake_expect(), 0));
+        }
+        (None, Some(i)) => {
+            out.insert(
+                0,
+                (
+                    Step::Send(
+                        Send::Handshake(HandshakeSpec::default()),
+                        WriteOpts {
+                            flush: true,
+                            ..Default::default()
+                        },
+                    ),
+                    0,
+                ),
+            );
+            let _ = i;
+        }
+        (Some(s), None) => {
+            // Expect the response before the first other expectation, so a handshake held
+            // back with `flush = false` is written together with the frames that follow.
+            let at = out
+                .iter()
+                .enumerate()
+                .skip(s + 1)
+                .find(|(_, (st, _))| matches!(st, Step::Expect(_)))
+                .map(|(i, _)| i)
+                .unwrap_or(out.len());
+            out.insert(at, (default_handshake_expect(), 0));
+        }
+        (Some(s), Some(e)) if e < s => {
+            return Err((
+                Some(out[e].1),
+                format!("steps[{e}]"),
+                "the handshake response is expected before the handshake is sent".into(),
+            ));
+        }
+        _ => {}
+    }
+    // Now check order: sends of frames only after the handshake; no expectations of frames
+    // before the handshake response; nothing after an expected rejection.
+    let hs_send = out
+        .iter()
+        .position(|(s, _)| matches!(s, Step::Send(Send::Handshake(_), _)))
+        .unwrap();
+    let hs_expect = out
+        .iter()
+        .position(|(s, _)| {
+            matches!(
+                s,
+                Step::Expect(Expect {
+                    kind: ExpectKind::Handshake(_),
+                    ..
+                })
+            )
+        })
+        .unwrap();
+    let rejects = match &out[hs_expect].0 {
+        Step::Expect(Expect {
+            kind: ExpectKind::Handshake(h),
+            ..
+        }) => !h.status.is_empty() && !h.status.iter().any(|p| p.matches(101)),
+        _ => false,
+    };
+    for (i, (step, line)) in out.iter().enumerate() {
+        let here = || Some(*line).filter(|l| *l > 0);
+        match step {
+            Step::Send(Send::Frame(_) | Send::Message(_), _) if i < hs_send => {
+                return Err((
+                    here(),
+                    format!("steps[{i}]"),
+                    "frames are sent after the handshake (use send = \"raw\" for bytes before it)"
+                        .into(),
+                ));
+            }
+            Step::Expect(e) if i < hs_expect && !matches!(e.kind, ExpectKind::Handshake(_)) => {
+                return Err((
+                    here(),
+                    format!("steps[{i}]"),
+                    "frames are expected only after the handshake response".into(),
+                ));
+            }
+            Step::Send(Send::Frame(_) | Send::Message(_), _) | Step::Expect(_)
+                if rejects && i > hs_expect =>
+            {
+                return Err((
+                    here(),
+                    format!("steps[{i}]"),
+                    "this case expects the handshake to be rejected, so no frames can follow"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    if let Some((i, (_, line))) = out
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, (s, _))| matches!(s, Step::Send(..)))
+        .filter(|(_, (s, _))| matches!(s, Step::Send(_, w) if !w.flush))
+    {
+        return Err((
+            Some(*line).filter(|l| *l > 0),
+            format!("steps[{i}].flush"),
+            "flush = false holds bytes for the next send, but no send follows".into(),
+        ));
+    }
+    Ok(out.into_iter().map(|(s, _)| s).collect())
+}
+
+fn default_handshake_expect() -> Step {
+    Step::Expect(Expect {
+        kind: ExpectKind::Handshake(HandshakeExpect::default()),
+        grade: Grade::Pass,
+        otherwise: Grade::Fail,
+        timeout_ms: None,
+        note: None,
+    })
+}
+
+/// Loads every `*.toml` under `dir` (recursively, in path order).
+pub fn load_dir(dir: &Path) -> Result<Vec<Case>, CaseError> {
+    let mut files = Vec::new();
+    collect_toml(dir, &mut files)?;
+    files.sort();
+    let mut sources = Vec::with_capacity(files.len());
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| CaseError::Io {
+            path: f.display().to_string(),
+            source: e,
+        })?;
+        sources.push((f.display().to_string(), text));
+    }
+    load_sources(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CaseError> {
+    let io = |e| CaseError::Io {
+        path: dir.display().to_string(),
+        source: e,
+    };
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            collect_toml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Parses several sources and rejects duplicate ids across all of them.
+pub fn load_sources<'a>(
+    sources: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<Case>, CaseError> {
+    let mut all = Vec::new();
+    for (name, text) in sources {
+        all.extend(parse_file(name, text)?);
+    }
+    check_unique(&all)?;
+    Ok(all)
+}
+
+/// Ids are how results, baselines and reports refer to cases: they must be unique.
+pub fn check_unique(cases: &[Case]) -> Result<(), CaseError> {
+    let mut seen: HashMap<&str, &str> = HashMap::with_capacity(cases.len());
+    for c in cases {
+        if let Some(first) = seen.insert(&c.id, &c.origin) {
+            let (file, line) = c.origin.rsplit_once(':').unwrap_or((&c.origin, "0"));
+            return Err(CaseError::invalid(
+                file,
+                line.parse().unwrap_or(0),
+                "id",
+                format!("duplicate id {:?}, first defined at {first}", c.id),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Matrix expansion: a family of cases written once, one case per value.
+//!
+//! Substitution works on the TOML value tree before typing, so any field can vary: a string
+//! that is exactly `{name}` becomes the matrix value with its own type (an integer stays an
+//! integer), and `{name}` inside a longer string is replaced by the value's text.
+
+use toml::Value;
+
+/// One binding of matrix names to values; `index` (1-based) is always present.
+pub type Row = Vec<(String, Value)>;
+
+/// Expands a `matrix` value into rows.
+///
+/// Two forms: an array of tables gives one case per table (values that vary together, such
+/// as a length and its Autobahn id); a table of arrays gives the cartesian product.
+pub fn rows(matrix: Option<&Value>) -> Result<Vec<Row>, String> {
+    let mut out: Vec<Row> = match matrix {
+        None => vec![Vec::new()],
+        Some(Value::Array(items)) => {
+            let mut rows = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let Value::Table(t) = item else {
+                    return Err(format!(
+                        "matrix[{i}] must be a table such as {{ len = 125 }}"
+                    ));
+                };
+                rows.push(t.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+            }
+            rows
+        }
+        Some(Value::Table(t)) => {
+            let mut rows: Vec<Row> = vec![Vec::new()];
+            for (name, values) in t {
+                let Value::Array(values) = values else {
+                    return Err(format!("matrix.{name} must be an array of values"));
+                };
+                if values.is_empty() {
+                    return Err(format!("matrix.{name} is empty"));
+                }
+                let mut next = Vec::with_capacity(rows.len() * values.len());
+                for row in &rows {
+                    for v in values {
+                        let mut r = row.clone();
+                        r.push((name.clone(), v.clone()));
+                        next.push(r);
+                    }
+                }
+                rows = next;
+            }
+            rows
+        }
+        Some(_) => return Err("matrix must be an array of tables or a table of arrays".into()),
+    };
+    if out.is_empty() {
+        return Err("matrix has no rows".into());
+    }
+    if out.len() > 100_000 {
+        return Err(format!(
+            "matrix expands to {} cases (limit 100000)",
+            out.len()
+        ));
+    }
+    let n = out.len();
+    for (i, row) in out.iter_mut().enumerate() {
+        if row.iter().any(|(k, _)| k == "index") {
+            return Err("matrix: `index` is reserved (it is the 1-based row number)".into());
+        }
+        let _ = n;
+        row.push(("index".into(), Value::Integer(i as i64 + 1)));
+    }
+    Ok(out)
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Replaces `{name}` placeholders in one string.
+pub fn substitute_str(s: &str, row: &Row) -> String {
+    if !s.contains('{') {
+        return s.to_owned();
+    }
+    let mut out = s.to_owned();
+    for (name, value) in row {
+        let placeholder = format!("{{{name}}}");
+        if out.contains(&placeholder) {
+            out = out.replace(&placeholder, &text_of(value));
+        }
+    }
+    out
+}
+
+/// Replaces placeholders throughout a value tree.
+pub fn substitute(v: &Value, row: &Row) -> Value {
+    match v {
+        Value::String(s) => {
+            if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                if let Some((_, value)) = row.iter().find(|(k, _)| k == name) {
+                    return value.clone();
+                }
+            }
+            Value::String(substitute_str(s, row))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| substitute(i, row)).collect()),
+        Value::Table(t) => Value::Table(
+            t.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, row)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn val(s: &str) -> Value {
+        toml::from_str::<toml::Table>(&format!("v = {s}")).unwrap()["v"].clone()
+    }
+
+    #[test]
+    fn row_form_keeps_values_together() {
+        let r = rows(Some(&val(
+            "[{ len = 0, ab = \"1.1.1\" }, { len = 125, ab = \"1.1.2\" }]",
+        )))
+        .unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(substitute_str("{ab}/{len}/{index}", &r[1]), "1.1.2/125/2");
+    }
+
+    #[test]
+    fn table_form_is_a_product() {
+        let r = rows(Some(&val("{ a = [1, 2], b = [\"x\", \"y\", \"z\"] }"))).unwrap();
+        assert_eq!(r.len(), 6);
+    }
+
+    #[test]
+    fn whole_placeholder_keeps_type() {
+        let r = rows(Some(&val("[{ len = 7 }]"))).unwrap();
+        assert_eq!(
+            substitute(&Value::String("{len}".into()), &r[0]),
+            Value::Integer(7)
+        );
+        assert_eq!(
+            substitute(&Value::String("n{len}".into()), &r[0]),
+            Value::String("n7".into())
+        );
+    }
+
+    #[test]
+    fn bad_shapes_are_errors() {
+        assert!(rows(Some(&val("[1, 2]"))).is_err());
+        assert!(rows(Some(&val("{ a = 1 }"))).is_err());
+        assert!(rows(Some(&val("{ a = [] }"))).is_err());
+        assert!(rows(Some(&val("[{ index = 1 }]"))).is_err());
+    }
+}

@@ -1,0 +1,274 @@
+//! The typed case model: what one case file entry means once loaded and expanded.
+//!
+//! Everything here is plain data. The loader (`load.rs`) turns TOML into these types and
+//! rejects what cannot run; the runner interprets them; nothing here touches a socket.
+
+use serde::{Deserialize, Serialize};
+
+use super::payload::Payload;
+
+/// How strongly the RFC words the requirement a case checks (RFC 2119).
+///
+/// The level decides what a miss costs: a MUST miss fails, a SHOULD miss is non-strict
+/// (a failure under `--strict`), a MAY or informational case never fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Level {
+    #[serde(rename = "MUST")]
+    Must,
+    #[serde(rename = "SHOULD")]
+    Should,
+    #[serde(rename = "MAY")]
+    May,
+    #[serde(rename = "INFO")]
+    Info,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::May => "MAY",
+            Level::Info => "INFO",
+        }
+    }
+}
+
+/// Which peer the case tests. wsspec plays the other side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Server,
+    Client,
+    Both,
+}
+
+impl Role {
+    /// Whether a case with this role applies when testing `target`.
+    pub fn applies_to(self, target: Role) -> bool {
+        self == Role::Both || self == target
+    }
+}
+
+/// The verdict an expectation grants when it matches or misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grade {
+    Pass,
+    Informational,
+    Unimplemented,
+    NonStrict,
+    Fail,
+}
+
+impl Grade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Pass => "pass",
+            Grade::Informational => "informational",
+            Grade::Unimplemented => "unimplemented",
+            Grade::NonStrict => "non-strict",
+            Grade::Fail => "fail",
+        }
+    }
+}
+
+/// One fully expanded case, ready to run.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub title: String,
+    /// e.g. "RFC 6455 §5.2"
+    pub section: String,
+    pub requirement: String,
+    pub level: Level,
+    pub role: Role,
+    pub autobahn: Option<String>,
+    /// Per-step timeout override for this case (large messages need longer).
+    pub timeout_ms: Option<u64>,
+    /// Whether the runner closes the connection cleanly after the steps and judges the
+    /// close behaviour. Handshake-rejection cases turn it off.
+    pub close: bool,
+    pub steps: Vec<Step>,
+    /// Where the case came from, for error messages and reports: `file:line`.
+    pub origin: String,
+}
+
+impl Case {
+    /// The area is the first dotted segment of the id: it groups output and reports.
+    pub fn area(&self) -> &str {
+        self.id.split('.').next().unwrap_or(&self.id)
+    }
+}
+
+/// One step: an action wsspec performs or an observation it waits for.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Send(Send, WriteOpts),
+    Wait { ms: u64 },
+    Expect(Expect),
+}
+
+/// How the bytes of a send step reach the socket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteOpts {
+    /// Write in pieces of this many bytes (one TCP write each).
+    pub chop: Option<usize>,
+    /// Pause between pieces.
+    pub pause_ms: u64,
+    /// When false, the bytes are held and written together with the next send step, so a
+    /// handshake and the first frames can share one TCP segment.
+    pub flush: bool,
+}
+
+/// Something wsspec sends.
+#[derive(Debug, Clone)]
+pub enum Send {
+    Handshake(HandshakeSpec),
+    Frame(FrameSpec),
+    /// A data message, possibly split into fragments.
+    Message(MessageSpec),
+    /// Exact bytes, no framing.
+    Raw(Payload),
+    /// Half-close our side of TCP.
+    Shutdown,
+}
+
+/// Changes to the standard opening handshake (RFC 6455 §4.1) for one case.
+#[derive(Debug, Clone, Default)]
+pub struct HandshakeSpec {
+    pub method: Option<String>,
+    pub target: Option<String>,
+    pub version: Option<String>,
+    pub request_line: Option<String>,
+    /// Headers replaced (or added if absent), in order.
+    pub set: Vec<(String, String)>,
+    /// Headers appended even if present (duplicates).
+    pub add: Vec<(String, String)>,
+    pub remove: Vec<String>,
+    pub rename: Vec<(String, String)>,
+    pub protocols: Vec<String>,
+    pub extensions: Vec<String>,
+}
+
+/// A frame with every header field under the case's control.
+#[derive(Debug, Clone)]
+pub struct FrameSpec {
+    pub opcode: u8,
+    pub fin: bool,
+    pub rsv1: bool,
+    pub rsv2: bool,
+    pub rsv3: bool,
+    pub mask: MaskSpec,
+    pub length_form: LengthSpec,
+    pub declared_len: Option<u64>,
+    pub payload: Payload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskSpec {
+    /// What the sending role must do: masked with a fresh random key as a client,
+    /// unmasked as a server (RFC 6455 §5.1).
+    Auto,
+    None,
+    Key([u8; 4]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthSpec {
+    Minimal,
+    Bits7,
+    Bits16,
+    Bits64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageSpec {
+    pub opcode: u8,
+    pub payload: Payload,
+    pub fragments: Fragmenting,
+    pub mask: MaskSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fragmenting {
+    /// One frame.
+    Whole,
+    /// Frames of this many payload bytes (the last may be shorter).
+    Size(usize),
+    /// Exactly these payload sizes; they must add up to the payload length.
+    Sizes(Vec<usize>),
+}
+
+/// Something wsspec waits to observe, and how to grade it.
+#[derive(Debug, Clone)]
+pub struct Expect {
+    pub kind: ExpectKind,
+    /// Grade when this expectation is met.
+    pub grade: Grade,
+    /// Grade when it is not; anything but `fail` lets the case go on.
+    pub otherwise: Grade,
+    pub timeout_ms: Option<u64>,
+    /// Short human text on what this outcome means (shown in reports).
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExpectKind {
+    /// The handshake response.
+    Handshake(HandshakeExpect),
+    /// A data message. `payload: None` means the last message wsspec sent, echoed.
+    Message {
+        opcode: Option<u8>,
+        payload: Option<Payload>,
+    },
+    /// A pong. `payload: None` means the payload of the last ping wsspec sent.
+    Pong { payload: Option<Payload> },
+    /// A close frame, with a code in `codes` when given.
+    Close { codes: Vec<u16> },
+    /// The peer fails the connection (RFC 6455 §7.1.7): a close frame or a dropped TCP
+    /// connection, and no data message before it.
+    Fail { codes: Vec<u16> },
+    /// The peer closes TCP.
+    TcpClosed,
+    /// Nothing arrives for this long (pongs and data alike count as something).
+    Silence { ms: u64 },
+    /// The first alternative that matches decides, with its own grade.
+    Any(Vec<Expect>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HandshakeExpect {
+    /// Accepted status codes; empty means 101.
+    pub status: Vec<StatusPattern>,
+    /// Headers that must be present, with a value containing the given text
+    /// (case-insensitive); an empty text only asks for presence.
+    pub headers: Vec<(String, String)>,
+    /// Headers that must be absent.
+    pub absent: Vec<String>,
+}
+
+/// A status code or a class such as `4xx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusPattern {
+    Exact(u16),
+    Class(u16),
+}
+
+impl StatusPattern {
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusPattern::Exact(s) => s == status,
+            StatusPattern::Class(c) => status / 100 == c,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusPattern::Exact(s) => write!(f, "{s}"),
+            StatusPattern::Class(c) => write!(f, "{c}xx"),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Payload descriptions in case files and their bytes.
+//!
+//! Payloads are described rather than spelled out so a 16 MiB message or a byte-exact
+//! invalid UTF-8 sequence stays one readable line in a case file.
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+/// The largest payload a case may describe. Cases are ours or the user's, but a typo such
+/// as `len = 1000000000000` must be an error, not an allocation failure.
+pub const MAX_PAYLOAD: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// UTF-8 text, written as a plain string or `{ text = "..." }`.
+    Text(String),
+    /// Exact bytes from hex, spaces allowed: `{ hex = "ce ba e1" }`.
+    Bytes(Vec<u8>),
+    /// A pattern repeated (and cut) to `len` bytes: `{ repeat = "*", len = 125 }`.
+    Repeat { pattern: Vec<u8>, len: usize },
+    /// Deterministic pseudo-random bytes: `{ random = 1024, seed = 7 }`.
+    Random { len: usize, seed: u64 },
+    /// Parts joined in order: `{ concat = ["abc", { hex = "ff" }] }`.
+    Concat(Vec<Payload>),
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Bytes(Vec::new())
+    }
+}
+
+impl Payload {
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Text(s) => s.len(),
+            Payload::Bytes(b) => b.len(),
+            Payload::Repeat { len, .. } | Payload::Random { len, .. } => *len,
+            Payload::Concat(parts) => parts.iter().map(Payload::len).sum(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        self.write_to(&mut out);
+        out
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Payload::Text(s) => out.extend_from_slice(s.as_bytes()),
+            Payload::Bytes(b) => out.extend_from_slice(b),
+            Payload::Repeat { pattern, len } => {
+                if pattern.is_empty() {
+                    return;
+                }
+                let start = out.len();
+                while out.len() - start < *len {
+                    let take = (*len - (out.len() - start)).min(pattern.len());
+                    out.extend_from_slice(&pattern[..take]);
+                }
+            }
+            Payload::Random { len, seed } => {
+                let mut state = *seed ^ 0x9E37_79B9_7F4A_7C15;
+                let start = out.len();
+                while out.len() - start < *len {
+                    let word = splitmix64(&mut state).to_le_bytes();
+                    let take = (*len - (out.len() - start)).min(8);
+                    out.extend_from_slice(&word[..take]);
+                }
+            }
+            Payload::Concat(parts) => parts.iter().for_each(|p| p.write_to(out)),
+        }
+    }
+
+    /// A short human description for reports (never the whole payload).
+    pub fn describe(&self) -> String {
+        match self {
+            Payload::Text(s) if s.len() <= 40 => format!("text {s:?}"),
+            Payload::Text(s) => format!("text of {} bytes", s.len()),
+            Payload::Bytes(b) if b.len() <= 16 => format!("bytes {}", hex(b)),
+            Payload::Bytes(b) => format!("{} bytes", b.len()),
+            Payload::Repeat { pattern, len } => {
+                format!("{len} bytes of {:?}", String::from_utf8_lossy(pattern))
+            }
+            Payload::Random { len, seed } => format!("{len} random bytes (seed {seed})"),
+            Payload::Concat(parts) => parts
+                .iter()
+                .map(Payload::describe)
+                .collect::<Vec<_>>()
+                .join(" + "),
+        }
+    }
+}
+
+/// SplitMix64: tiny, fast and stable across versions, so a seed names the same bytes forever.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Parses hex with optional whitespace between bytes.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex {text:?} has an odd number of digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let s = std::str::from_utf8(pair).map_err(|_| format!("hex {text:?} is not ASCII"))?;
+            u8::from_str_radix(s, 16).map_err(|_| format!("hex {text:?}: {s:?} is not a hex byte"))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayloadTable {
+    text: Option<String>,
+    hex: Option<String>,
+    repeat: Option<String>,
+    repeat_hex: Option<String>,
+    len: Option<usize>,
+    random: Option<usize>,
+    seed: Option<u64>,
+    concat: Option<Vec<Payload>>,
+}
+
+impl PayloadTable {
+    fn into_payload(self) -> Result<Payload, String> {
+        let kinds = [
+            self.text.is_some(),
+            self.hex.is_some(),
+            self.repeat.is_some() || self.repeat_hex.is_some(),
+            self.random.is_some(),
+            self.concat.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            return Err(
+                "payload: give exactly one of text, hex, repeat, repeat_hex, random, concat".into(),
+            );
+        }
+        let payload = if let Some(t) = self.text {
+            Payload::Text(t)
+        } else if let Some(h) = self.hex {
+            Payload::Bytes(parse_hex(&h)?)
+        } else if self.repeat.is_some() || self.repeat_hex.is_some() {
+            let pattern = match (self.repeat, self.repeat_hex) {
+                (Some(p), None) => p.into_bytes(),
+                (None, Some(h)) => parse_hex(&h)?,
+                _ => return Err("payload: repeat and repeat_hex exclude each other".into()),
+            };
+            if pattern.is_empty() {
+                return Err("payload: repeat pattern is empty".into());
+            }
+            let len = self.len.ok_or("payload: repeat needs len")?;
+            Payload::Repeat { pattern, len }
+        } else if let Some(len) = self.random {
+            Payload::Random {
+                len,
+                seed: self.seed.unwrap_or(0),
+            }
+        } else {
+            Payload::Concat(self.concat.unwrap_or_default())
+        };
+        if payload.len() > MAX_PAYLOAD {
+            return Err(format!(
+                "payload: {} bytes exceeds the {MAX_PAYLOAD}-byte limit for one payload",
+                payload.len()
+            ));
+        }
+        Ok(payload)
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Payload;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a string or a table such as { hex = \"..\" } or { repeat = \"*\", len = 125 }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Payload, E> {
+                Ok(Payload::Text(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Payload, A::Error> {
+                let table = PayloadTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                table.into_payload().map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeat_cuts_pattern_to_length() {
+        let p = Payload::Repeat {
+            pattern: b"abc".to_vec(),
+            len: 7,
+        };
+        assert_eq!(p.bytes(), b"abcabca");
+        assert_eq!(p.len(), 7);
+    }
+
+    #[test]
+    fn random_is_stable_for_a_seed() {
+        let a = Payload::Random { len: 33, seed: 5 }.bytes();
+        let b = Payload::Random { len: 33, seed: 5 }.bytes();
+        let c = Payload::Random { len: 33, seed: 6 }.bytes();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 33);
+    }
+
+    #[test]
+    fn hex_accepts_spaces_and_rejects_odd_digits() {
+        assert_eq!(parse_hex("ce ba\te1").unwrap(), vec![0xce, 0xba, 0xe1]);
+        assert!(parse_hex("abc").is_err());
+        assert!(parse_hex("zz").is_err());
+    }
+
+    #[test]
+    fn tables_parse() {
+        #[derive(Deserialize)]
+        struct W {
+            p: Payload,
+        }
+        let w: W = toml::from_str("p = { concat = [\"ab\", { hex = \"ff\" }] }").unwrap();
+        assert_eq!(w.p.bytes(), vec![b'a', b'b', 0xff]);
+        let err = toml::from_str::<W>("p = { hex = \"ff\", text = \"x\" }")
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("exactly one"), "{err}");
+        let err = toml::from_str::<W>("p = { repeat = \"*\", len = 100000000000 }")
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("limit"), "{err}");
+    }
+}

@@ -1,0 +1,323 @@
+//! The command line: parsing arguments and turning outcomes into exit codes. No protocol
+//! knowledge lives here.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::case::{self, Case, IdPattern};
+use crate::report::{self, terminal};
+use crate::results::RunResults;
+use crate::run::{self, RunConfig, SessionConfig, Target};
+
+/// Exit codes: 0 nothing failed, 1 something failed, 2 wsspec could not do its job.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "wsspec",
+    version,
+    about = "WebSocket (RFC 6455) conformance suite and fuzzer"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Test a WebSocket server at a ws:// URL.
+    Server {
+        /// e.g. ws://127.0.0.1:9001/
+        url: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Run the suite against the embedded reference server (tokio-tungstenite) and write
+    /// the results: a self-check and a demonstration in one command.
+    Demo {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// List cases: ids, levels, RFC sections, titles, and counts per area.
+    List {
+        /// Id pattern (glob, or a dotted prefix such as `close`).
+        pattern: Option<String>,
+        /// Extra case directories, loaded beside the built-in cases.
+        #[arg(long = "cases-dir")]
+        cases_dir: Vec<PathBuf>,
+    },
+    /// Validate case files without running them.
+    Check {
+        /// A case directory or file (default: the built-in cases).
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Run only cases whose id matches (glob, or a dotted prefix); repeatable, or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<String>,
+    /// Skip cases whose id matches; repeatable, or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// Extra case directories, loaded beside the built-in cases.
+    #[arg(long = "cases-dir")]
+    cases_dir: Vec<PathBuf>,
+    /// Timeout for each step, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    timeout: u64,
+    /// Cases run at once (default: 8 per core, 8 to 64).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Count non-strict results (SHOULD-level misses) as failures.
+    #[arg(long)]
+    strict: bool,
+    /// Add a header to every handshake, e.g. 'Authorization: Bearer x'; repeatable.
+    #[arg(long = "header", value_name = "'K: V'")]
+    headers: Vec<String>,
+    /// Output directory for results.
+    #[arg(long, default_value = "wsspec-report")]
+    out: PathBuf,
+    /// Name of the implementation under test, used in reports.
+    #[arg(long)]
+    agent: Option<String>,
+    /// List every case in the terminal, not only those that did not pass.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("wsspec: error: {msg}");
+    EXIT_ERROR
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::List { pattern, cases_dir } => list(pattern, &cases_dir),
+        Command::Check { dir } => check(dir),
+        Command::Server { url, run } => {
+            let target = match Target::parse(&url) {
+                Ok(t) => t,
+                Err(e) => return fail(e),
+            };
+            let agent = run.agent.clone().unwrap_or_else(|| url.clone());
+            with_runtime(|| async move { execute(&target, run, agent).await })
+        }
+        Command::Demo { run } => with_runtime(|| async move {
+            let server = match crate::reference::ReferenceServer::start().await {
+                Ok(s) => s,
+                Err(e) => return fail(format!("cannot start the reference server: {e}")),
+            };
+            let target = Target::parse(&server.url()).expect("reference URL parses");
+            eprintln!(
+                "wsspec: reference server (tokio-tungstenite) listening on {}",
+                server.url()
+            );
+            let agent = run
+                .agent
+                .clone()
+                .unwrap_or_else(|| "tokio-tungstenite (reference)".into());
+            execute(&target, run, agent).await
+        }),
+    }
+}
+
+fn with_runtime<F, Fut>(f: F) -> i32
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = i32>,
+{
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f()),
+        Err(e) => fail(format!("cannot start the async runtime: {e}")),
+    }
+}
+
+fn load(extra: &[PathBuf]) -> Result<Vec<Case>, i32> {
+    crate::Suite::builtin_and(extra)
+        .map(|s| s.cases().to_vec())
+        .map_err(fail)
+}
+
+fn patterns(list: &[String]) -> Result<Vec<IdPattern>, i32> {
+    list.iter()
+        .map(|p| IdPattern::parse(p).map_err(fail))
+        .collect()
+}
+
+fn parse_header(h: &str) -> Result<(String, String), String> {
+    let (k, v) = h
+        .split_once(':')
+        .ok_or_else(|| format!("--header {h:?}: expected 'Name: value'"))?;
+    let k = k.trim();
+    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Err(format!(
+            "--header {h:?}: the name must be a non-empty HTTP token"
+        ));
+    }
+    if v.contains(['\r', '\n']) {
+        return Err(format!(
+            "--header {h:?}: the value must not contain CR or LF"
+        ));
+    }
+    Ok((k.to_owned(), v.trim().to_owned()))
+}
+
+async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
+    let cases = match load(&args.cases_dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (inc, exc) = match (patterns(&args.cases), patterns(&args.exclude)) {
+        (Ok(i), Ok(e)) => (i, e),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    let cases: Vec<Case> = case::select(cases, &inc, &exc)
+        .into_iter()
+        .filter(|c| c.role.applies_to(case::Role::Server))
+        .collect();
+    if cases.is_empty() {
+        return fail(
+            "no cases selected: check --cases and --exclude (`wsspec list` shows the ids)",
+        );
+    }
+    let mut headers = Vec::new();
+    for h in &args.headers {
+        match parse_header(h) {
+            Ok(kv) => headers.push(kv),
+            Err(e) => return fail(e),
+        }
+    }
+    let cfg = RunConfig {
+        jobs: args
+            .jobs
+            .map(|j| j as usize)
+            .unwrap_or_else(run::default_jobs),
+        session: SessionConfig {
+            step_timeout: Duration::from_millis(args.timeout),
+            headers,
+            strict: args.strict,
+            ..Default::default()
+        },
+        agent,
+        include: args.cases.clone(),
+        exclude: args.exclude.clone(),
+    };
+    let bar = ProgressBar::new(cases.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases {per_sec} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let progress: run::Progress = {
+        let bar = bar.clone();
+        let failed = failed.clone();
+        Arc::new(move |r| {
+            if r.verdict == case::Grade::Fail {
+                let n = failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                bar.set_message(format!("{n} failed"));
+            }
+            bar.inc(1);
+        })
+    };
+    let results = run::run_server(target, cases, &cfg, Some(progress)).await;
+    bar.finish_and_clear();
+    let results: RunResults = match results {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!(
+        "{}",
+        terminal::render(
+            &results,
+            &terminal::Style {
+                color,
+                verbose: args.verbose
+            }
+        )
+    );
+    match report::write_all(&args.out, &results) {
+        Ok(files) => {
+            for f in files {
+                println!("wrote {f}");
+            }
+        }
+        Err(e) => return fail(e),
+    }
+    if results.totals.fail > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn list(pattern: Option<String>, extra: &[PathBuf]) -> i32 {
+    let cases = match load(extra) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let inc = match patterns(&pattern.into_iter().collect::<Vec<_>>()) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let cases = case::select(cases, &inc, &[]);
+    let mut areas: Vec<(String, usize)> = Vec::new();
+    for c in &cases {
+        println!(
+            "{:<48} {:<6} {:<6} {:<16} {}",
+            c.id,
+            c.level.as_str(),
+            format!("{:?}", c.role).to_lowercase(),
+            c.section,
+            c.title
+        );
+        match areas.iter_mut().find(|(a, _)| a == c.area()) {
+            Some((_, n)) => *n += 1,
+            None => areas.push((c.area().to_owned(), 1)),
+        }
+    }
+    println!();
+    for (a, n) in &areas {
+        println!("{a:<16} {n:>5}");
+    }
+    println!("{:<16} {:>5}", "total", cases.len());
+    EXIT_OK
+}
+
+fn check(dir: Option<PathBuf>) -> i32 {
+    let loaded = match &dir {
+        Some(d) => case::load_dir(d),
+        None => case::builtin(),
+    };
+    match loaded {
+        Ok(cases) => {
+            let what = dir
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "built-in cases".into());
+            println!("{what}: {} cases, all valid", cases.len());
+            EXIT_OK
+        }
+        Err(e) => fail(e),
+    }
+}

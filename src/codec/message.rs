@@ -1,0 +1,395 @@
+//! Message assembly and the fragmentation rules (RFC 6455 §5.4).
+//!
+//! Fragmentation rules constrain the *sequence* of frames, so they cannot
+//! be judged by the frame decoder alone; the assembler keeps the one piece
+//! of state they need, the currently open fragmented message. Text is
+//! validated frame by frame as it arrives (RFC 6455 §8.1 fail-fast), so an
+//! invalid message is reported at the first frame where it is detectable,
+//! not when the final fragment arrives.
+
+use super::decoder::DecodedFrame;
+use super::frame::Frame;
+use super::opcode::OpCode;
+use super::rule::{Rule, Violation};
+use crate::utf8::{Utf8Error, Utf8Validator};
+
+/// What one pushed frame produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assembled {
+    /// A complete message. `opcode` is 1 (text) or 2 (binary); `frames` is
+    /// how many frames carried it.
+    Message {
+        opcode: u8,
+        payload: Vec<u8>,
+        frames: usize,
+    },
+    /// A control frame (opcode 0x8-0xF), which may arrive between the
+    /// fragments of a message (RFC 6455 §5.4) and is passed through.
+    Control(Frame),
+    /// A data frame was consumed; the message is still open.
+    Partial,
+}
+
+#[derive(Debug, Clone)]
+struct Open {
+    opcode: u8,
+    payload: Vec<u8>,
+    frames: usize,
+    /// Present for text messages only.
+    utf8: Option<Utf8Validator>,
+}
+
+/// Tracks an open fragmented message and reassembles it.
+///
+/// After any `Err` the open message (if any) is discarded and the
+/// offending frame is dropped: the RFC requires the connection to fail at
+/// that point, so there is no correct way to continue the message, and
+/// starting clean keeps later findings independent of earlier ones.
+#[derive(Debug, Clone)]
+pub struct Assembler {
+    max_message: u64,
+    open: Option<Open>,
+}
+
+impl Assembler {
+    /// `max_message`: largest reassembled payload accepted (RFC 6455 §10.4).
+    pub fn new(max_message: u64) -> Self {
+        Self {
+            max_message,
+            open: None,
+        }
+    }
+
+    /// True while a fragmented message has started and not finished.
+    pub fn in_message(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Takes the next decoded frame in stream order.
+    pub fn push(&mut self, f: &DecodedFrame) -> Result<Assembled, Violation> {
+        let op = OpCode(f.frame.opcode);
+        if op.is_control() {
+            return Ok(Assembled::Control(f.frame.clone()));
+        }
+        let result = self.push_data(f, op);
+        if result.is_err() {
+            self.open = None;
+        }
+        result
+    }
+
+    fn push_data(&mut self, f: &DecodedFrame, op: OpCode) -> Result<Assembled, Violation> {
+        match op {
+            OpCode::CONTINUATION if self.open.is_none() => {
+                return Err(Violation::new(
+                    Rule::ContinuationWithoutMessage,
+                    f.offset,
+                    "continuation frame with no message open",
+                ));
+            }
+            OpCode::CONTINUATION => {}
+            OpCode::TEXT | OpCode::BINARY => {
+                if let Some(open) = &self.open {
+                    return Err(Violation::new(
+                        Rule::MessageInterleaved,
+                        f.offset,
+                        format!(
+                            "{} frame while a {} message of {} frame(s) is still open",
+                            op.name(),
+                            OpCode(open.opcode).name(),
+                            open.frames
+                        ),
+                    ));
+                }
+                self.open = Some(Open {
+                    opcode: op.0,
+                    payload: Vec::new(),
+                    frames: 0,
+                    utf8: (op == OpCode::TEXT).then(Utf8Validator::new),
+                });
+            }
+            _ => {
+                // Reserved non-control opcode: no defined meaning, so it can
+                // neither start nor continue a message.
+                return Err(Violation::new(
+                    Rule::ReservedOpcode,
+                    f.offset,
+                    format!("cannot assemble a frame with opcode {:#x}", op.0),
+                ));
+            }
+        }
+        let open = self.open.as_mut().expect("opened above");
+        open.frames += 1;
+        let data = &f.frame.payload;
+        let payload_at = f.payload_offset();
+        let before = open.payload.len() as u64;
+        // Only the part within the limit is examined and kept, so an
+        // earlier UTF-8 error is still reported before the size overrun.
+        let room = self.max_message.saturating_sub(before);
+        let fits = usize::try_from(room).map_or(data.len(), |r| r.min(data.len()));
+        if let Some(v) = &mut open.utf8 {
+            if let Err(Utf8Error::Invalid { offset }) = v.feed(&data[..fits]) {
+                return Err(Violation::new(
+                    Rule::InvalidUtf8,
+                    payload_at + (offset - before),
+                    format!("text message byte {offset} is not valid UTF-8"),
+                ));
+            }
+        }
+        if fits < data.len() {
+            return Err(Violation::new(
+                Rule::MessageTooLarge,
+                payload_at + fits as u64,
+                format!(
+                    "message exceeds the {}-byte limit ({} + {} bytes)",
+                    self.max_message,
+                    before,
+                    data.len()
+                ),
+            ));
+        }
+        open.payload.extend_from_slice(data);
+        if !f.frame.fin {
+            return Ok(Assembled::Partial);
+        }
+        let open = self.open.take().expect("opened above");
+        if let Some(Err(Utf8Error::Incomplete { offset })) = open.utf8.map(|v| v.finish()) {
+            // The final frame's length tells a reader where the message
+            // ends, so truncation is visible at the frame's last byte.
+            return Err(Violation::new(
+                Rule::InvalidUtf8,
+                f.offset + f.wire_len as u64 - 1,
+                format!("text message ends inside a UTF-8 sequence (byte {offset})"),
+            ));
+        }
+        Ok(Assembled::Message {
+            opcode: open.opcode,
+            payload: open.payload,
+            frames: open.frames,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{Decoder, DecoderConfig, Expect};
+
+    /// Encodes `frames` back to back and decodes them, so offsets are real.
+    fn decoded(frames: &[Frame]) -> Vec<DecodedFrame> {
+        let mut bytes = Vec::new();
+        for f in frames {
+            f.encode_into(&mut bytes).unwrap();
+        }
+        let mut d = Decoder::new(DecoderConfig::new(Expect::Unmasked));
+        d.feed(&bytes);
+        std::iter::from_fn(|| d.next_frame().unwrap()).collect()
+    }
+
+    fn push_all(a: &mut Assembler, frames: &[Frame]) -> Vec<Result<Assembled, Violation>> {
+        decoded(frames).iter().map(|f| a.push(f)).collect()
+    }
+
+    fn err_at(r: &Result<Assembled, Violation>) -> (Rule, u64) {
+        let v = r.as_ref().unwrap_err();
+        (v.rule, v.offset)
+    }
+
+    fn message(opcode: u8, payload: &[u8], frames: usize) -> Assembled {
+        Assembled::Message {
+            opcode,
+            payload: payload.to_vec(),
+            frames,
+        }
+    }
+
+    #[test]
+    fn rfc_fragmented_hello() {
+        let mut a = Assembler::new(1024);
+        let out = push_all(
+            &mut a,
+            &[
+                Frame::text("Hel").with_fin(false),
+                Frame::continuation("lo"),
+            ],
+        );
+        assert_eq!(out, [Ok(Assembled::Partial), Ok(message(1, b"Hello", 2))]);
+        assert!(!a.in_message());
+    }
+
+    #[test]
+    fn control_frames_may_interleave() {
+        let mut a = Assembler::new(1024);
+        let frames = [
+            Frame::binary("ab").with_fin(false),
+            Frame::ping("p"),
+            Frame::continuation("cd").with_fin(false),
+            Frame::pong(""),
+            Frame::continuation("ef"),
+        ];
+        let out = push_all(&mut a, &frames);
+        assert_eq!(
+            out[1],
+            Ok(Assembled::Control(
+                Frame::ping("p").with_length_form(crate::codec::LengthForm::Bits7)
+            ))
+        );
+        assert!(matches!(out[3], Ok(Assembled::Control(_))));
+        assert_eq!(out[4], Ok(message(2, b"abcdef", 3)));
+    }
+
+    #[test]
+    fn continuation_without_message() {
+        let mut a = Assembler::new(1024);
+        let out = push_all(&mut a, &[Frame::text("ok"), Frame::continuation("x")]);
+        assert_eq!(out[0], Ok(message(1, b"ok", 1)));
+        assert_eq!(err_at(&out[1]), (Rule::ContinuationWithoutMessage, 4));
+    }
+
+    #[test]
+    fn new_message_while_one_is_open() {
+        let mut a = Assembler::new(1024);
+        let out = push_all(
+            &mut a,
+            &[Frame::text("a").with_fin(false), Frame::binary("b")],
+        );
+        assert_eq!(err_at(&out[1]), (Rule::MessageInterleaved, 3));
+        assert!(!a.in_message());
+    }
+
+    #[test]
+    fn reserved_data_opcode_cannot_be_assembled() {
+        let mut a = Assembler::new(1024);
+        let out = push_all(&mut a, &[Frame::new(3, b"x".to_vec())]);
+        assert_eq!(err_at(&out[0]), (Rule::ReservedOpcode, 0));
+    }
+
+    #[test]
+    fn invalid_utf8_fails_at_the_first_frame_that_shows_it() {
+        let mut a = Assembler::new(1024);
+        // "κ" then ED A0 (a surrogate) in the first, non-final fragment.
+        let frames = [
+            Frame::text(vec![0xCE, 0xBA, 0xED, 0xA0]).with_fin(false),
+            Frame::continuation("ok"),
+        ];
+        let out = push_all(&mut a, &frames);
+        assert_eq!(err_at(&out[0]), (Rule::InvalidUtf8, 2 + 3));
+        assert!(!a.in_message());
+        // The orphaned continuation is then reported in its own right.
+        assert_eq!(err_at(&out[1]), (Rule::ContinuationWithoutMessage, 6));
+    }
+
+    #[test]
+    fn code_points_may_straddle_fragments() {
+        let mut a = Assembler::new(1024);
+        let frames = [
+            Frame::text(vec![0xE2, 0x82]).with_fin(false),
+            Frame::continuation(vec![0xAC]),
+        ];
+        let out = push_all(&mut a, &frames);
+        assert_eq!(out[1], Ok(message(1, "€".as_bytes(), 2)));
+        // Bad continuation in the second fragment: 2 + 2 header/payload,
+        // then the second frame's header (2), so its first byte is at 6.
+        let frames = [
+            Frame::text(vec![0xE2, 0x82]).with_fin(false),
+            Frame::continuation(vec![0x41]),
+        ];
+        assert_eq!(
+            err_at(&push_all(&mut a, &frames)[1]),
+            (Rule::InvalidUtf8, 6)
+        );
+    }
+
+    #[test]
+    fn truncated_text_is_invalid_at_the_final_frame_end() {
+        let mut a = Assembler::new(1024);
+        let frames = [
+            Frame::text(vec![b'a', 0xF0, 0x9F]).with_fin(false),
+            Frame::continuation(vec![0x98]),
+        ];
+        let out = push_all(&mut a, &frames);
+        assert_eq!(out[0], Ok(Assembled::Partial));
+        assert_eq!(err_at(&out[1]), (Rule::InvalidUtf8, 7));
+        // Binary messages are not UTF-8 checked.
+        assert_eq!(
+            push_all(&mut a, &[Frame::binary(vec![0xFF])])[0],
+            Ok(message(2, &[0xFF], 1))
+        );
+    }
+
+    #[test]
+    fn message_too_large() {
+        let mut a = Assembler::new(5);
+        let frames = [
+            Frame::binary("abc").with_fin(false),
+            Frame::continuation("def"),
+        ];
+        let out = push_all(&mut a, &frames);
+        // Second frame's payload starts at 5 + 2 = 7; its 3rd byte (index 2)
+        // is the 6th message byte.
+        assert_eq!(err_at(&out[1]), (Rule::MessageTooLarge, 9));
+        assert_eq!(
+            push_all(&mut a, &[Frame::text("12345")])[0],
+            Ok(message(1, b"12345", 1))
+        );
+        let out = push_all(&mut a, &[Frame::text("123456")]);
+        assert_eq!(err_at(&out[0]), (Rule::MessageTooLarge, 7));
+    }
+
+    #[test]
+    fn utf8_error_before_the_limit_wins() {
+        let mut a = Assembler::new(3);
+        let out = push_all(&mut a, &[Frame::text(vec![b'a', 0xFF, b'c', b'd'])]);
+        assert_eq!(err_at(&out[0]), (Rule::InvalidUtf8, 3));
+    }
+
+    /// Splitting any byte string into fragments gives the same verdict as
+    /// validating it whole, with the error located in the right fragment.
+    #[quickcheck_macros::quickcheck]
+    fn fragmented_text_matches_whole_validation(bytes: Vec<u8>, sizes: Vec<u8>) -> bool {
+        let mut frames = Vec::new();
+        let mut rest = &bytes[..];
+        let mut k = 0;
+        while !rest.is_empty() || frames.is_empty() {
+            let n = sizes
+                .get(k)
+                .map_or(rest.len(), |&s| usize::from(s % 9))
+                .min(rest.len());
+            let op = if frames.is_empty() { 1 } else { 0 };
+            frames.push(Frame::new(op, rest[..n].to_vec()).with_fin(false));
+            rest = &rest[n..];
+            k += 1;
+        }
+        frames.last_mut().unwrap().fin = true;
+        let dec = decoded(&frames);
+        let mut a = Assembler::new(u64::MAX);
+        let last = dec
+            .iter()
+            .map(|f| a.push(f))
+            .find(|r| r != &Ok(Assembled::Partial))
+            .unwrap();
+        // Absolute offset of message byte `k`.
+        let locate = |k: u64| {
+            let mut before = 0u64;
+            for f in &dec {
+                let n = f.frame.payload.len() as u64;
+                if k < before + n {
+                    return f.payload_offset() + (k - before);
+                }
+                before += n;
+            }
+            unreachable!("offset inside the message")
+        };
+        let end = dec
+            .last()
+            .map(|f| f.offset + f.wire_len as u64 - 1)
+            .unwrap();
+        match crate::utf8::validate(&bytes) {
+            Ok(()) => last == Ok(message(1, &bytes, frames.len())),
+            Err(Utf8Error::Invalid { offset }) => {
+                err_at(&last) == (Rule::InvalidUtf8, locate(offset))
+            }
+            Err(Utf8Error::Incomplete { .. }) => err_at(&last) == (Rule::InvalidUtf8, end),
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Deciding one expectation from the events that arrive after it starts.
+//!
+//! A matcher sees events one at a time, in order, and decides as soon as it can: the runner
+//! never waits longer than the evidence requires, which is what keeps a full run in seconds.
+
+use super::event::Event;
+use crate::case::{Expect, ExpectKind, Grade, HandshakeExpect};
+use crate::codec::OpCode;
+use crate::handshake::{validate_response, Offer};
+use crate::report::bounded_lossy;
+
+/// What the case has sent so far that an expectation may refer to.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub last_message: Option<(u8, Vec<u8>)>,
+    /// A message being sent frame by frame (`send = "frame"` steps), until its FIN frame.
+    pub open_message: Option<(u8, Vec<u8>)>,
+    pub last_ping: Option<Vec<u8>>,
+    pub key: String,
+    pub protocols: Vec<String>,
+    pub extensions: Vec<String>,
+}
+
+/// The decision on one expectation.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub matched: bool,
+    pub grade: Grade,
+    pub expected: String,
+    pub observed: String,
+}
+
+pub enum Progress {
+    Pending,
+    Done(Outcome),
+}
+
+pub struct Matcher {
+    expect: Expect,
+    expected_text: String,
+    /// Resolved expected payload (echo or explicit) for message and pong.
+    want: Option<(Option<u8>, Vec<u8>)>,
+    alternatives: Vec<Option<Matcher>>,
+    seen: Vec<String>,
+}
+
+impl Matcher {
+    pub fn new(expect: &Expect, ctx: &Context) -> Matcher {
+        let want = match &expect.kind {
+            ExpectKind::Message { opcode, payload } => {
+                let (op, bytes) = match (payload, &ctx.last_message) {
+                    (Some(p), _) => (opcode.or(ctx.last_message.as_ref().map(|m| m.0)), p.bytes()),
+                    (None, Some((o, b))) => (opcode.or(Some(*o)), b.clone()),
+                    (None, None) => (*opcode, Vec::new()),
+                };
+                Some((op, bytes))
+            }
+            ExpectKind::Pong { payload } => Some((
+                None,
+                match payload {
+                    Some(p) => p.bytes(),
+                    None => ctx.last_ping.clone().unwrap_or_default(),
+                },
+            )),
+            _ => None,
+        };
+        let alternatives = match &expect.kind {
+            ExpectKind::Any(alts) => alts.iter().map(|a| Some(Matcher::new(a, ctx))).collect(),
+            _ => Vec::new(),
+        };
+        let mut m = Matcher {
+            expect: expect.clone(),
+            expected_text: String::new(),
+            want,
+            alternatives,
+            seen: Vec::new(),
+        };
+        m.expected_text = m.describe_expected();
+        m
+    }
+
+    pub fn expected(&self) -> &str {
+        &self.expected_text
+    }
+
+    fn describe_expected(&self) -> String {
+        let codes = |c: &[u16]| {
+            c.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let text = match &self.expect.kind {
+            ExpectKind::Handshake(h) => describe_handshake(h),
+            ExpectKind::Message { payload, .. } => {
+                let (op, bytes) = self.want.as_ref().unwrap();
+                let kind = match op {
+                    Some(1) => "text",
+                    Some(2) => "binary",
+                    _ => "data",
+                };
+                if payload.is_some() {
+                    format!("a {kind} message of {} bytes: {}", bytes.len(), payload.as_ref().unwrap().describe())
+                } else {
+                    format!("the {}-byte {kind} message echoed back", bytes.len())
+                }
+            }
+            ExpectKind::Pong { .. } => {
+                format!("a pong with the {}-byte ping payload", self.want.as_ref().unwrap().1.len())
+            }
+            ExpectKind::Close { codes: c } if c.is_empty() => "a close frame".into(),
+            ExpectKind::Close { codes: c } => format!("a close frame with code {}", codes(c)),
+            ExpectKind::Fail { codes: c } if c.is_empty() => {
+                "the peer fails the connection (close frame or TCP close, nothing processed)".into()
+            }
+            ExpectKind::Fail { codes: c } => format!(
+                "the peer fails the connection with close code {} (or drops TCP), nothing processed",
+                codes(c)
+            ),
+            ExpectKind::TcpClosed => "the peer closes TCP".into(),
+            ExpectKind::Silence { ms } => format!("nothing from the peer for {ms} ms"),
+            ExpectKind::Any(_) => self
+                .alternatives
+                .iter()
+                .flatten()
+                .map(|m| format!("{} ({})", m.expected_text, m.expect.grade.as_str()))
+                .collect::<Vec<_>>()
+                .join(", or "),
+        };
+        match &self.expect.note {
+            Some(n) => format!("{text} [{n}]"),
+            None => text,
+        }
+    }
+
+    fn done(&self, matched: bool, observed: String) -> Progress {
+        Progress::Done(Outcome {
+            matched,
+            grade: if matched {
+                self.expect.grade
+            } else {
+                self.expect.otherwise
+            },
+            expected: self.expected_text.clone(),
+            observed,
+        })
+    }
+
+    /// The timeout this expectation asked for, if any.
+    pub fn timeout_ms(&self) -> Option<u64> {
+        match &self.expect.kind {
+            ExpectKind::Silence { ms } => Some(*ms),
+            _ => self.expect.timeout_ms,
+        }
+    }
+
+    /// Feeds the next event.
+    pub fn feed(&mut self, ev: &Event, ctx: &Context) -> Progress {
+        if !matches!(ev, Event::Violation(_)) {
+            self.seen.push(ev.describe());
+        }
+        match &self.expect.kind {
+            ExpectKind::Handshake(h) => match ev {
+                Event::Handshake(resp) => {
+                    let ok_status = if h.status.is_empty() {
+                        resp.status == 101
+                    } else {
+                        h.status.iter().any(|p| p.matches(resp.status))
+                    };
+                    let mut problems = Vec::new();
+                    if !ok_status {
+                        problems.push(format!(
+                            "status {} {}",
+                            resp.status,
+                            bounded_lossy(resp.reason.as_bytes(), 80)
+                        ));
+                    }
+                    if resp.status == 101 && ok_status {
+                        let offer = Offer {
+                            key: &ctx.key,
+                            protocols: &ctx.protocols,
+                            extensions: &ctx.extensions,
+                        };
+                        for p in validate_response(resp, &offer) {
+                            problems.push(format!(
+                                "{} ({}: {})",
+                                p.detail,
+                                p.rule.section(),
+                                p.rule.text()
+                            ));
+                        }
+                    }
+                    for (name, want) in &h.headers {
+                        let values: Vec<String> = resp
+                            .headers_named(name)
+                            .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase())
+                            .collect();
+                        if values.is_empty() {
+                            problems.push(format!("header {name} missing"));
+                        } else if !want.is_empty()
+                            && !values
+                                .iter()
+                                .any(|v| v.contains(&want.to_ascii_lowercase()))
+                        {
+                            problems.push(format!(
+                                "header {name} is {:?}, expected it to contain {want:?}",
+                                bounded_lossy(values.join(", ").as_bytes(), 120)
+                            ));
+                        }
+                    }
+                    for name in &h.absent {
+                        if resp.headers_named(name).next().is_some() {
+                            problems.push(format!("header {name} present"));
+                        }
+                    }
+                    if problems.is_empty() {
+                        self.done(true, format!("status {}", resp.status))
+                    } else {
+                        self.done(false, problems.join("; "))
+                    }
+                }
+                Event::HandshakeInvalid(e) => self.done(false, format!("invalid response: {e}")),
+                e if e.is_end() => {
+                    self.done(false, format!("{} before any HTTP response", e.describe()))
+                }
+                _ => Progress::Pending,
+            },
+            ExpectKind::Message { .. } => match ev {
+                Event::Message {
+                    opcode, payload, ..
+                } => {
+                    let (want_op, want) = self.want.as_ref().unwrap();
+                    if let Some(w) = want_op {
+                        if w != opcode {
+                            return self.done(
+                                false,
+                                format!(
+                                    "{} (wrong opcode: {}, expected {})",
+                                    ev.describe(),
+                                    OpCode(*opcode).name(),
+                                    OpCode(*w).name()
+                                ),
+                            );
+                        }
+                    }
+                    if payload == want {
+                        self.done(true, ev.describe())
+                    } else {
+                        self.done(
+                            false,
+                            format!("{}: {}", ev.describe(), payload_diff(want, payload)),
+                        )
+                    }
+                }
+                Event::Close { .. } => self.done(false, ev.describe()),
+                e if e.is_end() => self.done(false, e.describe()),
+                _ => Progress::Pending,
+            },
+            ExpectKind::Pong { .. } => match ev {
+                Event::Pong(p) => {
+                    let want = &self.want.as_ref().unwrap().1;
+                    if p == want {
+                        self.done(true, ev.describe())
+                    } else {
+                        self.done(
+                            false,
+                            format!("{}: {}", ev.describe(), payload_diff(want, p)),
+                        )
+                    }
+                }
+                Event::Message { .. } | Event::Close { .. } => self.done(false, ev.describe()),
+                e if e.is_end() => self.done(false, e.describe()),
+                _ => Progress::Pending,
+            },
+            ExpectKind::Close { codes } => match ev {
+                Event::Close { code, .. } => {
+                    let ok = codes.is_empty() || code.is_some_and(|c| codes.contains(&c));
+                    self.done(ok, ev.describe())
+                }
+                Event::Message { .. } => self.done(false, ev.describe()),
+                e if e.is_end() => {
+                    self.done(false, format!("{} without a close frame", e.describe()))
+                }
+                _ => Progress::Pending,
+            },
+            ExpectKind::Fail { codes } => match ev {
+                Event::Close { code, .. } => {
+                    let ok = codes.is_empty() || code.is_some_and(|c| codes.contains(&c));
+                    self.done(ok, ev.describe())
+                }
+                Event::Eof | Event::Reset(_) => {
+                    self.done(true, format!("{} without a close frame", ev.describe()))
+                }
+                Event::Message { .. } | Event::Pong(_) => self.done(
+                    false,
+                    format!(
+                        "{}: the peer went on instead of failing the connection",
+                        ev.describe()
+                    ),
+                ),
+                Event::Fatal(_) => self.done(false, ev.describe()),
+                _ => Progress::Pending,
+            },
+            ExpectKind::TcpClosed => match ev {
+                Event::Eof | Event::Reset(_) => self.done(true, ev.describe()),
+                Event::Message { .. } => self.done(false, ev.describe()),
+                _ => Progress::Pending,
+            },
+            ExpectKind::Silence { .. } => match ev {
+                Event::Ping(_) | Event::Violation(_) => Progress::Pending,
+                _ => self.done(false, ev.describe()),
+            },
+            ExpectKind::Any(_) => {
+                let mut missed = Vec::new();
+                for slot in self.alternatives.iter_mut() {
+                    if let Some(m) = slot {
+                        match m.feed(ev, ctx) {
+                            Progress::Pending => {}
+                            Progress::Done(o) if o.matched => {
+                                return Progress::Done(Outcome {
+                                    expected: self.expected_text.clone(),
+                                    ..o
+                                });
+                            }
+                            Progress::Done(o) => {
+                                missed.push(o.observed);
+                                *slot = None;
+                            }
+                        }
+                    }
+                }
+                if self.alternatives.iter().all(Option::is_none) {
+                    let observed = missed.pop().unwrap_or_else(|| ev.describe());
+                    self.done(false, observed)
+                } else {
+                    Progress::Pending
+                }
+            }
+        }
+    }
+
+    /// No decision within the time allowed.
+    pub fn timeout(&mut self, waited_ms: u64) -> Outcome {
+        let seen = if self.seen.is_empty() {
+            "nothing".to_owned()
+        } else {
+            self.seen.join(", ")
+        };
+        let (matched, observed) = match &self.expect.kind {
+            ExpectKind::Silence { .. } => (true, format!("silence for {waited_ms} ms")),
+            _ => (false, format!("{seen} within {waited_ms} ms (timed out)")),
+        };
+        match self.done(matched, observed) {
+            Progress::Done(o) => o,
+            Progress::Pending => unreachable!(),
+        }
+    }
+}
+
+fn describe_handshake(h: &HandshakeExpect) -> String {
+    let status = if h.status.is_empty() {
+        "status 101 with a valid handshake response (RFC 6455 §4.1)".to_owned()
+    } else {
+        let s: Vec<String> = h.status.iter().map(|p| p.to_string()).collect();
+        format!("status {}", s.join(" or "))
+    };
+    let mut parts = vec![status];
+    for (n, v) in &h.headers {
+        if v.is_empty() {
+            parts.push(format!("header {n}"));
+        } else {
+            parts.push(format!("header {n} containing {v:?}"));
+        }
+    }
+    for n in &h.absent {
+        parts.push(format!("no header {n}"));
+    }
+    parts.join(", ")
+}
+
+/// Where two payloads first differ, in words.
+pub fn payload_diff(want: &[u8], got: &[u8]) -> String {
+    if want.len() != got.len() {
+        return format!("length {} where {} was expected", got.len(), want.len());
+    }
+    match want.iter().zip(got).position(|(a, b)| a != b) {
+        Some(i) => format!("byte {i} is 0x{:02x}, expected 0x{:02x}", got[i], want[i]),
+        None => "identical".into(),
+    }
+}

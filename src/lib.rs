@@ -1,0 +1,94 @@
+//! wsspec: a WebSocket (RFC 6455, RFC 7692) conformance suite and fuzzer.
+//!
+//! The library is the product; the `wsspec` binary is a thin front end. A Rust project can
+//! run the suite from its own tests:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let suite = wsspec::Suite::builtin()?.select(&["framing"], &[])?;
+//! let results = suite.run_server("ws://127.0.0.1:9001/", &Default::default()).await?;
+//! assert_eq!(results.totals.fail, 0);
+//! # Ok(()) }
+//! ```
+
+pub mod case;
+pub mod cli;
+pub mod codec;
+pub mod handshake;
+pub mod judge;
+pub mod reference;
+pub mod report;
+pub mod results;
+pub mod run;
+pub mod time;
+pub mod transcript;
+pub mod utf8;
+
+use case::{Case, CaseError, IdPattern};
+use results::RunResults;
+use run::{RunConfig, RunError, Target};
+
+/// A set of cases to run.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    cases: Vec<Case>,
+}
+
+impl Suite {
+    /// The built-in corpus from `cases/`, compiled into wsspec.
+    pub fn builtin() -> Result<Suite, CaseError> {
+        Ok(Suite {
+            cases: case::builtin()?,
+        })
+    }
+
+    /// The built-in corpus plus every case file under `dirs`; ids must stay unique.
+    pub fn builtin_and(dirs: &[std::path::PathBuf]) -> Result<Suite, CaseError> {
+        let mut cases = case::builtin()?;
+        for d in dirs {
+            cases.extend(case::load_dir(d)?);
+        }
+        case::load::check_unique(&cases)?;
+        Ok(Suite { cases })
+    }
+
+    pub fn from_cases(cases: Vec<Case>) -> Suite {
+        Suite { cases }
+    }
+
+    /// Keeps cases matching `include` (all when empty) and not `exclude`; see
+    /// [`IdPattern`] for the pattern forms.
+    pub fn select(
+        self,
+        include: &[&str],
+        exclude: &[&str],
+    ) -> Result<Suite, case::select::PatternError> {
+        let inc = include
+            .iter()
+            .map(|p| IdPattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let exc = exclude
+            .iter()
+            .map(|p| IdPattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Suite {
+            cases: case::select(self.cases, &inc, &exc),
+        })
+    }
+
+    pub fn cases(&self) -> &[Case] {
+        &self.cases
+    }
+
+    /// Runs the suite against a WebSocket server.
+    pub async fn run_server(&self, url: &str, cfg: &RunConfig) -> Result<RunResults, RunError> {
+        let target = Target::parse(url)?;
+        let cases = self
+            .cases
+            .iter()
+            .filter(|c| c.role.applies_to(case::Role::Server))
+            .cloned()
+            .collect();
+        run::run_server(&target, cases, cfg, None).await
+    }
+}

@@ -1,0 +1,134 @@
+//! The embedded reference server: a tokio-tungstenite echo server on loopback.
+//!
+//! `wsspec demo` and the tests run the suite against it. It is a correct peer written with
+//! a well-known library, not with wsspec's own codec, so passing against it says something
+//! about the cases rather than about wsspec agreeing with itself.
+//!
+//! tungstenite answers a handshake it rejects by closing the connection without a word,
+//! while RFC 6455 §4.2.1 says the server MUST "return an HTTP response with an appropriate
+//! error code (such as 400 Bad Request)", and §4.2.2 asks for 426 with
+//! `Sec-WebSocket-Version` on a version mismatch. The server below writes that response
+//! itself from tungstenite's error; everything after the handshake is tungstenite alone.
+
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A running reference server; stops when dropped.
+pub struct ReferenceServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ReferenceServer {
+    /// Binds 127.0.0.1 on an ephemeral port and serves until dropped.
+    pub async fn start() -> std::io::Result<ReferenceServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve(stream));
+            }
+        });
+        Ok(ReferenceServer { addr, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+}
+
+impl Drop for ReferenceServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn config() -> WebSocketConfig {
+    let mut c = WebSocketConfig::default();
+    // Room for the limits cases (16 MiB messages) with margin.
+    c.max_message_size = Some(64 << 20);
+    c.max_frame_size = Some(64 << 20);
+    c
+}
+
+async fn serve(mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let ws = tokio_tungstenite::accept_async_with_config(&mut stream, Some(config())).await;
+    let mut ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            if let Some(resp) = rejection(&e) {
+                let _ = stream.write_all(resp.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+            return;
+        }
+    };
+    // tungstenite reports a protocol error to the application and leaves the close frame
+    // to it; a careful application fails the connection with the matching code (RFC 6455
+    // §7.1.7, §7.4.1), then reads on until the peer answers the close.
+    let mut closing = false;
+    while let Some(msg) = ws.next().await {
+        let reply = match msg {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) if !closing => m,
+            Ok(_) => continue,
+            Err(e) => {
+                let code = match e {
+                    _ if closing => break,
+                    WsError::Protocol(_) => CloseCode::Protocol,
+                    WsError::Utf8(_) => CloseCode::Invalid,
+                    WsError::Capacity(_) => CloseCode::Size,
+                    _ => break,
+                };
+                closing = true;
+                let frame = CloseFrame {
+                    code,
+                    reason: "".into(),
+                };
+                if ws.close(Some(frame)).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        if ws.send(reply).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// The HTTP response for a handshake tungstenite refused, or None where the connection
+/// itself failed and nothing can be said.
+fn rejection(e: &WsError) -> Option<String> {
+    let body = |status: &str, extra: &str| {
+        Some(format!(
+            "HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: 0\r\n{extra}\r\n"
+        ))
+    };
+    match e {
+        WsError::Protocol(ProtocolError::MissingSecWebSocketVersionHeader) => {
+            body("426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n")
+        }
+        WsError::Protocol(ProtocolError::WrongHttpMethod) => {
+            body("405 Method Not Allowed", "Allow: GET\r\n")
+        }
+        WsError::Protocol(_) | WsError::Http(_) | WsError::HttpFormat(_) | WsError::Utf8(_) => {
+            body("400 Bad Request", "")
+        }
+        _ => None,
+    }
+}

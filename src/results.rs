@@ -1,0 +1,131 @@
+//! The results of a run: what reports render and what `results.json` holds.
+//!
+//! The JSON shape is versioned by [`SCHEMA`]; additive changes keep the version, anything
+//! that removes or changes the meaning of a field bumps it (docs/results-schema.md).
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Grade, Level};
+use crate::judge::PeerViolation;
+use crate::transcript::Transcript;
+
+pub const SCHEMA: &str = "wsspec.results/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResults {
+    pub schema: String,
+    pub wsspec_version: String,
+    /// The name reports use for the implementation under test.
+    pub agent: String,
+    /// The URL tested (server mode).
+    pub target: String,
+    /// Which role the peer played: "server" or "client".
+    pub peer_role: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_ms: f64,
+    pub options: RunOptions,
+    pub totals: Totals,
+    pub cases: Vec<CaseResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunOptions {
+    pub jobs: usize,
+    pub timeout_ms: u64,
+    pub strict: bool,
+    pub cases: Vec<String>,
+    pub exclude: Vec<String>,
+    /// Header names added with --header (values are not recorded: they may be secrets).
+    pub header_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub pass: usize,
+    pub non_strict: usize,
+    pub informational: usize,
+    pub unimplemented: usize,
+    pub fail: usize,
+}
+
+impl Totals {
+    pub fn of(cases: &[CaseResult]) -> Totals {
+        let mut t = Totals::default();
+        for c in cases {
+            t.add(c.verdict);
+        }
+        t
+    }
+
+    pub fn add(&mut self, g: Grade) {
+        match g {
+            Grade::Pass => self.pass += 1,
+            Grade::NonStrict => self.non_strict += 1,
+            Grade::Informational => self.informational += 1,
+            Grade::Unimplemented => self.unimplemented += 1,
+            Grade::Fail => self.fail += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.non_strict + self.informational + self.unimplemented + self.fail
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub title: String,
+    pub area: String,
+    pub section: String,
+    pub requirement: String,
+    pub level: Level,
+    pub autobahn: Option<String>,
+    pub origin: String,
+    pub verdict: Grade,
+    /// Why the verdict is not `pass`, one line each (empty on pass).
+    pub reasons: Vec<String>,
+    pub checks: Vec<Check>,
+    pub violations: Vec<PeerViolation>,
+    /// How the connection ended; absent when no WebSocket connection was established.
+    pub close: Option<CloseResult>,
+    pub duration_ms: f64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub transcript: Transcript,
+}
+
+/// One expectation and what was seen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Check {
+    /// Index into the case's steps (after the implicit handshake steps are added).
+    pub step: usize,
+    pub expected: String,
+    pub observed: String,
+    pub matched: bool,
+    pub grade: Grade,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    Peer,
+    Wsspec,
+    Nobody,
+}
+
+/// The close behaviour of one case, judged apart from the case (as Autobahn does).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloseResult {
+    pub verdict: Grade,
+    /// Who sent the first close frame.
+    pub closed_by: Party,
+    /// Both close frames were exchanged.
+    pub clean: bool,
+    pub peer_code: Option<u16>,
+    pub wsspec_code: Option<u16>,
+    /// Who closed TCP first.
+    pub tcp_closed_by: Party,
+    pub detail: String,
+}

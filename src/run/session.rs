@@ -1,0 +1,623 @@
+//! One case against one connection: the step interpreter.
+//!
+//! wsspec is the client here (testing a server). Every step has a deadline and the case has
+//! one as a whole; a peer that stalls, floods or resets can only produce a verdict.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::reader::{read_loop, ReadLimits, Shared};
+use super::target::Target;
+use crate::case::{
+    Case, ExpectKind, Fragmenting, Grade, HandshakeSpec, LengthSpec, MaskSpec, Send, Step,
+    WriteOpts,
+};
+use crate::codec::{Frame, LengthForm, OpCode};
+use crate::handshake::{generate_key, RequestSpec};
+use crate::judge::{
+    case_verdict, judge_close, CloseFacts, Context, Event, Matcher, PeerViolation, Progress,
+};
+use crate::results::{CaseResult, Check, Party};
+use crate::transcript::{Direction, Transcript};
+
+/// Settings that apply to every case of a run.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub step_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Headers added to every handshake (`--header`), before the case's own changes.
+    pub headers: Vec<(String, String)>,
+    pub limits: ReadLimits,
+    pub strict: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            step_timeout: Duration::from_millis(2000),
+            connect_timeout: Duration::from_millis(3000),
+            headers: Vec::new(),
+            limits: ReadLimits::default(),
+            strict: false,
+        }
+    }
+}
+
+struct State {
+    shared: Arc<Shared>,
+    checks: Vec<Check>,
+    violations: Vec<PeerViolation>,
+    ctx: Context,
+    close: CloseFacts,
+    established: bool,
+    aborted: bool,
+    write_broken: bool,
+    error: Option<String>,
+    pending: Vec<u8>,
+}
+
+impl State {
+    fn note(&self, text: impl Into<String>) {
+        self.shared.transcript.lock().unwrap().note(text);
+    }
+}
+
+/// Runs one case against `target` and judges it.
+pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> CaseResult {
+    let started = Instant::now();
+    let step_timeout = case
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(cfg.step_timeout);
+    let waits: u64 = case
+        .steps
+        .iter()
+        .map(|s| match s {
+            Step::Wait { ms } => *ms,
+            Step::Expect(e) => e.timeout_ms.unwrap_or(0),
+            Step::Send(_, w) => w.pause_ms.saturating_mul(64),
+        })
+        .sum();
+    let case_timeout = step_timeout * (case.steps.len() as u32 + 3) + Duration::from_millis(waits);
+    let mut st = State {
+        shared: Arc::new(Shared {
+            transcript: Mutex::new(Transcript::new(started)),
+            bytes_received: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
+        }),
+        checks: Vec::new(),
+        violations: Vec::new(),
+        ctx: Context::default(),
+        close: CloseFacts::default(),
+        established: false,
+        aborted: false,
+        write_broken: false,
+        error: None,
+        pending: Vec::new(),
+    };
+    let outcome = tokio::time::timeout(
+        case_timeout,
+        drive(case, target, cfg, step_timeout, &mut st),
+    )
+    .await;
+    if outcome.is_err() {
+        st.error = Some(format!(
+            "the case did not finish within {} ms",
+            case_timeout.as_millis()
+        ));
+        st.note("case timeout: wsspec gave up on the connection");
+        st.aborted = true;
+    }
+    let close = if st.established && case.close && !st.aborted {
+        Some(judge_close(&st.close))
+    } else {
+        None
+    };
+    let (verdict, reasons) = case_verdict(
+        case.level,
+        &st.checks,
+        &st.violations,
+        close.as_ref(),
+        st.error.as_deref(),
+        cfg.strict,
+    );
+    let transcript = std::mem::take(&mut *st.shared.transcript.lock().unwrap());
+    CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        area: case.area().to_owned(),
+        section: case.section.clone(),
+        requirement: case.requirement.clone(),
+        level: case.level,
+        autobahn: case.autobahn.clone(),
+        origin: case.origin.clone(),
+        verdict,
+        reasons,
+        checks: st.checks,
+        violations: st.violations,
+        close,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        bytes_sent: st.shared.bytes_sent.load(Ordering::Relaxed),
+        bytes_received: st.shared.bytes_received.load(Ordering::Relaxed),
+        transcript,
+    }
+}
+
+async fn drive(
+    case: &Case,
+    target: &Target,
+    cfg: &SessionConfig,
+    step_timeout: Duration,
+    st: &mut State,
+) {
+    let stream = match tokio::time::timeout(
+        cfg.connect_timeout,
+        TcpStream::connect(target.socket_addr()),
+    )
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            st.error = Some(format!("cannot connect to {}: {e}", target.socket_addr()));
+            return;
+        }
+        Err(_) => {
+            st.error = Some(format!(
+                "connecting to {} timed out after {} ms",
+                target.socket_addr(),
+                cfg.connect_timeout.as_millis()
+            ));
+            return;
+        }
+    };
+    // Chopped writes are the point of some cases: each chop must leave as its own segment.
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
+    let _guard = AbortOnDrop(reader);
+
+    for (i, step) in case.steps.iter().enumerate() {
+        if st.aborted {
+            break;
+        }
+        match step {
+            Step::Send(send, opts) => {
+                let bytes = build(send, target, cfg, st);
+                st.pending.extend_from_slice(&bytes);
+                if matches!(send, Send::Shutdown) {
+                    flush(
+                        &mut wr,
+                        st,
+                        &WriteOpts {
+                            flush: true,
+                            ..Default::default()
+                        },
+                        step_timeout,
+                    )
+                    .await;
+                    let _ = wr.shutdown().await;
+                    st.note("wsspec half-closed TCP (shutdown of its write side)");
+                    st.write_broken = true;
+                } else if opts.flush {
+                    flush(&mut wr, st, opts, step_timeout).await;
+                }
+            }
+            Step::Wait { ms } => {
+                st.note(format!("wait {ms} ms"));
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+            }
+            Step::Expect(expect) => {
+                let mut matcher = Matcher::new(expect, &st.ctx);
+                let limit = matcher
+                    .timeout_ms()
+                    .map(Duration::from_millis)
+                    .unwrap_or(step_timeout);
+                let t0 = Instant::now();
+                let deadline = tokio::time::Instant::now() + limit;
+                let outcome = loop {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(ev)) => {
+                            st.shared.queued.fetch_sub(1, Ordering::Relaxed);
+                            observe(&ev, &mut wr, st, step_timeout).await;
+                            if let Progress::Done(o) = matcher.feed(&ev, &st.ctx) {
+                                break o;
+                            }
+                        }
+                        Ok(None) | Err(_) => {
+                            break matcher.timeout(t0.elapsed().as_millis() as u64)
+                        }
+                    }
+                };
+                if let ExpectKind::Handshake(_) = expect.kind {
+                    if outcome.matched && st.close.tcp_closed_by.is_none() {
+                        st.established = outcome.observed.starts_with("status 101");
+                    }
+                }
+                if outcome.matched && expects_failure(&expect.kind) {
+                    st.close.failure_expected = true;
+                }
+                st.note(format!(
+                    "{}: expected {}; observed {}",
+                    if outcome.matched { "matched" } else { "missed" },
+                    outcome.expected,
+                    outcome.observed
+                ));
+                let stop = !outcome.matched && outcome.grade == Grade::Fail;
+                st.checks.push(Check {
+                    step: i,
+                    expected: outcome.expected,
+                    observed: outcome.observed,
+                    matched: outcome.matched,
+                    grade: outcome.grade,
+                });
+                if stop {
+                    st.aborted = true;
+                }
+            }
+        }
+    }
+    if st.established && case.close && !st.aborted {
+        closing_handshake(&mut wr, &mut rx, st, step_timeout).await;
+    }
+    // Drain what already arrived so late violations (e.g. a bad close frame) are judged.
+    while let Ok(ev) = rx.try_recv() {
+        st.shared.queued.fetch_sub(1, Ordering::Relaxed);
+        if let Event::Violation(v) = ev {
+            st.violations.push(v);
+        }
+    }
+}
+
+fn expects_failure(k: &ExpectKind) -> bool {
+    match k {
+        ExpectKind::Fail { .. } => true,
+        ExpectKind::Any(alts) => alts.iter().any(|a| expects_failure(&a.kind)),
+        _ => false,
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Bookkeeping every event gets before a matcher sees it: answering pings and close frames
+/// as a correct client would, and remembering how the connection is ending.
+async fn observe<W: AsyncWrite + Unpin>(ev: &Event, wr: &mut W, st: &mut State, t: Duration) {
+    match ev {
+        Event::Violation(v) => st.violations.push(v.clone()),
+        Event::Ping(p) if st.close.wsspec_sent.is_none() && !st.write_broken => {
+            let mut f = Frame::new(OpCode::PONG.0, p.clone());
+            f.mask = Some(rand::random());
+            send_frame(wr, st, &f, t).await;
+        }
+        Event::Close { code, .. } => {
+            if st.close.peer_sent.is_none() {
+                st.close.peer_sent = Some(*code);
+            }
+            if st.close.wsspec_sent.is_none() && !st.write_broken {
+                // Echo the code, as RFC 6455 §5.5.1 suggests; an invalid one is answered 1002.
+                let reply = match code {
+                    Some(c) if crate::codec::close_code_valid_on_wire(*c) => Some(*c),
+                    Some(_) => Some(1002),
+                    None => None,
+                };
+                let mut f = Frame::close(reply, b"");
+                f.mask = Some(rand::random());
+                st.close.wsspec_sent = Some(reply.unwrap_or(1005));
+                st.close.wsspec_first = false;
+                send_frame(wr, st, &f, t).await;
+            }
+        }
+        Event::Eof | Event::Reset(_) if st.close.tcp_closed_by.is_none() => {
+            st.close.tcp_closed_by = Some(Party::Peer);
+        }
+        _ => {}
+    }
+}
+
+async fn send_frame<W: AsyncWrite + Unpin>(wr: &mut W, st: &mut State, f: &Frame, t: Duration) {
+    st.shared
+        .transcript
+        .lock()
+        .unwrap()
+        .frame(Direction::Out, f);
+    match f.encode() {
+        Ok(bytes) => {
+            st.pending.extend_from_slice(&bytes);
+            flush(
+                wr,
+                st,
+                &WriteOpts {
+                    flush: true,
+                    ..Default::default()
+                },
+                t,
+            )
+            .await;
+        }
+        Err(e) => st.note(format!("cannot encode frame: {e}")),
+    }
+}
+
+/// Writes the held bytes, in chops with pauses when asked.
+async fn flush<W: AsyncWrite + Unpin>(wr: &mut W, st: &mut State, opts: &WriteOpts, t: Duration) {
+    let data = std::mem::take(&mut st.pending);
+    if data.is_empty() {
+        return;
+    }
+    if st.write_broken {
+        st.note(format!(
+            "{} bytes not sent: the connection is closed for writing",
+            data.len()
+        ));
+        return;
+    }
+    let chop = opts.chop.unwrap_or(data.len()).max(1);
+    let pieces = data.len().div_ceil(chop);
+    for (i, piece) in data.chunks(chop).enumerate() {
+        st.shared
+            .transcript
+            .lock()
+            .unwrap()
+            .bytes(Direction::Out, piece);
+        let res = tokio::time::timeout(t, async {
+            wr.write_all(piece).await?;
+            wr.flush().await
+        })
+        .await;
+        match res {
+            Ok(Ok(())) => {
+                st.shared
+                    .bytes_sent
+                    .fetch_add(piece.len() as u64, Ordering::Relaxed);
+            }
+            Ok(Err(e)) => {
+                st.note(format!("write failed: {e}"));
+                st.write_broken = true;
+                return;
+            }
+            Err(_) => {
+                st.note(format!(
+                    "write stalled for {} ms: the peer stopped reading",
+                    t.as_millis()
+                ));
+                st.write_broken = true;
+                return;
+            }
+        }
+        if opts.pause_ms > 0 && i + 1 < pieces {
+            tokio::time::sleep(Duration::from_millis(opts.pause_ms)).await;
+        }
+    }
+}
+
+fn mask_key(m: MaskSpec) -> Option<[u8; 4]> {
+    match m {
+        MaskSpec::Auto => Some(rand::random()),
+        MaskSpec::None => None,
+        MaskSpec::Key(k) => Some(k),
+    }
+}
+
+/// Turns a send step into bytes, updating what later expectations refer to.
+fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> Vec<u8> {
+    let mut out = Vec::new();
+    let push = |st: &mut State, f: Frame, out: &mut Vec<u8>| {
+        st.shared
+            .transcript
+            .lock()
+            .unwrap()
+            .frame(Direction::Out, &f);
+        if let Err(e) = f.encode_into(out) {
+            st.note(format!("cannot encode frame: {e}"));
+        }
+    };
+    match send {
+        Send::Handshake(h) => {
+            let req = request(h, target, cfg);
+            st.ctx.key = req
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            st.ctx.protocols = h.protocols.clone();
+            st.ctx.extensions = h
+                .extensions
+                .iter()
+                .map(|e| e.split(';').next().unwrap_or("").trim().to_owned())
+                .collect();
+            out = req.to_bytes();
+            st.note("opening handshake request");
+        }
+        Send::Frame(fs) => {
+            let payload = fs.payload.bytes();
+            if fs.opcode == OpCode::PING.0 {
+                st.ctx.last_ping = Some(payload.clone());
+            }
+            // Only a well-formed close frame starts the closing handshake; a malformed one is
+            // a protocol error the peer must fail on, not a close it must answer.
+            let proper = fs.fin
+                && !(fs.rsv1 || fs.rsv2 || fs.rsv3)
+                && fs.mask != MaskSpec::None
+                && payload.len() <= 125;
+            if fs.opcode == OpCode::CLOSE.0 && proper && st.close.wsspec_sent.is_none() {
+                st.close.wsspec_sent = Some(if payload.len() >= 2 {
+                    u16::from_be_bytes([payload[0], payload[1]])
+                } else {
+                    1005
+                });
+                st.close.wsspec_first = st.close.peer_sent.is_none();
+            }
+            track_frame_message(&mut st.ctx, fs, &payload);
+            let f = Frame {
+                fin: fs.fin,
+                rsv1: fs.rsv1,
+                rsv2: fs.rsv2,
+                rsv3: fs.rsv3,
+                opcode: fs.opcode,
+                mask: mask_key(fs.mask),
+                length_form: match fs.length_form {
+                    LengthSpec::Minimal => LengthForm::Minimal,
+                    LengthSpec::Bits7 => LengthForm::Bits7,
+                    LengthSpec::Bits16 => LengthForm::Bits16,
+                    LengthSpec::Bits64 => LengthForm::Bits64,
+                },
+                declared_len: fs.declared_len,
+                payload,
+            };
+            push(st, f, &mut out);
+        }
+        Send::Message(m) => {
+            let payload = m.payload.bytes();
+            let sizes: Vec<usize> = match &m.fragments {
+                Fragmenting::Whole => vec![payload.len()],
+                Fragmenting::Size(n) if payload.is_empty() => {
+                    let _ = n;
+                    vec![0]
+                }
+                Fragmenting::Size(n) => payload.chunks(*n).map(<[u8]>::len).collect(),
+                Fragmenting::Sizes(s) => s.clone(),
+            };
+            let mut at = 0;
+            let last = sizes.len() - 1;
+            out.reserve(payload.len() + sizes.len() * 14);
+            for (i, n) in sizes.iter().enumerate() {
+                let mut f = Frame::new(
+                    if i == 0 {
+                        m.opcode
+                    } else {
+                        OpCode::CONTINUATION.0
+                    },
+                    payload[at..at + n].to_vec(),
+                );
+                f.fin = i == last;
+                f.mask = mask_key(m.mask);
+                at += n;
+                push(st, f, &mut out);
+            }
+            st.ctx.last_message = Some((m.opcode, payload));
+        }
+        Send::Raw(p) => out = p.bytes(),
+        Send::Shutdown => {}
+    }
+    out
+}
+
+/// Data frames sent one by one still make a message that a later `expect = "message"` can
+/// refer to as "the last message sent"; frames with reserved bits or opcodes never do.
+fn track_frame_message(ctx: &mut Context, fs: &crate::case::FrameSpec, payload: &[u8]) {
+    if fs.rsv1 || fs.rsv2 || fs.rsv3 {
+        return;
+    }
+    match fs.opcode {
+        1 | 2 => ctx.open_message = Some((fs.opcode, payload.to_vec())),
+        0 => match ctx.open_message.as_mut() {
+            Some((_, buf)) => buf.extend_from_slice(payload),
+            None => return,
+        },
+        _ => return,
+    }
+    if fs.fin {
+        ctx.last_message = ctx.open_message.take();
+    }
+}
+
+/// The request for a handshake step: the standard one, then `--header`s, then the case's
+/// changes, so a case always has the last word.
+fn request(h: &HandshakeSpec, target: &Target, cfg: &SessionConfig) -> RequestSpec {
+    let key = generate_key(rand::random());
+    let mut req = RequestSpec::standard(
+        &target.host_bracketed(),
+        target.port,
+        target.default_port(),
+        &target.resource,
+        key,
+    );
+    for (k, v) in &cfg.headers {
+        req.set(k, v);
+    }
+    if let Some(m) = &h.method {
+        req.method = m.clone();
+    }
+    if let Some(t) = &h.target {
+        req.target = t.clone();
+    }
+    if let Some(v) = &h.version {
+        req.version = v.clone();
+    }
+    if h.request_line.is_some() {
+        req.request_line = h.request_line.clone();
+    }
+    if !h.protocols.is_empty() {
+        req.set("Sec-WebSocket-Protocol", &h.protocols.join(", "));
+    }
+    if !h.extensions.is_empty() {
+        req.set("Sec-WebSocket-Extensions", &h.extensions.join(", "));
+    }
+    for (from, to) in &h.rename {
+        req.rename(from, to);
+    }
+    for name in &h.remove {
+        req.remove(name);
+    }
+    for (k, v) in &h.set {
+        req.set(k, v);
+    }
+    for (k, v) in &h.add {
+        req.add(k, v);
+    }
+    req
+}
+
+/// wsspec's side of the closing handshake (RFC 6455 §7.1.2): send a close frame if none was
+/// sent, wait for the peer's, then wait for the peer to close TCP as a server should.
+async fn closing_handshake<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    rx: &mut mpsc::UnboundedReceiver<Event>,
+    st: &mut State,
+    t: Duration,
+) {
+    if st.close.wsspec_sent.is_none() && st.close.tcp_closed_by.is_none() && !st.write_broken {
+        let mut f = Frame::close(Some(1000), b"");
+        f.mask = Some(rand::random());
+        st.close.wsspec_sent = Some(1000);
+        st.close.wsspec_first = st.close.peer_sent.is_none();
+        send_frame(wr, st, &f, t).await;
+    }
+    let deadline = tokio::time::Instant::now() + t;
+    while st.close.tcp_closed_by.is_none() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => {
+                st.shared.queued.fetch_sub(1, Ordering::Relaxed);
+                observe(&ev, wr, st, t).await;
+                if matches!(ev, Event::Fatal(_)) {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                st.note(format!(
+                    "the peer did not close TCP within {} ms of the closing handshake",
+                    t.as_millis()
+                ));
+                break;
+            }
+        }
+    }
+    if st.close.tcp_closed_by.is_none() {
+        st.close.tcp_closed_by = Some(Party::Wsspec);
+        let _ = wr.shutdown().await;
+    }
+}

@@ -1,0 +1,170 @@
+//! The wire transcript of one case: every byte both ways, timestamped, with decoded frames.
+//!
+//! It is evidence for reports, and it is bounded: a 16 MiB echo or a peer that floods must
+//! not turn a report into gigabytes. Past the bounds, entries keep their lengths and the
+//! transcript says what it left out.
+
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Bytes kept from one chunk of data.
+pub const CHUNK_KEEP: usize = 2048;
+/// Bytes of data kept over the whole transcript.
+pub const TOTAL_KEEP: usize = 64 * 1024;
+/// Entries kept over the whole transcript.
+pub const ENTRIES_KEEP: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From wsspec to the peer.
+    Out,
+    /// From the peer to wsspec.
+    In,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Entry {
+    /// Raw bytes as written or read. `hex` holds at most the first CHUNK_KEEP bytes.
+    Bytes {
+        t_us: u64,
+        dir: Direction,
+        len: usize,
+        hex: String,
+        truncated: bool,
+    },
+    /// One decoded frame.
+    Frame {
+        t_us: u64,
+        dir: Direction,
+        fin: bool,
+        rsv: u8,
+        opcode: u8,
+        masked: bool,
+        len: u64,
+        /// The start of the payload, lossy UTF-8 for text/close, hex otherwise.
+        preview: String,
+    },
+    /// Something wsspec did or decided (a timeout, a pause, a verdict).
+    Note { t_us: u64, text: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Transcript {
+    pub entries: Vec<Entry>,
+    /// Entries not kept because the transcript was full.
+    pub dropped_entries: u64,
+    /// Data bytes not kept (lengths are still recorded).
+    pub dropped_bytes: u64,
+    #[serde(skip, default = "Instant::now")]
+    start: Instant,
+    #[serde(skip)]
+    kept_bytes: usize,
+}
+
+impl Default for Transcript {
+    fn default() -> Self {
+        Transcript::new(Instant::now())
+    }
+}
+
+impl Transcript {
+    pub fn new(start: Instant) -> Self {
+        Transcript {
+            entries: Vec::new(),
+            dropped_entries: 0,
+            dropped_bytes: 0,
+            start,
+            kept_bytes: 0,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    fn push(&mut self, e: Entry) {
+        if self.entries.len() < ENTRIES_KEEP {
+            self.entries.push(e);
+        } else {
+            self.dropped_entries += 1;
+        }
+    }
+
+    pub fn bytes(&mut self, dir: Direction, data: &[u8]) {
+        let room = TOTAL_KEEP.saturating_sub(self.kept_bytes);
+        let keep = data.len().min(CHUNK_KEEP).min(room);
+        self.kept_bytes += keep;
+        self.dropped_bytes += (data.len() - keep) as u64;
+        let t_us = self.now();
+        self.push(Entry::Bytes {
+            t_us,
+            dir,
+            len: data.len(),
+            hex: crate::case::payload::hex(&data[..keep]),
+            truncated: keep < data.len(),
+        });
+    }
+
+    pub fn frame(&mut self, dir: Direction, f: &crate::codec::Frame) {
+        let t_us = self.now();
+        let shown = &f.payload[..f.payload.len().min(64)];
+        let preview = match f.opcode {
+            1 => crate::report::bounded_lossy(shown, 64),
+            8 if f.payload.len() >= 2 => format!(
+                "code {} {}",
+                u16::from_be_bytes([f.payload[0], f.payload[1]]),
+                crate::report::bounded_lossy(&shown[2..], 62)
+            ),
+            _ => crate::case::payload::hex(shown),
+        };
+        self.push(Entry::Frame {
+            t_us,
+            dir,
+            fin: f.fin,
+            rsv: (f.rsv1 as u8) << 2 | (f.rsv2 as u8) << 1 | f.rsv3 as u8,
+            opcode: f.opcode,
+            masked: f.mask.is_some(),
+            len: f.payload.len() as u64,
+            preview,
+        });
+    }
+
+    pub fn note(&mut self, text: impl Into<String>) {
+        let t_us = self.now();
+        self.push(Entry::Note {
+            t_us,
+            text: text.into(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_is_bounded() {
+        let mut t = Transcript::default();
+        let big = vec![0xabu8; 1 << 20];
+        for _ in 0..100 {
+            t.bytes(Direction::In, &big);
+        }
+        let kept: usize = t
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Bytes { hex, .. } => hex.len() / 2,
+                _ => 0,
+            })
+            .sum();
+        assert!(kept <= TOTAL_KEEP);
+        assert_eq!(t.dropped_bytes as usize, 100 * (1 << 20) - kept);
+        for _ in 0..(ENTRIES_KEEP + 10) {
+            t.note("x");
+        }
+        assert_eq!(t.entries.len(), ENTRIES_KEEP);
+        assert!(t.dropped_entries >= 10);
+    }
+}
