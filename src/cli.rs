@@ -83,6 +83,10 @@ struct RunArgs {
     /// Add a header to every handshake, e.g. 'Authorization: Bearer x'; repeatable.
     #[arg(long = "header", value_name = "'K: V'")]
     headers: Vec<String>,
+    /// The server's declared message size limit in bytes: smaller messages must be echoed,
+    /// larger ones refused with close code 1009. Without it, a 1009 is informational.
+    #[arg(long = "max-message-size", value_name = "BYTES")]
+    max_message_size: Option<u64>,
     /// Output directory for results.
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,
@@ -216,6 +220,7 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
             step_timeout: Duration::from_millis(args.timeout),
             headers,
             strict: args.strict,
+            peer_max_message: args.max_message_size,
             ..Default::default()
         },
         agent,

@@ -93,6 +93,9 @@ pub struct CaseResult {
     pub duration_ms: f64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// (bytes sent + bytes received) per second of the case's duration.
+    #[serde(default)]
+    pub bytes_per_sec: f64,
     pub transcript: Transcript,
 }
 
@@ -105,6 +108,13 @@ pub struct Check {
     pub observed: String,
     pub matched: bool,
     pub grade: Grade,
+    /// Identical consecutive checks (a `repeat`ed expectation) are kept once and counted.
+    #[serde(default = "one")]
+    pub count: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -125,16 +125,22 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
             check_id(&id).map_err(|m| CaseError::invalid(name, id_line, "id", m))?;
             let mut steps = Vec::with_capacity(rc.steps.get_ref().len());
             for (i, sv) in rc.steps.get_ref().iter().enumerate() {
-                let value = matrix::substitute(sv.get_ref(), row);
-                let step = parse_step(&value, &format!("steps[{i}]")).map_err(|e| {
+                let mut value = matrix::substitute(sv.get_ref(), row);
+                let line = line_of_span(src, sv.span());
+                let times = take_repeat(&mut value).map_err(|m| {
                     CaseError::invalid(
                         name,
-                        line_of_span(src, sv.span()),
-                        e.field,
-                        format!("{} (case {id})", e.message),
+                        line,
+                        format!("steps[{i}].repeat"),
+                        format!("{m} (case {id})"),
                     )
                 })?;
-                steps.push((step, line_of_span(src, sv.span())));
+                let step = parse_step(&value, &format!("steps[{i}]")).map_err(|e| {
+                    CaseError::invalid(name, line, e.field, format!("{} (case {id})", e.message))
+                })?;
+                for _ in 0..times {
+                    steps.push((step.clone(), line));
+                }
             }
             let steps = complete_and_check(steps, rc.role).map_err(|(line, field, m)| {
                 CaseError::invalid(
@@ -160,6 +166,16 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
         }
     }
     Ok(out)
+}
+
+/// `repeat = N` on a step writes it N times: a thousand messages stay one line.
+fn take_repeat(v: &mut Value) -> Result<usize, String> {
+    let Value::Table(t) = v else { return Ok(1) };
+    match t.remove("repeat") {
+        None => Ok(1),
+        Some(Value::Integer(n)) if (1..=100_000).contains(&n) => Ok(n as usize),
+        Some(_) => Err("repeat is a count from 1 to 100000".into()),
+    }
 }
 
 fn check_id(id: &str) -> Result<(), String> {

@@ -37,7 +37,7 @@ fn typed<T: DeserializeOwned>(t: Table, prefix: &str) -> R<T> {
             (false, true) => prefix.to_owned(),
             (false, false) => format!("{prefix}.{path}"),
         };
-        StepError::new(field, e.into_inner().to_string())
+        StepError::new(field, e.into_inner().to_string().trim().to_owned())
     })
 }
 

@@ -17,6 +17,8 @@ pub struct Context {
     pub open_message: Option<(u8, Vec<u8>)>,
     pub last_ping: Option<Vec<u8>>,
     pub key: String,
+    /// The peer's declared message size limit (`--max-message-size`), if any.
+    pub peer_limit: Option<u64>,
     pub protocols: Vec<String>,
     pub extensions: Vec<String>,
 }
@@ -146,6 +148,31 @@ impl Matcher {
         })
     }
 
+    /// A close with 1009 (message too big, RFC 6455 §7.4.1) instead of an echo. Size limits
+    /// are not bugs: without a declared limit it is informational, naming the size; with
+    /// `--max-message-size` it must happen above the limit and only there.
+    fn size_limit(&self, ctx: &Context, ev: &Event) -> Progress {
+        let size = self.want.as_ref().map(|w| w.1.len() as u64).unwrap_or(0);
+        match ctx.peer_limit {
+            Some(limit) if size <= limit => self.done(
+                false,
+                format!("{}: the peer refused a {size}-byte message, below its declared limit of {limit}", ev.describe()),
+            ),
+            Some(limit) => Progress::Done(Outcome {
+                matched: true,
+                grade: Grade::Pass,
+                expected: self.expected_text.clone(),
+                observed: format!("{}: the {size}-byte message is above the declared limit of {limit}", ev.describe()),
+            }),
+            None => Progress::Done(Outcome {
+                matched: false,
+                grade: Grade::Informational,
+                expected: self.expected_text.clone(),
+                observed: format!("{}: size limit, the peer refuses messages of {size} bytes", ev.describe()),
+            }),
+        }
+    }
+
     /// The timeout this expectation asked for, if any.
     pub fn timeout_ms(&self) -> Option<u64> {
         match &self.expect.kind {
@@ -252,6 +279,9 @@ impl Matcher {
                         )
                     }
                 }
+                Event::Close {
+                    code: Some(1009), ..
+                } => self.size_limit(ctx, ev),
                 Event::Close { .. } => self.done(false, ev.describe()),
                 e if e.is_end() => self.done(false, e.describe()),
                 _ => Progress::Pending,

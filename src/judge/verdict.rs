@@ -77,6 +77,7 @@ mod tests {
             observed: "o".into(),
             matched: grade == Grade::Pass,
             grade,
+            count: 1,
         }
     }
 

@@ -34,6 +34,9 @@ pub struct SessionConfig {
     pub headers: Vec<(String, String)>,
     pub limits: ReadLimits,
     pub strict: bool,
+    /// The peer's declared message size limit: messages up to it must be echoed, larger
+    /// ones must be refused with 1009 (DESIGN.md §5).
+    pub peer_max_message: Option<u64>,
 }
 
 impl Default for SessionConfig {
@@ -44,6 +47,7 @@ impl Default for SessionConfig {
             headers: Vec::new(),
             limits: ReadLimits::default(),
             strict: false,
+            peer_max_message: None,
         }
     }
 }
@@ -93,7 +97,10 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         }),
         checks: Vec::new(),
         violations: Vec::new(),
-        ctx: Context::default(),
+        ctx: Context {
+            peer_limit: cfg.peer_max_message,
+            ..Context::default()
+        },
         close: CloseFacts::default(),
         established: false,
         aborted: false,
@@ -128,6 +135,9 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         cfg.strict,
     );
     let transcript = std::mem::take(&mut *st.shared.transcript.lock().unwrap());
+    let elapsed = started.elapsed();
+    let bytes_sent = st.shared.bytes_sent.load(Ordering::Relaxed);
+    let bytes_received = st.shared.bytes_received.load(Ordering::Relaxed);
     CaseResult {
         id: case.id.clone(),
         title: case.title.clone(),
@@ -142,9 +152,10 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         checks: st.checks,
         violations: st.violations,
         close,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        bytes_sent: st.shared.bytes_sent.load(Ordering::Relaxed),
-        bytes_received: st.shared.bytes_received.load(Ordering::Relaxed),
+        duration_ms: elapsed.as_secs_f64() * 1000.0,
+        bytes_sent,
+        bytes_received,
+        bytes_per_sec: (bytes_sent + bytes_received) as f64 / elapsed.as_secs_f64().max(1e-6),
         transcript,
     }
 }
@@ -250,13 +261,24 @@ async fn drive(
                     outcome.observed
                 ));
                 let stop = !outcome.matched && outcome.grade == Grade::Fail;
-                st.checks.push(Check {
-                    step: i,
-                    expected: outcome.expected,
-                    observed: outcome.observed,
-                    matched: outcome.matched,
-                    grade: outcome.grade,
-                });
+                match st.checks.last_mut() {
+                    Some(last)
+                        if last.expected == outcome.expected
+                            && last.observed == outcome.observed
+                            && last.grade == outcome.grade
+                            && last.matched == outcome.matched =>
+                    {
+                        last.count += 1;
+                    }
+                    _ => st.checks.push(Check {
+                        step: i,
+                        expected: outcome.expected,
+                        observed: outcome.observed,
+                        matched: outcome.matched,
+                        grade: outcome.grade,
+                        count: 1,
+                    }),
+                }
                 if stop {
                     st.aborted = true;
                 }
