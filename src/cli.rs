@@ -93,6 +93,10 @@ struct RunArgs {
     /// Name of the implementation under test, used in reports.
     #[arg(long)]
     agent: Option<String>,
+    /// Treat the deviations the case files document for this implementation (e.g.
+    /// `tokio-tungstenite`) as known: reported, but not failing the run. `demo` sets it.
+    #[arg(long = "known-deviations", value_name = "IMPLEMENTATION")]
+    known_deviations: Option<String>,
     /// List every case in the terminal, not only those that did not pass.
     #[arg(long, short)]
     verbose: bool,
@@ -123,7 +127,9 @@ pub fn main() -> i32 {
             let agent = run.agent.clone().unwrap_or_else(|| url.clone());
             with_runtime(|| async move { execute(&target, run, agent).await })
         }
-        Command::Demo { run } => with_runtime(|| async move {
+        Command::Demo { mut run } => with_runtime(|| async move {
+            run.known_deviations
+                .get_or_insert_with(|| crate::reference::IMPLEMENTATION.to_owned());
             let server = match crate::reference::ReferenceServer::start().await {
                 Ok(s) => s,
                 Err(e) => return fail(format!("cannot start the reference server: {e}")),
@@ -226,6 +232,7 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
         agent,
         include: args.cases.clone(),
         exclude: args.exclude.clone(),
+        known_deviations: args.known_deviations.clone(),
     };
     let bar = ProgressBar::new(cases.len() as u64);
     bar.set_style(
@@ -270,7 +277,7 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
         }
         Err(e) => return fail(e),
     }
-    if results.totals.fail > 0 {
+    if results.unexpected_failures() > 0 {
         EXIT_FAILED
     } else {
         EXIT_OK

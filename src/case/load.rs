@@ -68,6 +68,9 @@ struct RawCase {
     matrix: Option<Spanned<Value>>,
     timeout_ms: Option<u64>,
     close: Option<bool>,
+    /// Known deviations of named implementations: implementation -> explanation.
+    #[serde(default)]
+    deviations: std::collections::BTreeMap<String, String>,
     steps: Spanned<Vec<Spanned<Value>>>,
 }
 
@@ -157,11 +160,16 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                 requirement: matrix::substitute_str(&rc.requirement, row),
                 level: rc.level,
                 role: rc.role,
-                autobahn: rc.autobahn.as_ref().map(|a| matrix::substitute_str(a, row)),
+                autobahn: rc
+                    .autobahn
+                    .as_ref()
+                    .map(|a| matrix::substitute_str(a, row))
+                    .filter(|a| !a.is_empty()),
                 timeout_ms: rc.timeout_ms,
                 close: rc.close.unwrap_or(true),
                 steps,
                 origin: format!("{name}:{case_line}"),
+                deviations: rc.deviations.clone().into_iter().collect(),
             });
         }
     }

@@ -92,6 +92,9 @@ pub struct Case {
     pub steps: Vec<Step>,
     /// Where the case came from, for error messages and reports: `file:line`.
     pub origin: String,
+    /// Implementations known to deviate here, with why (e.g. the reference server's library):
+    /// a run told which implementation it tests reports these as known, not as regressions.
+    pub deviations: Vec<(String, String)>,
 }
 
 impl Case {

@@ -148,6 +148,7 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         autobahn: case.autobahn.clone(),
         origin: case.origin.clone(),
         verdict,
+        deviation: None,
         reasons,
         checks: st.checks,
         violations: st.violations,
