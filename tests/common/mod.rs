@@ -147,14 +147,14 @@ pub fn closed_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-async fn write_all(s: &mut TcpStream, bytes: &[u8]) -> bool {
+pub async fn write_all(s: &mut TcpStream, bytes: &[u8]) -> bool {
     matches!(
         tokio::time::timeout(IO_TIMEOUT, s.write_all(bytes)).await,
         Ok(Ok(()))
     )
 }
 
-async fn read_some(s: &mut TcpStream, buf: &mut [u8]) -> Option<usize> {
+pub async fn read_some(s: &mut TcpStream, buf: &mut [u8]) -> Option<usize> {
     match tokio::time::timeout(IO_TIMEOUT, s.read(buf)).await {
         Ok(Ok(n)) if n > 0 => Some(n),
         _ => None,
@@ -494,6 +494,38 @@ async fn serve(mut s: TcpStream, bugs: Bugs) {
         }
         Next::Go => unreachable!(),
     }
+}
+
+// ---- pieces for hand-written hostile servers ----
+
+/// Reads a request head (bounded) and returns its Sec-WebSocket-Key, or None.
+pub async fn read_request_key(s: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = read_some(s, &mut buf).await?;
+        head.extend_from_slice(&buf[..n]);
+        if let Some(req) = parse_request(&head, MAX_HEAD).ok()? {
+            return req
+                .header("Sec-WebSocket-Key")
+                .map(|k| String::from_utf8_lossy(k).into_owned());
+        }
+    }
+}
+
+/// Reads the request and writes a correct 101; false if the connection is gone.
+pub async fn accept_handshake(s: &mut TcpStream) -> bool {
+    let Some(key) = read_request_key(s).await else {
+        return false;
+    };
+    write_all(s, &ResponseSpec::switching_protocols(&key).to_bytes()).await
+}
+
+/// Keeps a connection open, doing nothing, until the server is dropped (or the bound on a
+/// connection's life runs out).
+pub async fn hold(s: TcpStream) {
+    tokio::time::sleep(CONN_TIMEOUT).await;
+    drop(s);
 }
 
 // ---- looking at results ----
