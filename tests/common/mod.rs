@@ -65,6 +65,8 @@ pub struct Bugs {
     pub wrong_pong_payload: bool,
     /// Control frames over 125 bytes are processed (a 126-byte ping is answered).
     pub allow_big_control: bool,
+    /// Pongs are answered with a pong carrying the same payload, like pings.
+    pub answer_pongs: bool,
     /// Control frames with FIN clear are reassembled with the continuation frames that
     /// follow, like a message, instead of failing the connection.
     pub allow_fragmented_control: bool,
@@ -382,6 +384,11 @@ impl Conn {
                 self.out.extend_from_slice(&bytes);
                 Next::Go
             }
+            OpCode::PONG if self.bugs.answer_pongs => {
+                let bytes = encode(self.bugs, OpCode::PONG.0, payload);
+                self.out.extend_from_slice(&bytes);
+                Next::Go
+            }
             OpCode::CLOSE => Next::Closed(payload),
             _ => Next::Go,
         }
@@ -618,17 +625,42 @@ pub fn explain(r: &RunResults, ids: &BTreeSet<String>) -> String {
     s
 }
 
-/// Asserts that exactly `expected` failed, naming the differences with their reasons.
+/// Asserts that exactly `expected` failed and every other case passed, naming the
+/// differences with their reasons.
 pub fn assert_failed_exactly(r: &RunResults, expected: &BTreeSet<String>, what: &str) {
+    assert_verdicts(r, expected, &BTreeSet::new(), what);
+}
+
+/// Asserts that exactly `fail` failed, exactly `informational` were informational, and
+/// every other case passed.
+pub fn assert_verdicts(
+    r: &RunResults,
+    fail: &BTreeSet<String>,
+    informational: &BTreeSet<String>,
+    what: &str,
+) {
     let got = failed(r);
-    let unexpected: BTreeSet<String> = got.difference(expected).cloned().collect();
-    let missing: BTreeSet<String> = expected.difference(&got).cloned().collect();
+    let unexpected: BTreeSet<String> = got.difference(fail).cloned().collect();
+    let missing: BTreeSet<String> = fail.difference(&got).cloned().collect();
+    let other: BTreeSet<String> = r
+        .cases
+        .iter()
+        .filter(|c| c.verdict != Grade::Pass && c.verdict != Grade::Fail)
+        .map(|c| c.id.clone())
+        .collect();
+    let odd: BTreeSet<String> = other.symmetric_difference(informational).cloned().collect();
     assert!(
-        unexpected.is_empty() && missing.is_empty(),
-        "{what}: {} cases failed that should not:{}\n{} cases did not fail that should:{}",
+        unexpected.is_empty() && missing.is_empty() && odd.is_empty(),
+        "{what}: {} cases failed that should not:{}\n{} cases did not fail that should:{}\n\
+         {} cases neither passed nor failed, or should have been informational:{}",
         unexpected.len(),
         explain(r, &unexpected),
         missing.len(),
         explain(r, &missing),
+        odd.len(),
+        explain(r, &odd),
     );
+    for id in informational {
+        assert_eq!(case(r, id).verdict, Grade::Informational, "{what}: {id}");
+    }
 }
