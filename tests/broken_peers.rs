@@ -19,6 +19,11 @@ use wsspec::run::{RunConfig, SessionConfig};
 
 /// Runs the whole built-in suite against the echo server with `bugs`.
 async fn run(bugs: Bugs) -> RunResults {
+    run_area(bugs, &[]).await
+}
+
+/// Runs the built-in cases matching `patterns` (all when empty).
+async fn run_area(bugs: Bugs, patterns: &[&str]) -> RunResults {
     let server = broken_server(bugs).await;
     let cfg = RunConfig {
         session: SessionConfig {
@@ -29,7 +34,10 @@ async fn run(bugs: Bugs) -> RunResults {
         },
         ..Default::default()
     };
-    let suite = wsspec::Suite::builtin().expect("built-in cases load");
+    let suite = wsspec::Suite::builtin()
+        .expect("built-in cases load")
+        .select(patterns, &[])
+        .expect("patterns parse");
     tokio::time::timeout(
         Duration::from_secs(60),
         suite.run_server(&server.url(), &cfg),
@@ -197,6 +205,90 @@ async fn exact_connection_match_fails_the_token_list_case() {
         &set(&["handshake.connection.token-list.keep-alive-first"]),
         "connection_exact_match",
     );
+}
+
+/// A server that skips one check of the request accepts what it must refuse: exactly the
+/// refusal cases of that header (or method, or version) fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_missing_request_check_fails_its_refusal_cases() {
+    let checks: [(&str, Bugs, &[&str]); 6] = [
+        (
+            "accept_any_upgrade",
+            Bugs {
+                accept_any_upgrade: true,
+                ..Default::default()
+            },
+            &[
+                "handshake.upgrade.missing",
+                "handshake.upgrade.h2c",
+                "handshake.upgrade.empty",
+                "handshake.upgrade.websocket2",
+            ],
+        ),
+        (
+            "accept_any_connection",
+            Bugs {
+                accept_any_connection: true,
+                ..Default::default()
+            },
+            &[
+                "handshake.connection.missing",
+                "handshake.connection.keep-alive",
+                "handshake.connection.close",
+            ],
+        ),
+        (
+            "accept_bad_key",
+            Bugs {
+                accept_bad_key: true,
+                ..Default::default()
+            },
+            &["handshake.key"],
+        ),
+        (
+            "accept_any_version",
+            Bugs {
+                accept_any_version: true,
+                ..Default::default()
+            },
+            &["handshake.version"],
+        ),
+        (
+            "accept_any_method",
+            Bugs {
+                accept_any_method: true,
+                ..Default::default()
+            },
+            &["handshake.method"],
+        ),
+        (
+            "accept_http_1_0",
+            Bugs {
+                accept_http_1_0: true,
+                ..Default::default()
+            },
+            &["handshake.http-1.0"],
+        ),
+    ];
+    // Together they cover every refusal case.
+    let all: BTreeSet<String> = checks.iter().flat_map(|(_, _, p)| ids(p)).collect();
+    assert_eq!(all, refused());
+    let mut runs = tokio::task::JoinSet::new();
+    for (i, (_, bugs, _)) in checks.iter().enumerate() {
+        let bugs = *bugs;
+        // Only the handshake area: every other case sends the standard request, which
+        // none of these skipped checks would refuse.
+        runs.spawn(async move { (i, run_area(bugs, &["handshake"]).await) });
+    }
+    let mut results: Vec<_> = runs.join_all().await;
+    results.sort_by_key(|(i, _)| *i);
+    for ((what, _, patterns), (_, r)) in checks.iter().zip(&results) {
+        assert_eq!(r.cases.len(), ids(&["handshake"]).len());
+        assert_failed_exactly(r, &ids(patterns), what);
+        for id in ids(patterns) {
+            assert_reason(r, &id, "observed status 101");
+        }
+    }
 }
 
 // ---- framing ----

@@ -41,6 +41,18 @@ pub struct Bugs {
     pub upgrade_case_sensitive: bool,
     /// The Connection value must be exactly "Upgrade" (any case): no token list parsing.
     pub connection_exact_match: bool,
+    /// The Upgrade header is not checked (missing, h2c, ... are accepted).
+    pub accept_any_upgrade: bool,
+    /// The Connection header is not checked.
+    pub accept_any_connection: bool,
+    /// Sec-WebSocket-Key is not checked (missing, not base64, wrong length are accepted).
+    pub accept_bad_key: bool,
+    /// Sec-WebSocket-Version is not checked.
+    pub accept_any_version: bool,
+    /// The method is not checked (POST, PUT, HEAD are accepted).
+    pub accept_any_method: bool,
+    /// HTTP/1.0 requests are accepted.
+    pub accept_http_1_0: bool,
     // Framing.
     /// Off by one at both length boundaries: a 125-byte payload is written in the 16-bit
     /// form and a 65535-byte one in the 64-bit form (`len < 125`, `len < 65535`).
@@ -179,6 +191,20 @@ async fn linger_close(mut s: TcpStream) {
     }
 }
 
+/// Whether `bugs` make the server skip the check of `rule`.
+fn unchecked(rule: HandshakeRule, bugs: Bugs) -> bool {
+    use HandshakeRule::*;
+    match rule {
+        UpgradeMissing | UpgradeNotWebsocket => bugs.accept_any_upgrade,
+        ConnectionMissingUpgrade => bugs.accept_any_connection,
+        KeyMissing | KeyInvalid | KeyDuplicated => bugs.accept_bad_key,
+        VersionMissing | VersionNot13 => bugs.accept_any_version,
+        MethodNotGet => bugs.accept_any_method,
+        HttpVersion => bugs.accept_http_1_0,
+        _ => false,
+    }
+}
+
 /// The reason a request is refused, as a complete HTTP response, or None to accept it.
 fn refusal(req: &wsspec::handshake::Request, bugs: Bugs) -> Option<ResponseSpec> {
     let mut problems: Vec<HandshakeRule> = validate_request(req)
@@ -186,6 +212,7 @@ fn refusal(req: &wsspec::handshake::Request, bugs: Bugs) -> Option<ResponseSpec>
         .map(|p| p.rule)
         // Rejecting a key with non-zero pad bits is optional (erratum 3150).
         .filter(|r| *r != HandshakeRule::KeyNonCanonical)
+        .filter(|r| !unchecked(*r, bugs))
         .collect();
     if bugs.upgrade_case_sensitive
         && !req
