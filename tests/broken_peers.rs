@@ -431,19 +431,25 @@ async fn wrong_pong_payloads_fail_the_ping_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answering_pongs_fails_the_unsolicited_pong_cases() {
-    let r = run(Bugs {
+    let bugs = Bugs {
         answer_pongs: true,
         ..Default::default()
-    })
-    .await;
-    assert_failed_exactly(
-        &r,
-        &ids(&[
-            "control.pong.unsolicited",
-            "control.pong.unsolicited-then-ping",
-        ]),
-        "answer_pongs",
-    );
+    };
+    let expected = ids(&[
+        "control.pong.unsolicited",
+        "control.pong.unsolicited-then-ping",
+    ]);
+    // The unsolicited-pong cases listen for 100 ms of silence, so on a machine loaded
+    // enough to delay the server's answer past that, the bug goes unseen (the case
+    // passes). Up to two more tries absorb that; a real regression fails all three.
+    let mut r = run(bugs).await;
+    for _ in 0..2 {
+        if common::failed(&r) == expected {
+            break;
+        }
+        r = run(bugs).await;
+    }
+    assert_failed_exactly(&r, &expected, "answer_pongs");
     assert_reason(
         &r,
         "control.pong.unsolicited.payload",
