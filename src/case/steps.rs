@@ -37,7 +37,9 @@ fn typed<T: DeserializeOwned>(t: Table, prefix: &str) -> R<T> {
             (false, true) => prefix.to_owned(),
             (false, false) => format!("{prefix}.{path}"),
         };
-        StepError::new(field, e.into_inner().to_string().trim().to_owned())
+        // toml's error text ends with a newline; errors are one line (`file:line: field:
+        // message`), so a CLI can print them as one.
+        StepError::new(field, e.into_inner().to_string().trim_end().to_owned())
     })
 }
 

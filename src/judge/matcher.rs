@@ -37,6 +37,10 @@ pub enum Progress {
     Done(Outcome),
 }
 
+/// Events described in the "observed" text of a timeout; the rest are only counted, so a
+/// peer that floods cannot grow a check (and the report) without bound.
+pub const SEEN_KEEP: usize = 10;
+
 pub struct Matcher {
     expect: Expect,
     expected_text: String,
@@ -44,6 +48,8 @@ pub struct Matcher {
     want: Option<(Option<u8>, Vec<u8>)>,
     alternatives: Vec<Option<Matcher>>,
     seen: Vec<String>,
+    /// Events seen past the first SEEN_KEEP.
+    unseen: u64,
 }
 
 impl Matcher {
@@ -76,6 +82,7 @@ impl Matcher {
             want,
             alternatives,
             seen: Vec::new(),
+            unseen: 0,
         };
         m.expected_text = m.describe_expected();
         m
@@ -184,7 +191,11 @@ impl Matcher {
     /// Feeds the next event.
     pub fn feed(&mut self, ev: &Event, ctx: &Context) -> Progress {
         if !matches!(ev, Event::Violation(_)) {
-            self.seen.push(ev.describe());
+            if self.seen.len() < SEEN_KEEP {
+                self.seen.push(ev.describe());
+            } else {
+                self.unseen += 1;
+            }
         }
         match &self.expect.kind {
             ExpectKind::Handshake(h) => match ev {
@@ -371,10 +382,10 @@ impl Matcher {
 
     /// No decision within the time allowed.
     pub fn timeout(&mut self, waited_ms: u64) -> Outcome {
-        let seen = if self.seen.is_empty() {
-            "nothing".to_owned()
-        } else {
-            self.seen.join(", ")
+        let seen = match (self.seen.is_empty(), self.unseen) {
+            (true, _) => "nothing".to_owned(),
+            (false, 0) => self.seen.join(", "),
+            (false, n) => format!("{} and {n} more events", self.seen.join(", ")),
         };
         let (matched, observed) = match &self.expect.kind {
             ExpectKind::Silence { .. } => (true, format!("silence for {waited_ms} ms")),

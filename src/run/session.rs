@@ -52,10 +52,16 @@ impl Default for SessionConfig {
     }
 }
 
+/// Peer violations kept per case. A peer that breaks a rule in every frame of a flood would
+/// otherwise grow the results (and the reasons, one line each) without bound; the rest are
+/// counted.
+pub const VIOLATIONS_KEEP: usize = 100;
+
 struct State {
     shared: Arc<Shared>,
     checks: Vec<Check>,
     violations: Vec<PeerViolation>,
+    violations_dropped: u64,
     ctx: Context,
     close: CloseFacts,
     established: bool,
@@ -68,6 +74,14 @@ struct State {
 impl State {
     fn note(&self, text: impl Into<String>) {
         self.shared.transcript.lock().unwrap().note(text);
+    }
+
+    fn violation(&mut self, v: PeerViolation) {
+        if self.violations.len() < VIOLATIONS_KEEP {
+            self.violations.push(v);
+        } else {
+            self.violations_dropped += 1;
+        }
     }
 }
 
@@ -97,6 +111,7 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         }),
         checks: Vec::new(),
         violations: Vec::new(),
+        violations_dropped: 0,
         ctx: Context {
             peer_limit: cfg.peer_max_message,
             ..Context::default()
@@ -126,7 +141,7 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
     } else {
         None
     };
-    let (verdict, reasons) = case_verdict(
+    let (verdict, mut reasons) = case_verdict(
         case.level,
         &st.checks,
         &st.violations,
@@ -134,6 +149,12 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         st.error.as_deref(),
         cfg.strict,
     );
+    if st.violations_dropped > 0 {
+        reasons.push(format!(
+            "[fail] and {} more violations by the peer, not listed (only the first {VIOLATIONS_KEEP} are kept)",
+            st.violations_dropped
+        ));
+    }
     let transcript = std::mem::take(&mut *st.shared.transcript.lock().unwrap());
     let elapsed = started.elapsed();
     let bytes_sent = st.shared.bytes_sent.load(Ordering::Relaxed);
@@ -293,7 +314,7 @@ async fn drive(
     while let Ok(ev) = rx.try_recv() {
         st.shared.queued.fetch_sub(1, Ordering::Relaxed);
         if let Event::Violation(v) = ev {
-            st.violations.push(v);
+            st.violation(v);
         }
     }
 }
@@ -318,7 +339,7 @@ impl Drop for AbortOnDrop {
 /// as a correct client would, and remembering how the connection is ending.
 async fn observe<W: AsyncWrite + Unpin>(ev: &Event, wr: &mut W, st: &mut State, t: Duration) {
     match ev {
-        Event::Violation(v) => st.violations.push(v.clone()),
+        Event::Violation(v) => st.violation(v.clone()),
         Event::Ping(p) if st.close.wsspec_sent.is_none() && !st.write_broken => {
             let mut f = Frame::new(OpCode::PONG.0, p.clone());
             f.mask = Some(rand::random());
