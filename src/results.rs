@@ -122,6 +122,9 @@ pub struct Check {
     pub observed: String,
     pub matched: bool,
     pub grade: Grade,
+    /// The check wsspec adds itself (the implicit handshake): never softened by the level.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub implicit: bool,
     /// Identical consecutive checks (a `repeat`ed expectation) are kept once and counted.
     #[serde(default = "one")]
     pub count: usize,

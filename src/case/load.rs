@@ -379,6 +379,7 @@ fn default_handshake_expect() -> Step {
         otherwise: Grade::Fail,
         timeout_ms: None,
         note: None,
+        implicit: true,
     })
 }
 

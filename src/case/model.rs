@@ -214,6 +214,9 @@ pub struct Expect {
     pub timeout_ms: Option<u64>,
     /// Short human text on what this outcome means (shown in reports).
     pub note: Option<String>,
+    /// Added by wsspec rather than written in the case (the implicit opening handshake):
+    /// judged at MUST level whatever the case's level, since every case depends on it.
+    pub implicit: bool,
 }
 
 #[derive(Debug, Clone)]

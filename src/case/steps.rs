@@ -599,5 +599,6 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
         otherwise,
         timeout_ms,
         note,
+        implicit: false,
     })
 }

@@ -298,6 +298,7 @@ async fn drive(
                         observed: outcome.observed,
                         matched: outcome.matched,
                         grade: outcome.grade,
+                        implicit: expect.implicit,
                         count: 1,
                     }),
                 }
