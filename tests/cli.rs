@@ -89,8 +89,12 @@ fn demo_passes_and_writes_results() {
     let v = results(&out);
     let n = common::ids(&["handshake"]).len();
     assert_eq!(v["cases"].as_array().expect("cases").len(), n);
-    assert_eq!(v["totals"]["pass"], n);
-    assert_eq!(v["totals"]["fail"], 0);
+    // demo knows the reference library's documented deviations: every case that does not
+    // pass must carry one, and those are what keep `pass` below `n` while the exit stays 0.
+    let cases = v["cases"].as_array().unwrap();
+    let off: Vec<_> = cases.iter().filter(|c| c["verdict"] != "pass").collect();
+    assert!(off.iter().all(|c| c["deviation"].is_string()), "{off:#?}");
+    assert_eq!(v["totals"]["pass"], n - off.len());
     assert_eq!(v["peer_role"], "server");
 }
 
