@@ -102,8 +102,11 @@ struct RunArgs {
     verbose: bool,
 }
 
+/// Prints the one-line reason for exit code 2. Whatever produced the message, it stays one
+/// line, so scripts can show it as is.
 fn fail(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("wsspec: error: {msg}");
+    let one_line = msg.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("wsspec: error: {one_line}");
     EXIT_ERROR
 }
 
