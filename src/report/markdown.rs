@@ -66,7 +66,10 @@ fn change_list(out: &mut String, title: &str, items: &[Change], r: &RunResults, 
     }
     let _ = writeln!(out, "\n#### {title} ({})\n", items.len());
     if with_reason {
-        let _ = writeln!(out, "| case | was | now | reason |\n| --- | --- | --- | --- |");
+        let _ = writeln!(
+            out,
+            "| case | was | now | reason |\n| --- | --- | --- | --- |"
+        );
     } else {
         let _ = writeln!(out, "| case | was | now |\n| --- | --- | --- |");
     }
@@ -87,7 +90,12 @@ fn change_list(out: &mut String, title: &str, items: &[Change], r: &RunResults, 
                 ch.now.as_str()
             );
         } else {
-            let _ = writeln!(out, "| {} | {was} | {} |", escape(&ch.id, 200), ch.now.as_str());
+            let _ = writeln!(
+                out,
+                "| {} | {was} | {} |",
+                escape(&ch.id, 200),
+                ch.now.as_str()
+            );
         }
     }
     if items.len() > LIST_MAX {
@@ -121,7 +129,11 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
         escape(&r.wsspec_version, 50),
         escape(&r.started_at, 50),
         super::view::duration(r.duration_ms),
-        if r.options.strict { " · **strict**" } else { "" }
+        if r.options.strict {
+            " · **strict**"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
@@ -180,7 +192,11 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
         );
     }
 
-    let failed: Vec<_> = r.cases.iter().filter(|c| c.verdict == Grade::Fail).collect();
+    let failed: Vec<_> = r
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Grade::Fail)
+        .collect();
     if !failed.is_empty() {
         let _ = writeln!(
             out,

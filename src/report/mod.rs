@@ -202,7 +202,10 @@ mod tests {
             f.0,
             vec![Format::Html, Format::Json, Format::Junit, Format::Markdown]
         );
-        assert_eq!("markdown".parse::<Formats>().unwrap().0, vec![Format::Markdown]);
+        assert_eq!(
+            "markdown".parse::<Formats>().unwrap().0,
+            vec![Format::Markdown]
+        );
         assert_eq!("all".parse::<Formats>().unwrap(), Formats::default());
         let e = "html,pdf".parse::<Formats>().unwrap_err();
         assert!(e.to_string().contains("\"pdf\""), "{e}");

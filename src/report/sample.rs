@@ -30,35 +30,158 @@ fn transcript(i: usize, frames: usize) -> Transcript {
     let resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     let mut us = 50;
     let push = |t: &mut Transcript, e: Entry| t.entries.push(e);
-    push(&mut t, Entry::Note { t_us: us, text: "opening handshake request".into() });
+    push(
+        &mut t,
+        Entry::Note {
+            t_us: us,
+            text: "opening handshake request".into(),
+        },
+    );
     us += 3;
-    push(&mut t, Entry::Bytes { t_us: us, dir: Direction::Out, len: req.len(), hex: hex(req.as_bytes()), truncated: false });
+    push(
+        &mut t,
+        Entry::Bytes {
+            t_us: us,
+            dir: Direction::Out,
+            len: req.len(),
+            hex: hex(req.as_bytes()),
+            truncated: false,
+        },
+    );
     us += 180;
-    push(&mut t, Entry::Bytes { t_us: us, dir: Direction::In, len: resp.len(), hex: hex(resp.as_bytes()), truncated: false });
+    push(
+        &mut t,
+        Entry::Bytes {
+            t_us: us,
+            dir: Direction::In,
+            len: resp.len(),
+            hex: hex(resp.as_bytes()),
+            truncated: false,
+        },
+    );
     for f in 0..frames {
         us += 40;
         let payload = format!("Hello, wsspec frame {f} of case {i}");
-        push(&mut t, Entry::Frame { t_us: us, dir: Direction::Out, fin: true, rsv: 0, opcode: 1, masked: true, len: payload.len() as u64, preview: payload.clone() });
+        push(
+            &mut t,
+            Entry::Frame {
+                t_us: us,
+                dir: Direction::Out,
+                fin: true,
+                rsv: 0,
+                opcode: 1,
+                masked: true,
+                len: payload.len() as u64,
+                preview: payload.clone(),
+            },
+        );
         let mut wire = vec![0x81, 0x80 | payload.len() as u8, 1, 2, 3, 4];
-        wire.extend(payload.bytes().enumerate().map(|(k, b)| b ^ [1, 2, 3, 4][k % 4]));
-        push(&mut t, Entry::Bytes { t_us: us + 1, dir: Direction::Out, len: wire.len(), hex: hex(&wire), truncated: false });
+        wire.extend(
+            payload
+                .bytes()
+                .enumerate()
+                .map(|(k, b)| b ^ [1, 2, 3, 4][k % 4]),
+        );
+        push(
+            &mut t,
+            Entry::Bytes {
+                t_us: us + 1,
+                dir: Direction::Out,
+                len: wire.len(),
+                hex: hex(&wire),
+                truncated: false,
+            },
+        );
         us += 60;
         let mut back = vec![0x81, payload.len() as u8];
         back.extend(payload.bytes());
-        push(&mut t, Entry::Bytes { t_us: us, dir: Direction::In, len: back.len(), hex: hex(&back), truncated: false });
-        push(&mut t, Entry::Frame { t_us: us + 1, dir: Direction::In, fin: true, rsv: 0, opcode: 1, masked: false, len: payload.len() as u64, preview: payload });
+        push(
+            &mut t,
+            Entry::Bytes {
+                t_us: us,
+                dir: Direction::In,
+                len: back.len(),
+                hex: hex(&back),
+                truncated: false,
+            },
+        );
+        push(
+            &mut t,
+            Entry::Frame {
+                t_us: us + 1,
+                dir: Direction::In,
+                fin: true,
+                rsv: 0,
+                opcode: 1,
+                masked: false,
+                len: payload.len() as u64,
+                preview: payload,
+            },
+        );
     }
     us += 30;
-    push(&mut t, Entry::Frame { t_us: us, dir: Direction::Out, fin: true, rsv: 0, opcode: 8, masked: true, len: 2, preview: "code 1000 ".into() });
-    push(&mut t, Entry::Bytes { t_us: us + 1, dir: Direction::Out, len: 8, hex: "8882010203040203".into(), truncated: false });
-    push(&mut t, Entry::Bytes { t_us: us + 90, dir: Direction::In, len: 4, hex: "880203e8".into(), truncated: false });
-    push(&mut t, Entry::Frame { t_us: us + 91, dir: Direction::In, fin: true, rsv: 0, opcode: 8, masked: false, len: 2, preview: "code 1000 ".into() });
-    push(&mut t, Entry::Note { t_us: us + 120, text: "peer closed TCP".into() });
+    push(
+        &mut t,
+        Entry::Frame {
+            t_us: us,
+            dir: Direction::Out,
+            fin: true,
+            rsv: 0,
+            opcode: 8,
+            masked: true,
+            len: 2,
+            preview: "code 1000 ".into(),
+        },
+    );
+    push(
+        &mut t,
+        Entry::Bytes {
+            t_us: us + 1,
+            dir: Direction::Out,
+            len: 8,
+            hex: "8882010203040203".into(),
+            truncated: false,
+        },
+    );
+    push(
+        &mut t,
+        Entry::Bytes {
+            t_us: us + 90,
+            dir: Direction::In,
+            len: 4,
+            hex: "880203e8".into(),
+            truncated: false,
+        },
+    );
+    push(
+        &mut t,
+        Entry::Frame {
+            t_us: us + 91,
+            dir: Direction::In,
+            fin: true,
+            rsv: 0,
+            opcode: 8,
+            masked: false,
+            len: 2,
+            preview: "code 1000 ".into(),
+        },
+    );
+    push(
+        &mut t,
+        Entry::Note {
+            t_us: us + 120,
+            text: "peer closed TCP".into(),
+        },
+    );
     t
 }
 
 fn grade_for(i: usize, seed: u64) -> Grade {
-    match (i as u64).wrapping_mul(2654435761).wrapping_add(seed.wrapping_mul(97)) % 20 {
+    match (i as u64)
+        .wrapping_mul(2654435761)
+        .wrapping_add(seed.wrapping_mul(97))
+        % 20
+    {
         0 | 1 => Grade::Fail,
         2 => Grade::NonStrict,
         3 => Grade::Informational,

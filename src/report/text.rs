@@ -83,7 +83,10 @@ mod tests {
     fn clean_keeps_text_and_escapes_controls() {
         assert_eq!(clean("a\nb\tc", 10), "a\nb\tc");
         assert_eq!(clean_line("a\nb", 10), "a\\u{a}b");
-        assert_eq!(clean("\0\x1b[31m\u{fffe}", 20), "\\u{0}\\u{1b}[31m\\u{fffe}");
+        assert_eq!(
+            clean("\0\x1b[31m\u{fffe}", 20),
+            "\\u{0}\\u{1b}[31m\\u{fffe}"
+        );
         assert_eq!(clean("héllo wörld", 5), "héllo…(6 more characters)");
         assert_eq!(clean("abc", 3), "abc");
     }

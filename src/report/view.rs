@@ -350,7 +350,10 @@ fn unhex(hex: &str, max: usize) -> (Vec<u8>, bool) {
         if out.len() == max {
             break;
         }
-        match (pair.first().and_then(|&b| val(b)), pair.get(1).and_then(|&b| val(b))) {
+        match (
+            pair.first().and_then(|&b| val(b)),
+            pair.get(1).and_then(|&b| val(b)),
+        ) {
             (Some(h), Some(l)) => out.push(h << 4 | l),
             _ => return (out, true),
         }
@@ -526,7 +529,12 @@ fn omitted(t: &Transcript, why: &str) -> TranscriptView {
     }
 }
 
-fn bounded_list<T, U>(items: &[T], f: impl Fn(&T) -> U, what: &str, cut: &mut Vec<String>) -> Vec<U> {
+fn bounded_list<T, U>(
+    items: &[T],
+    f: impl Fn(&T) -> U,
+    what: &str,
+    cut: &mut Vec<String>,
+) -> Vec<U> {
     if items.len() > LIST_MAX {
         cut.push(format!("{} more {what}", items.len() - LIST_MAX));
     }
@@ -573,7 +581,11 @@ pub fn case_view(c: &CaseResult, cmp: Option<&Comparison>) -> CaseView {
         section: clean_line(&c.section, 100),
         requirement: clean(&c.requirement, TEXT_MAX),
         level: c.level.as_str(),
-        autobahn: c.autobahn.as_deref().map(|a| clean_line(a, 50)).unwrap_or_default(),
+        autobahn: c
+            .autobahn
+            .as_deref()
+            .map(|a| clean_line(a, 50))
+            .unwrap_or_default(),
         origin: clean_line(&c.origin, 300),
         verdict: c.verdict.as_str(),
         label: label(c.verdict),
@@ -590,8 +602,14 @@ pub fn case_view(c: &CaseResult, cmp: Option<&Comparison>) -> CaseView {
             label: label(k.verdict),
             closed_by: party(k.closed_by),
             clean: k.clean,
-            peer_code: k.peer_code.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
-            wsspec_code: k.wsspec_code.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
+            peer_code: k
+                .peer_code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "none".into()),
+            wsspec_code: k
+                .wsspec_code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "none".into()),
             tcp_closed_by: party(k.tcp_closed_by),
             detail: clean(&k.detail, PEER_MAX),
         }),
@@ -702,7 +720,10 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
                 .baseline
                 .as_ref()
                 .is_some_and(|b| b.status == "known-failure");
-            if !pass_round && opened < OPEN_MAX && (regression || (c.verdict == Grade::Fail && !known)) {
+            if !pass_round
+                && opened < OPEN_MAX
+                && (regression || (c.verdict == Grade::Fail && !known))
+            {
                 view.open = true;
                 opened += 1;
             }
@@ -719,21 +740,45 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
         if v.is_empty() {
             "all".to_owned()
         } else {
-            v.iter().take(50).map(|s| clean_line(s, 200)).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .take(50)
+                .map(|s| clean_line(s, 200))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     let options = vec![
-        KeyValue { key: "jobs", value: o.jobs.to_string() },
-        KeyValue { key: "timeout", value: format!("{} ms", o.timeout_ms) },
-        KeyValue { key: "strict", value: if o.strict { "yes" } else { "no" }.to_owned() },
-        KeyValue { key: "cases", value: list(&o.cases) },
+        KeyValue {
+            key: "jobs",
+            value: o.jobs.to_string(),
+        },
+        KeyValue {
+            key: "timeout",
+            value: format!("{} ms", o.timeout_ms),
+        },
+        KeyValue {
+            key: "strict",
+            value: if o.strict { "yes" } else { "no" }.to_owned(),
+        },
+        KeyValue {
+            key: "cases",
+            value: list(&o.cases),
+        },
         KeyValue {
             key: "exclude",
-            value: if o.exclude.is_empty() { "none".to_owned() } else { list(&o.exclude) },
+            value: if o.exclude.is_empty() {
+                "none".to_owned()
+            } else {
+                list(&o.exclude)
+            },
         },
         KeyValue {
             key: "extra headers",
-            value: if o.header_names.is_empty() { "none".to_owned() } else { list(&o.header_names) },
+            value: if o.header_names.is_empty() {
+                "none".to_owned()
+            } else {
+                list(&o.header_names)
+            },
         },
     ];
     RunView {
@@ -764,7 +809,11 @@ mod tests {
             rows[0],
             "0000  47 45 54 20 2f 20 48 54  54 50 2f 31 2e 31 0d 0a  GET / HTTP/1.1.."
         );
-        assert!(rows[1].starts_with("0010  48 6f 73 74 3a 20 78 0d  0a "), "{}", rows[1]);
+        assert!(
+            rows[1].starts_with("0010  48 6f 73 74 3a 20 78 0d  0a "),
+            "{}",
+            rows[1]
+        );
         assert!(rows[1].ends_with("Host: x.."), "{}", rows[1]);
     }
 
@@ -778,7 +827,13 @@ mod tests {
 
     #[test]
     fn bars_add_up() {
-        let t = Totals { pass: 3, non_strict: 0, informational: 1, unimplemented: 0, fail: 1 };
+        let t = Totals {
+            pass: 3,
+            non_strict: 0,
+            informational: 1,
+            unimplemented: 0,
+            fail: 1,
+        };
         let v = TotalsView::new(&t);
         assert_eq!(v.segments.len(), 3);
         assert_eq!(v.segments[2].x, "80.000");
@@ -805,7 +860,10 @@ mod tests {
         }
         let v = run_view(&r, None);
         let cases: Vec<&CaseView> = v.areas.iter().flat_map(|a| &a.cases).collect();
-        let shown_fail = cases.iter().filter(|c| c.verdict == "fail" && c.transcript.shown).count();
+        let shown_fail = cases
+            .iter()
+            .filter(|c| c.verdict == "fail" && c.transcript.shown)
+            .count();
         let fails = cases.iter().filter(|c| c.verdict == "fail").count();
         assert!(fails > 1 && shown_fail >= 1, "{fails} {shown_fail}");
         // Failures are served first: a failing case only goes without when the budget could
@@ -813,7 +871,9 @@ mod tests {
         let first_fail = cases.iter().find(|c| c.verdict == "fail").unwrap();
         assert!(first_fail.transcript.shown);
         assert!(first_fail.transcript.entries.len() == DETAILED.entries);
-        assert!(cases.iter().any(|c| !c.transcript.shown && !c.transcript.omitted.is_empty()));
+        assert!(cases
+            .iter()
+            .any(|c| !c.transcript.shown && !c.transcript.omitted.is_empty()));
         assert!(!v.notes.is_empty());
     }
 }
