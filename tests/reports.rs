@@ -389,9 +389,9 @@ fn every_format_shows_the_comparison() {
     let page = html::render(&now, Some(&cmp));
     assert!(page.contains("id=\"baseline\""));
     assert!(
-        page.contains("<h3>Regressions</h3>")
-            && page.contains("<h3>Fixed</h3>")
-            && page.contains("<h3>Known failures</h3>")
+        page.contains("<h3>Regressions (1)</h3>")
+            && page.contains("<h3>Fixed (1)</h3>")
+            && page.contains("<h3>Known failures (")
     );
     assert!(page.contains(&format!("href=\"#case-{reg}\"")));
     assert!(page.contains("<span class=\"mark regression\">regression</span>"));

@@ -300,6 +300,7 @@ pub fn hostile(n: usize) -> RunResults {
         for ch in &mut c.checks {
             ch.observed = nasty(i + 2, big);
             ch.matched = false;
+            ch.grade = Grade::Fail;
         }
         c.violations.push(PeerViolation {
             section: "RFC 6455 §5.1".into(),

@@ -399,9 +399,26 @@ fn dir(d: Direction) -> (&'static str, &'static str) {
     }
 }
 
-/// The transcript as shown under `lim`, and its estimated HTML size.
-pub fn transcript_view(t: &Transcript, lim: TranscriptLimits) -> (TranscriptView, usize) {
+/// The estimated HTML size of `t` shown under `lim`, without rendering it (so a page over
+/// budget does not pay for transcripts it leaves out).
+pub fn transcript_cost(t: &Transcript, lim: TranscriptLimits) -> usize {
     let mut cost = 300;
+    for e in t.entries.iter().take(lim.entries) {
+        cost += 160
+            + match e {
+                Entry::Bytes { hex, .. } => {
+                    let rows = (hex.len() / 2).min(lim.chunk_bytes).div_ceil(16);
+                    rows * 76 * 6 / 5 + 80
+                }
+                Entry::Frame { preview, .. } => 60 + preview.len().min(800),
+                Entry::Note { text, .. } => text.len().min(PEER_MAX * 4),
+            };
+    }
+    cost
+}
+
+/// The transcript as shown under `lim`.
+pub fn transcript_view(t: &Transcript, lim: TranscriptLimits) -> TranscriptView {
     let mut entries = Vec::with_capacity(t.entries.len().min(lim.entries));
     for e in t.entries.iter().take(lim.entries) {
         let v = match e {
@@ -486,7 +503,6 @@ pub fn transcript_view(t: &Transcript, lim: TranscriptLimits) -> (TranscriptView
                 cut: String::new(),
             },
         };
-        cost += 160 + v.text.len() + v.dump.len() * 6 / 5 + v.cut.len();
         entries.push(v);
     }
     let mut truncated = Vec::new();
@@ -507,16 +523,13 @@ pub fn transcript_view(t: &Transcript, lim: TranscriptLimits) -> (TranscriptView
     } else {
         format!("Transcript truncated: {}.", truncated.join("; "))
     };
-    (
-        TranscriptView {
-            shown: true,
-            omitted: String::new(),
-            total_entries: t.entries.len(),
-            entries,
-            truncated,
-        },
-        cost,
-    )
+    TranscriptView {
+        shown: true,
+        omitted: String::new(),
+        total_entries: t.entries.len(),
+        entries,
+        truncated,
+    }
 }
 
 fn omitted(t: &Transcript, why: &str) -> TranscriptView {
@@ -700,11 +713,11 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
                 continue;
             }
             let lim = if pass_round { BRIEF } else { DETAILED };
-            let (tv, cost) = transcript_view(&c.transcript, lim);
+            let cost = transcript_cost(&c.transcript, lim);
             let view = &mut areas[a].cases[k];
             if cost <= budget {
                 budget -= cost;
-                view.transcript = tv;
+                view.transcript = transcript_view(&c.transcript, lim);
             } else {
                 left_out += 1;
                 view.transcript = omitted(
