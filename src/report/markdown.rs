@@ -32,7 +32,8 @@ pub fn escape(s: &str, max: usize) -> String {
             '>' => out.push_str("&gt;"),
             '|' => out.push_str("&#124;"),
             // Inline Markdown only: every escaped string sits inside a line or a table cell.
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '~' | '$' => {
+            // With '[' and ']' escaped no link or image can form, so '(' and '!' stay.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -137,7 +138,7 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     );
     let _ = writeln!(
         out,
-        "| {} | pass rate |\n| {} --- |",
+        "| {} | pass rate |\n| {}--- |",
         GRADES.map(label).join(" | "),
         "---: | ".repeat(GRADES.len())
     );
@@ -259,7 +260,8 @@ mod tests {
         assert!(!e.contains('|') || e.contains("&#124;"));
         assert!(!e.contains("<script"));
         assert!(e.contains("\\`c\\`"));
-        assert!(e.contains("\\[x\\]\\(y\\)"));
+        assert!(e.contains("\\[x\\](y)"), "{e}");
+        assert!(e.contains("\\*\\*z\\*\\*"), "{e}");
         assert!(!e.contains('\n'));
         assert!(!e.contains('\0'));
     }
