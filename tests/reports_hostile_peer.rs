@@ -101,8 +101,10 @@ async fn hostile_peer_output_is_inert_in_every_format() {
         .unwrap()
         .select(&["handshake", "control"], &[])
         .unwrap();
-    let mut cfg = wsspec::run::RunConfig::default();
-    cfg.agent = "hostile <script>alert(1)</script>".into();
+    let mut cfg = wsspec::run::RunConfig {
+        agent: "hostile <script>alert(1)</script>".into(),
+        ..Default::default()
+    };
     cfg.session.step_timeout = Duration::from_millis(300);
     let r = suite.run_server(&url, &cfg).await.unwrap();
     server.abort();

@@ -41,16 +41,12 @@ pub fn clean_line(s: &str, max: usize) -> String {
 
 fn clean_impl(s: &str, max: usize, one_line: bool) -> String {
     let mut out = String::with_capacity(s.len().min(max.saturating_mul(2)));
-    let mut chars = s.chars();
-    let mut count = 0;
-    for c in chars.by_ref() {
+    for (count, (at, c)) in s.char_indices().enumerate() {
         if count == max {
-            // Put the character back into the count of what is left.
-            let left = 1 + chars.count();
+            let left = s[at..].chars().count();
             out.push_str(&format!("…({left} more characters)"));
             return out;
         }
-        count += 1;
         let keep = match c {
             '\n' | '\t' => !one_line,
             '\u{fffe}' | '\u{ffff}' => false,

@@ -636,7 +636,7 @@ pub fn case_view(c: &CaseResult, cmp: Option<&Comparison>) -> CaseView {
 }
 
 /// Areas in order of first appearance, each with its cases in run order.
-pub fn group<'a>(cases: &'a [CaseResult]) -> Vec<(&'a str, Vec<&'a CaseResult>)> {
+pub fn group(cases: &[CaseResult]) -> Vec<(&str, Vec<&CaseResult>)> {
     let mut areas: Vec<(&str, Vec<&CaseResult>)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for c in cases {
