@@ -158,7 +158,7 @@ fn hostile_strings_are_inert_in_every_format() {
         );
     }
 
-    let back = json::parse(&json::render(&r)).expect("results.json parses back");
+    let back = json::parse(&json::render(&r, None)).expect("results.json parses back");
     assert_eq!(back.cases.len(), r.cases.len());
     assert_eq!(back.cases[0].reasons, r.cases[0].reasons);
 }
@@ -435,6 +435,24 @@ fn every_format_shows_the_comparison() {
         "| {} | pass | fail | it broke |",
         markdown::escape(&reg, 200)
     )));
+    let js: serde_json::Value = serde_json::from_slice(&json::render(&now, Some(&cmp))).unwrap();
+    assert_eq!(js["baseline"]["regressions"][0]["id"], reg.as_str());
+    assert_eq!(js["baseline"]["regressions"][0]["was"], "pass");
+    assert_eq!(js["baseline"]["fixes"][0]["id"], fixed.as_str());
+    assert!(js["baseline"]["known_failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == known_fail.as_str()));
+    // Still readable as plain results.
+    assert_eq!(
+        json::parse(&json::render(&now, Some(&cmp)))
+            .unwrap()
+            .cases
+            .len(),
+        now.cases.len()
+    );
+
     let unchanged = baseline::compare(&b, &before);
     assert!(markdown::render(&before, Some(&unchanged)).starts_with("## ✅"));
 }
@@ -472,7 +490,10 @@ fn write_reports_writes_each_format_and_parses_back() {
     let back = json::parse(&bytes).unwrap();
     assert_eq!(back.cases.len(), r.cases.len());
     assert_eq!(back.totals, r.totals);
-    assert!(json::render(&back) == bytes, "results.json round-trips");
+    assert!(
+        json::render(&back, None) == bytes,
+        "results.json round-trips"
+    );
     roxmltree::Document::parse(&std::fs::read_to_string(dir.join("junit.xml")).unwrap()).unwrap();
     assert!(std::fs::read_to_string(dir.join("index.html"))
         .unwrap()

@@ -89,7 +89,7 @@ impl Format {
     pub fn render(self, r: &RunResults, comparison: Option<&Comparison>) -> Vec<u8> {
         match self {
             Format::Html => html::render(r, comparison).into_bytes(),
-            Format::Json => json::render(r),
+            Format::Json => json::render(r, comparison),
             Format::Junit => junit::render(r, comparison).into_bytes(),
             Format::Markdown => markdown::render(r, comparison).into_bytes(),
         }
