@@ -1,9 +1,28 @@
 //! `results.json`: the complete results in the versioned schema of `crate::results`.
+//!
+//! With a baseline, the file gains a `baseline` member (an additive change, so the schema
+//! version stays): `regressions`, `fixes`, `known_failures`, `new_cases`, `changed` as lists
+//! of `{id, was, now, status}`, and `not_run` as a list of ids.
 
+use serde::Serialize;
+
+use super::baseline::Comparison;
 use crate::results::RunResults;
 
-pub fn render(r: &RunResults) -> Vec<u8> {
-    let mut out = serde_json::to_vec_pretty(r).expect("results serialize");
+#[derive(Serialize)]
+struct WithBaseline<'a> {
+    #[serde(flatten)]
+    run: &'a RunResults,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<&'a Comparison>,
+}
+
+pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(&WithBaseline {
+        run: r,
+        baseline: comparison,
+    })
+    .expect("results serialize");
     out.push(b'\n');
     out
 }

@@ -1,14 +1,33 @@
-//! Reports: one file per output format. They read `RunResults` and know nothing of how
-//! cases ran.
+//! Reports: one file per output format. They read `RunResults` (and, when a baseline is
+//! applied, its [`Comparison`]) and know nothing of how cases ran.
+//!
+//! | format | file | module |
+//! | --- | --- | --- |
+//! | `html` | `index.html` | [`html`] (tera 2, templates in `reports/`) |
+//! | `json` | `results.json` | [`json`] |
+//! | `junit` | `junit.xml` | [`junit`] |
+//! | `md` | `summary.md` | [`markdown`] |
+//!
+//! Every string a peer controls is untrusted: each format cleans it with [`text::clean`]
+//! (controls escaped, length bounded) and escapes it for its own syntax.
 
 pub mod autobahn;
+pub mod baseline;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+#[doc(hidden)]
+pub mod sample;
 pub mod terminal;
 pub mod text;
+pub mod view;
 
+pub use baseline::{Baseline, BaselineError, Comparison};
 pub use text::bounded_lossy;
 
 use std::path::Path;
+use std::str::FromStr;
 
 use crate::results::RunResults;
 
@@ -35,15 +54,170 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     std::fs::rename(&tmp, path).map_err(err)
 }
 
-/// Writes every file report into `dir` (created if needed).
-pub fn write_all(dir: &Path, r: &RunResults) -> Result<Vec<String>, WriteError> {
+/// A file report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Html,
+    Json,
+    Junit,
+    Markdown,
+    /// The Autobahn testsuite's `index.json`, written on request.
+    Autobahn,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [Format::Html, Format::Json, Format::Junit, Format::Markdown, Format::Autobahn];
+    /// What a run writes without `--format` (DESIGN.md §5: Autobahn's file on request).
+    pub const DEFAULT: [Format; 4] = [Format::Html, Format::Json, Format::Junit, Format::Markdown];
+
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Markdown => "md",
+            Format::Autobahn => "autobahn",
+        }
+    }
+
+    /// The file written in the output folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Html => "index.html",
+            Format::Json => "results.json",
+            Format::Junit => "junit.xml",
+            Format::Markdown => "summary.md",
+            Format::Autobahn => "index.json",
+        }
+    }
+
+    /// The file's contents.
+    pub fn render(self, r: &RunResults, comparison: Option<&Comparison>) -> Vec<u8> {
+        match self {
+            Format::Html => html::render(r, comparison).into_bytes(),
+            Format::Json => json::render(r, comparison),
+            Format::Junit => junit::render(r, comparison).into_bytes(),
+            Format::Markdown => markdown::render(r, comparison).into_bytes(),
+            Format::Autobahn => autobahn::render(r),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown report format {0:?} (known: html, json, junit, md, autobahn, all)")]
+pub struct FormatError(pub String);
+
+impl FromStr for Format {
+    type Err = FormatError;
+    fn from_str(s: &str) -> Result<Format, FormatError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "html" => Ok(Format::Html),
+            "json" => Ok(Format::Json),
+            "junit" | "xml" => Ok(Format::Junit),
+            "md" | "markdown" => Ok(Format::Markdown),
+            "autobahn" | "index.json" => Ok(Format::Autobahn),
+            _ => Err(FormatError(s.trim().to_owned())),
+        }
+    }
+}
+
+/// The value of `--format`: a comma-separated list (`html,json,junit,md`), duplicates
+/// ignored, order kept. `all` names every format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Formats(pub Vec<Format>);
+
+impl Default for Formats {
+    fn default() -> Self {
+        Formats(Format::DEFAULT.to_vec())
+    }
+}
+
+impl FromStr for Formats {
+    type Err = FormatError;
+    fn from_str(s: &str) -> Result<Formats, FormatError> {
+        let mut v: Vec<Format> = Vec::new();
+        for part in s.split(',') {
+            if part.trim().is_empty() {
+                continue;
+            }
+            if part.trim().eq_ignore_ascii_case("all") {
+                return Ok(Formats(Format::ALL.to_vec()));
+            }
+            let f: Format = part.parse()?;
+            if !v.contains(&f) {
+                v.push(f);
+            }
+        }
+        if v.is_empty() {
+            return Err(FormatError(s.to_owned()));
+        }
+        Ok(Formats(v))
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), WriteError> {
     std::fs::create_dir_all(dir).map_err(|e| WriteError {
         path: dir.display().to_string(),
         source: e,
-    })?;
-    let path = dir.join("results.json");
-    write_atomic(&path, &json::render(r))?;
-    let ab = dir.join("index.json");
-    write_atomic(&ab, &autobahn::render(r))?;
-    Ok(vec![path.display().to_string(), ab.display().to_string()])
+    })
+}
+
+/// Writes the reports in `formats` into `dir` (created if needed), each atomically;
+/// returns the paths written. With a baseline comparison, every format shows regressions,
+/// fixes and known failures apart.
+pub fn write_reports(
+    dir: &Path,
+    r: &RunResults,
+    formats: &[Format],
+    comparison: Option<&Comparison>,
+) -> Result<Vec<String>, WriteError> {
+    create_dir(dir)?;
+    let mut written = Vec::new();
+    for f in formats {
+        let path = dir.join(f.file_name());
+        write_atomic(&path, &f.render(r, comparison))?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}
+
+/// Writes every file report into `dir` (created if needed), without a baseline.
+/// Same as `write_reports(dir, r, &Format::DEFAULT, None)`.
+pub fn write_all(dir: &Path, r: &RunResults) -> Result<Vec<String>, WriteError> {
+    write_reports(dir, r, &Format::DEFAULT, None)
+}
+
+/// `wsspec report a.json b.json --out DIR`: the side-by-side page of several runs as
+/// `DIR/index.html`.
+pub fn write_comparison(dir: &Path, runs: &[RunResults]) -> Result<Vec<String>, WriteError> {
+    create_dir(dir)?;
+    let path = dir.join("index.html");
+    write_atomic(&path, html::render_comparison(runs).as_bytes())?;
+    Ok(vec![path.display().to_string()])
+}
+
+/// Several agents side by side (see [`html::render_comparison`]).
+pub use html::render_comparison;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse() {
+        let f: Formats = "html, json,junit,md,html".parse().unwrap();
+        assert_eq!(
+            f.0,
+            vec![Format::Html, Format::Json, Format::Junit, Format::Markdown]
+        );
+        assert_eq!(
+            "markdown".parse::<Formats>().unwrap().0,
+            vec![Format::Markdown]
+        );
+        assert_eq!("all".parse::<Formats>().unwrap(), Formats::default());
+        let e = "html,pdf".parse::<Formats>().unwrap_err();
+        assert!(e.to_string().contains("\"pdf\""), "{e}");
+        assert!("".parse::<Formats>().is_err());
+    }
 }

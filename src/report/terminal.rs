@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::case::Grade;
+use crate::report::text::clean_line;
 use crate::results::{RunResults, Totals};
 
 pub struct Style {
@@ -57,7 +58,9 @@ pub fn render(r: &RunResults, style: &Style) -> String {
     let _ = writeln!(
         out,
         "wsspec {} against {} ({})",
-        r.wsspec_version, r.target, r.agent
+        clean_line(&r.wsspec_version, 50),
+        clean_line(&r.target, 500),
+        clean_line(&r.agent, 200)
     );
     let mut areas: Vec<&str> = Vec::new();
     for case in &r.cases {
@@ -71,7 +74,7 @@ pub fn render(r: &RunResults, style: &Style) -> String {
         let _ = writeln!(
             out,
             "\n{}  {} cases: {} passed{}",
-            paint(area, "1", c),
+            paint(&clean_line(area, 100), "1", c),
             t.total(),
             t.pass,
             if t.total() == t.pass {
@@ -91,8 +94,8 @@ pub fn render(r: &RunResults, style: &Style) -> String {
                     out,
                     "  {:>10}  {}  {}{known}",
                     label(case.verdict, c),
-                    case.id,
-                    case.title
+                    clean_line(&case.id, 200),
+                    clean_line(&case.title, 500)
                 );
             }
         }
@@ -105,7 +108,12 @@ pub fn render(r: &RunResults, style: &Style) -> String {
     if !failures.is_empty() {
         let _ = writeln!(out, "\n{}", paint("Failures:", "31;1", c));
         for f in failures {
-            let _ = writeln!(out, "\n  {}  {}", paint(&f.id, "1", c), f.title);
+            let _ = writeln!(
+                out,
+                "\n  {}  {}",
+                paint(&clean_line(&f.id, 200), "1", c),
+                clean_line(&f.title, 500)
+            );
             let _ = writeln!(
                 out,
                 "    {} ({}): {}",
@@ -113,8 +121,9 @@ pub fn render(r: &RunResults, style: &Style) -> String {
                 f.level.as_str(),
                 f.requirement
             );
+            // Reasons quote the peer: no escape sequence of theirs reaches the terminal.
             for reason in &f.reasons {
-                let _ = writeln!(out, "    {reason}");
+                let _ = writeln!(out, "    {}", clean_line(reason, 1000));
             }
             if let Some(d) = &f.deviation {
                 let _ = writeln!(out, "    known deviation of {}: {d}", r.agent);
@@ -127,4 +136,115 @@ pub fn render(r: &RunResults, style: &Style) -> String {
         let _ = writeln!(out, "{known} of the failures are documented deviations of the implementation under test; they do not fail the run");
     }
     out
+}
+
+/// The baseline's verdict for terminals, printed after [`render`]: regressions and
+/// failing new cases (what makes the exit code 1), then fixes, then known failures, each
+/// list cut at 50 ids.
+pub fn baseline_section(cmp: &crate::report::Comparison, style: &Style) -> String {
+    const MAX: usize = 50;
+    let c = style.color;
+    let mut out = String::new();
+    let mut list = |title: &str, code: &str, items: &[&crate::report::baseline::Change]| {
+        if items.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n{} ({}):", paint(title, code, c), items.len());
+        for ch in items.iter().take(MAX) {
+            let was = ch.was.map(|g| g.as_str()).unwrap_or("new");
+            let _ = writeln!(
+                out,
+                "  {}  {} -> {}",
+                crate::report::text::clean_line(&ch.id, 200),
+                was,
+                ch.now.as_str()
+            );
+        }
+        if items.len() > MAX {
+            let _ = writeln!(out, "  … and {} more", items.len() - MAX);
+        }
+    };
+    list(
+        "Regressions",
+        "31;1",
+        &cmp.regressions.iter().collect::<Vec<_>>(),
+    );
+    list(
+        "New cases that fail",
+        "31;1",
+        &cmp.new_failures().collect::<Vec<_>>(),
+    );
+    list("Fixed", "32", &cmp.fixes.iter().collect::<Vec<_>>());
+    list(
+        "Known failures",
+        "33",
+        &cmp.known_failures.iter().collect::<Vec<_>>(),
+    );
+    let _ = writeln!(
+        out,
+        "\n{}",
+        paint(
+            &cmp.summary_line(),
+            if cmp.failed() { "31;1" } else { "32" },
+            c
+        )
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{baseline, sample};
+
+    #[test]
+    fn baseline_section_lists_changes_apart() {
+        let before = sample::synthetic(40, "a", 1);
+        let mut now = before.clone();
+        let pass = now
+            .cases
+            .iter()
+            .position(|c| c.verdict == Grade::Pass)
+            .unwrap();
+        now.cases[pass].verdict = Grade::Fail;
+        let cmp = baseline::compare(&baseline::Baseline::from_results(&before), &now);
+        let s = baseline_section(
+            &cmp,
+            &Style {
+                color: false,
+                verbose: false,
+            },
+        );
+        assert!(s.contains("Regressions (1):"), "{s}");
+        assert!(
+            s.contains(&format!("  {}  pass -> fail", now.cases[pass].id)),
+            "{s}"
+        );
+        assert!(s.contains("Known failures ("), "{s}");
+        assert!(!s.contains("Fixed"), "{s}");
+        assert!(s.trim_end().ends_with("new case(s) (0 failing)"), "{s}");
+    }
+}
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    #[test]
+    fn no_peer_escape_sequence_reaches_the_terminal() {
+        let r = crate::report::sample::hostile(20);
+        let s = render(
+            &r,
+            &Style {
+                color: false,
+                verbose: true,
+            },
+        );
+        assert!(
+            !s.contains('\x1b') && !s.contains('\0'),
+            "raw control characters"
+        );
+        assert!(s.contains("\\u{1b}[31mred"));
+        assert!(s.len() < 1 << 20, "{} bytes", s.len());
+    }
 }

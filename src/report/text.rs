@@ -26,6 +26,41 @@ pub fn bounded_lossy(bytes: &[u8], max: usize) -> String {
     out
 }
 
+/// At most `max` characters of an untrusted string, safe for every report format: control
+/// characters other than newline and tab (NUL, ESC, DEL, C1) and the non-characters U+FFFE and
+/// U+FFFF (invalid in XML 1.0) become visible `\u{..}` escapes, and a cut is marked with
+/// "…(N more characters)". Markup escaping is left to each format.
+pub fn clean(s: &str, max: usize) -> String {
+    clean_impl(s, max, false)
+}
+
+/// As [`clean`], for one line: newlines and tabs are escaped as well.
+pub fn clean_line(s: &str, max: usize) -> String {
+    clean_impl(s, max, true)
+}
+
+fn clean_impl(s: &str, max: usize, one_line: bool) -> String {
+    let mut out = String::with_capacity(s.len().min(max.saturating_mul(2)));
+    for (count, (at, c)) in s.char_indices().enumerate() {
+        if count == max {
+            let left = s[at..].chars().count();
+            out.push_str(&format!("…({left} more characters)"));
+            return out;
+        }
+        let keep = match c {
+            '\n' | '\t' => !one_line,
+            '\u{fffe}' | '\u{ffff}' => false,
+            c => !c.is_control(),
+        };
+        if keep {
+            out.push(c);
+        } else {
+            out.push_str(&c.escape_unicode().to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +73,17 @@ mod tests {
         let long = vec![b'a'; 10_000];
         let s = bounded_lossy(&long, 5);
         assert!(s.starts_with("aaaaa…(10000 bytes)"), "{s}");
+    }
+
+    #[test]
+    fn clean_keeps_text_and_escapes_controls() {
+        assert_eq!(clean("a\nb\tc", 10), "a\nb\tc");
+        assert_eq!(clean_line("a\nb", 10), "a\\u{a}b");
+        assert_eq!(
+            clean("\0\x1b[31m\u{fffe}", 20),
+            "\\u{0}\\u{1b}[31m\\u{fffe}"
+        );
+        assert_eq!(clean("héllo wörld", 5), "héllo…(6 more characters)");
+        assert_eq!(clean("abc", 3), "abc");
     }
 }
