@@ -53,6 +53,28 @@ enum Command {
         #[arg(long = "cases-dir")]
         cases_dir: Vec<PathBuf>,
     },
+    /// Re-render reports from results.json files: one file re-renders its reports; several
+    /// render a page comparing the agents side by side.
+    Report {
+        /// results.json files written by earlier runs.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, default_value = "wsspec-report")]
+        out: PathBuf,
+        /// Formats to write for a single run (html, json, junit, md, autobahn, all).
+        #[arg(long, default_value = "html,json,junit,md")]
+        format: report::Formats,
+    },
+    /// Write a baseline (the known verdict of every case) from a results.json, for
+    /// `--baseline` in later runs.
+    Baseline {
+        /// A results.json written by `wsspec server` or `wsspec demo`.
+        results: PathBuf,
+        /// Where to write the baseline.
+        #[arg(long, short, default_value = "wsspec-baseline.json")]
+        out: PathBuf,
+    },
     /// Validate case files without running them.
     Check {
         /// A case directory or file (default: the built-in cases).
@@ -90,6 +112,14 @@ struct RunArgs {
     /// Output directory for results.
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,
+    /// Reports to write, comma-separated: html, json, junit, md, autobahn (Autobahn's
+    /// index.json), or all.
+    #[arg(long, default_value = "html,json,junit,md")]
+    format: report::Formats,
+    /// Known results (from `wsspec baseline`): only regressions and failures of cases the
+    /// baseline does not know fail the run; fixes and known failures are listed apart.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
     /// Name of the implementation under test, used in reports.
     #[arg(long)]
     agent: Option<String>,
@@ -105,7 +135,11 @@ struct RunArgs {
 /// Prints the one-line reason for exit code 2. Whatever produced the message, it stays one
 /// line, so scripts can show it as is.
 fn fail(msg: impl std::fmt::Display) -> i32 {
-    let one_line = msg.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = msg
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     eprintln!("wsspec: error: {one_line}");
     EXIT_ERROR
 }
@@ -122,6 +156,12 @@ pub fn main() -> i32 {
     match cli.command {
         Command::List { pattern, cases_dir } => list(pattern, &cases_dir),
         Command::Check { dir } => check(dir),
+        Command::Report {
+            results,
+            out,
+            format,
+        } => rerender(&results, &out, &format),
+        Command::Baseline { results, out } => write_baseline(&results, &out),
         Command::Server { url, run } => {
             let target = match Target::parse(&url) {
                 Ok(t) => t,
@@ -213,6 +253,19 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
             "no cases selected: check --cases and --exclude (`wsspec list` shows the ids)",
         );
     }
+    let baseline = match &args.baseline {
+        None => None,
+        Some(path) => {
+            let known = match load(&args.cases_dir) {
+                Ok(all) => all.into_iter().map(|c| c.id),
+                Err(code) => return code,
+            };
+            match report::baseline::load(path, known) {
+                Ok(b) => Some(b),
+                Err(e) => return fail(e),
+            }
+        }
+    };
     let mut headers = Vec::new();
     for h in &args.headers {
         match parse_header(h) {
@@ -272,7 +325,22 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
             }
         )
     );
-    match report::write_all(&args.out, &results) {
+    let comparison = baseline
+        .as_ref()
+        .map(|b| report::baseline::compare(b, &results));
+    if let Some(cmp) = &comparison {
+        print!(
+            "{}",
+            terminal::baseline_section(
+                cmp,
+                &terminal::Style {
+                    color,
+                    verbose: args.verbose
+                }
+            )
+        );
+    }
+    match report::write_reports(&args.out, &results, &args.format.0, comparison.as_ref()) {
         Ok(files) => {
             for f in files {
                 println!("wrote {f}");
@@ -280,7 +348,11 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
         }
         Err(e) => return fail(e),
     }
-    if results.unexpected_failures() > 0 {
+    let failed = match &comparison {
+        Some(cmp) => cmp.failed(),
+        None => results.unexpected_failures() > 0,
+    };
+    if failed {
         EXIT_FAILED
     } else {
         EXIT_OK
@@ -331,6 +403,55 @@ fn check(dir: Option<PathBuf>) -> i32 {
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|| "built-in cases".into());
             println!("{what}: {} cases, all valid", cases.len());
+            EXIT_OK
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn read_results(path: &PathBuf) -> Result<RunResults, i32> {
+    let bytes =
+        std::fs::read(path).map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?;
+    report::json::parse(&bytes).map_err(|e| {
+        fail(format!(
+            "{}: not a wsspec results file: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn rerender(files: &[PathBuf], out: &std::path::Path, formats: &report::Formats) -> i32 {
+    let mut runs = Vec::with_capacity(files.len());
+    for f in files {
+        match read_results(f) {
+            Ok(r) => runs.push(r),
+            Err(code) => return code,
+        }
+    }
+    let written = if runs.len() == 1 {
+        report::write_reports(out, &runs[0], &formats.0, None)
+    } else {
+        report::write_comparison(out, &runs)
+    };
+    match written {
+        Ok(files) => {
+            for f in files {
+                println!("wrote {f}");
+            }
+            EXIT_OK
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn write_baseline(results: &PathBuf, out: &std::path::Path) -> i32 {
+    let r = match read_results(results) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match report::baseline::Baseline::from_results(&r).write(out) {
+        Ok(()) => {
+            println!("wrote {} ({} cases)", out.display(), r.cases.len());
             EXIT_OK
         }
         Err(e) => fail(e),

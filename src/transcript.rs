@@ -13,6 +13,11 @@ pub const CHUNK_KEEP: usize = 2048;
 pub const TOTAL_KEEP: usize = 64 * 1024;
 /// Entries kept over the whole transcript.
 pub const ENTRIES_KEEP: usize = 2000;
+/// Data bytes kept of a case that passed: its evidence matters less, and a thousand full
+/// transcripts would make results.json over a hundred megabytes.
+pub const PASS_KEEP: usize = 4096;
+/// Entries kept of a case that passed.
+pub const PASS_ENTRIES_KEEP: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -131,6 +136,29 @@ impl Transcript {
         });
     }
 
+    /// Cuts the transcript down to `max_bytes` of data and `max_entries` entries, keeping
+    /// the beginning and recording what was dropped.
+    pub fn shrink(&mut self, max_bytes: usize, max_entries: usize) {
+        if self.entries.len() > max_entries {
+            self.dropped_entries += (self.entries.len() - max_entries) as u64;
+            self.entries.truncate(max_entries);
+        }
+        let mut budget = max_bytes;
+        for e in &mut self.entries {
+            if let Entry::Bytes { hex, truncated, .. } = e {
+                let have = hex.len() / 2;
+                let keep = have.min(budget);
+                if keep < have {
+                    hex.truncate(keep * 2);
+                    *truncated = true;
+                    self.dropped_bytes += (have - keep) as u64;
+                }
+                budget -= keep;
+            }
+        }
+        self.kept_bytes = self.kept_bytes.min(max_bytes);
+    }
+
     pub fn note(&mut self, text: impl Into<String>) {
         let t_us = self.now();
         self.push(Entry::Note {
@@ -143,6 +171,28 @@ impl Transcript {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shrink_keeps_the_beginning_and_counts_the_rest() {
+        let mut t = Transcript::default();
+        t.bytes(Direction::Out, &[1u8; 1000]);
+        t.bytes(Direction::In, &[2u8; 1000]);
+        t.note("n");
+        t.shrink(1500, 10);
+        let kept: Vec<usize> = t
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Bytes { hex, .. } => Some(hex.len() / 2),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kept, vec![1000, 500]);
+        assert_eq!(t.dropped_bytes, 500);
+        t.shrink(0, 1);
+        assert_eq!(t.entries.len(), 1);
+        assert_eq!(t.dropped_entries, 2);
+    }
 
     #[test]
     fn data_is_bounded() {

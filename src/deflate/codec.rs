@@ -34,7 +34,11 @@ impl Compressor {
     pub fn new(window_bits: u8, no_context_takeover: bool) -> Compressor {
         let bits = window_bits.clamp(9, 15);
         let stored_only = window_bits <= 8;
-        let level = if stored_only { Compression::none() } else { Compression::default() };
+        let level = if stored_only {
+            Compression::none()
+        } else {
+            Compression::default()
+        };
         Compressor {
             inner: Compress::new_with_window_bits(level, false, bits),
             no_context_takeover,
@@ -63,7 +67,11 @@ impl Compressor {
             let done_in = (self.inner.total_in() - start_in) as usize == message.len();
             // A sync flush is complete when the output ends with the empty stored block and
             // the call stopped producing because it had room to spare.
-            if done_in && out.ends_with(&TAIL) && out.len() < out.capacity() && self.inner.total_out() >= before {
+            if done_in
+                && out.ends_with(&TAIL)
+                && out.len() < out.capacity()
+                && self.inner.total_out() >= before
+            {
                 break;
             }
         }
@@ -107,7 +115,9 @@ impl Decompressor {
                 });
             }
             if out.capacity() == out.len() {
-                let grow = out.capacity().clamp(64, self.max_message + 1 - out.len().min(self.max_message));
+                let grow = out
+                    .capacity()
+                    .clamp(64, self.max_message + 1 - out.len().min(self.max_message));
                 out.reserve(grow.max(64));
             }
             let status = self
@@ -125,7 +135,9 @@ impl Decompressor {
                 break;
             }
             if consumed_now == consumed && out.len() < out.capacity() {
-                return Err(InflateError::Corrupt("the data stopped making progress".into()));
+                return Err(InflateError::Corrupt(
+                    "the data stopped making progress".into(),
+                ));
             }
         }
         if out.len() > self.max_message {
@@ -170,7 +182,10 @@ mod tests {
         assert_eq!(fresh.compress(b"Hello"), HELLO);
         let mut d = Decompressor::new(15, false, 1024);
         assert_eq!(d.decompress(&HELLO).unwrap(), b"Hello");
-        assert_eq!(d.decompress(&[0xf2, 0x00, 0x11, 0x00, 0x00]).unwrap(), b"Hello");
+        assert_eq!(
+            d.decompress(&[0xf2, 0x00, 0x11, 0x00, 0x00]).unwrap(),
+            b"Hello"
+        );
     }
 
     /// §7.2.3.3 (stored block), §7.2.3.4 (BFINAL set), §7.2.3.5 (two blocks), §7.2.3.6
@@ -178,9 +193,19 @@ mod tests {
     #[test]
     fn rfc_7692_other_examples_inflate() {
         let cases: [(&[u8], &[u8]); 4] = [
-            (&[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00], b"Hello"),
+            (
+                &[
+                    0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+                ],
+                b"Hello",
+            ),
             (&[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00], b"Hello"),
-            (&[0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00], b"Hello"),
+            (
+                &[
+                    0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+                ],
+                b"Hello",
+            ),
             (&[0x00], b""),
         ];
         for (payload, want) in cases {
@@ -191,7 +216,9 @@ mod tests {
 
     #[test]
     fn round_trip_every_window_and_takeover() {
-        let text: Vec<u8> = (0..20_000u32).map(|i| b"abcdefgh"[(i * i % 7) as usize]).collect();
+        let text: Vec<u8> = (0..20_000u32)
+            .map(|i| b"abcdefgh"[(i * i % 7) as usize])
+            .collect();
         for bits in 8..=15u8 {
             for nct in [false, true] {
                 let mut c = Compressor::new(bits, nct);
@@ -220,6 +247,9 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let mut d = Decompressor::new(15, false, 1024);
-        assert!(matches!(d.decompress(&[0xff, 0xff, 0xff, 0xff, 0x13]), Err(InflateError::Corrupt(_))));
+        assert!(matches!(
+            d.decompress(&[0xff, 0xff, 0xff, 0xff, 0x13]),
+            Err(InflateError::Corrupt(_))
+        ));
     }
 }

@@ -229,6 +229,7 @@ impl CloneMeta for crate::results::CaseResult {
             autobahn: None,
             origin: String::new(),
             verdict: self.verdict,
+            deviation: self.deviation.clone(),
             reasons: Vec::new(),
             checks: Vec::new(),
             violations: Vec::new(),
@@ -236,6 +237,7 @@ impl CloneMeta for crate::results::CaseResult {
             duration_ms: 0.0,
             bytes_sent: 0,
             bytes_received: 0,
+            bytes_per_sec: 0.0,
             transcript: Default::default(),
         }
     }

@@ -66,7 +66,13 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [Format::Html, Format::Json, Format::Junit, Format::Markdown, Format::Autobahn];
+    pub const ALL: [Format; 5] = [
+        Format::Html,
+        Format::Json,
+        Format::Junit,
+        Format::Markdown,
+        Format::Autobahn,
+    ];
     /// What a run writes without `--format` (DESIGN.md §5: Autobahn's file on request).
     pub const DEFAULT: [Format; 4] = [Format::Html, Format::Json, Format::Junit, Format::Markdown];
 

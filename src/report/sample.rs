@@ -215,10 +215,11 @@ pub fn synthetic(n: usize, agent: &str, seed: u64) -> RunResults {
             autobahn: (i % 3 == 0).then(|| format!("1.1.{}", i % 8 + 1)),
             origin: format!("cases/{area}.toml:{}", 3 + i * 7),
             verdict,
+            deviation: None,
             reasons,
             checks: vec![
-                Check { step: 1, expected: "status 101 with a valid handshake response (RFC 6455 §4.1)".into(), observed: "status 101".into(), matched: true, grade: Grade::Pass },
-                Check { step: 3, expected: "a text message of 125 bytes equal to what was sent".into(), observed: if matched { "text message of 125 bytes".into() } else { "close 1002 \"protocol error\"".into() }, matched, grade: if matched { Grade::Pass } else { verdict } },
+                Check { step: 1, expected: "status 101 with a valid handshake response (RFC 6455 §4.1)".into(), observed: "status 101".into(), matched: true, grade: Grade::Pass, implicit: true, count: 1 },
+                Check { step: 3, expected: "a text message of 125 bytes equal to what was sent".into(), observed: if matched { "text message of 125 bytes".into() } else { "close 1002 \"protocol error\"".into() }, matched, grade: if matched { Grade::Pass } else { verdict }, implicit: false, count: 1 },
             ],
             violations: vec![],
             close: Some(CloseResult {
@@ -233,6 +234,7 @@ pub fn synthetic(n: usize, agent: &str, seed: u64) -> RunResults {
             duration_ms: 0.4 + (i % 13) as f64 * 0.37,
             bytes_sent: 180,
             bytes_received: 160,
+            bytes_per_sec: 0.0,
             transcript: transcript(i, 1 + i % 4),
         });
     }

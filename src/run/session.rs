@@ -155,7 +155,13 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
             st.violations_dropped
         ));
     }
-    let transcript = std::mem::take(&mut *st.shared.transcript.lock().unwrap());
+    let mut transcript = std::mem::take(&mut *st.shared.transcript.lock().unwrap());
+    if verdict == Grade::Pass {
+        transcript.shrink(
+            crate::transcript::PASS_KEEP,
+            crate::transcript::PASS_ENTRIES_KEEP,
+        );
+    }
     let elapsed = started.elapsed();
     let bytes_sent = st.shared.bytes_sent.load(Ordering::Relaxed);
     let bytes_received = st.shared.bytes_received.load(Ordering::Relaxed);
