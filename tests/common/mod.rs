@@ -96,11 +96,17 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Twice the largest message of the built-in suite (16 MiB, the `limits` area).
 const MAX_FRAME: u64 = 32 << 20;
 const MAX_MESSAGE: u64 = 32 << 20;
-/// Bound on any single read or write, and on a whole connection.
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
-const CONN_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long the server keeps reading after it closed, waiting for the client to go.
+/// Bound on any single read or write, and on a whole connection. A client may be slow for
+/// reasons of its own: under load, the wsspec session sharing this runtime can be held up
+/// for seconds while other cases build megabyte payloads, so a single read waits as long
+/// as wsspec's longest step timeout (20 s, the `limits` cases), and a connection as long
+/// as a test's whole run.
+const IO_TIMEOUT: Duration = Duration::from_secs(20);
+const CONN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the server keeps reading after it closed, waiting for the client to go, and
+/// how much it reads then at most.
 const LINGER: Duration = Duration::from_secs(2);
+const MAX_DRAIN: usize = 64 << 20;
 
 /// A TCP server on 127.0.0.1 that runs `handler` for every connection; it stops, with all
 /// its connections, when dropped. Each connection is cut off after `CONN_TIMEOUT`.
@@ -181,10 +187,12 @@ pub async fn read_some(s: &mut TcpStream, buf: &mut [u8]) -> Option<usize> {
 /// the close frame in flight.
 async fn linger_close(mut s: TcpStream) {
     let _ = s.shutdown().await;
-    let mut buf = [0u8; 4096];
+    let mut buf = vec![0u8; 64 * 1024];
     let deadline = tokio::time::Instant::now() + LINGER;
     let mut total = 0usize;
-    while total < (1 << 22) {
+    // More than the largest message wsspec sends (16 MiB): closing with unread data
+    // would send a reset, which can destroy the close frame before the client reads it.
+    while total < MAX_DRAIN {
         match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => total += n,
             _ => break,
