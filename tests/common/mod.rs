@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,6 +25,7 @@ use wsspec::codec::{
     DecoderConfig, Expect, FatalError, Frame, LengthForm, OpCode, Rule,
 };
 use wsspec::handshake::{accept_key, parse_request, validate_request, HandshakeRule, ResponseSpec};
+use wsspec::judge::verdict::soften;
 use wsspec::results::{CaseResult, RunResults};
 
 /// One deliberate defect per flag. `Bugs::default()` is a correct server.
@@ -723,6 +725,18 @@ pub async fn hold(s: TcpStream) {
 
 // ---- looking at results ----
 
+/// The built-in suite, loaded once per test binary: the helpers below consult it often.
+pub fn builtin() -> wsspec::Suite {
+    static CASES: OnceLock<Vec<Case>> = OnceLock::new();
+    let cases = CASES.get_or_init(|| {
+        wsspec::Suite::builtin()
+            .expect("built-in cases load")
+            .cases()
+            .to_vec()
+    });
+    wsspec::Suite::from_cases(cases.clone())
+}
+
 /// Ids of the cases with this verdict.
 pub fn ids_with(r: &RunResults, g: Grade) -> BTreeSet<String> {
     r.cases
@@ -746,8 +760,7 @@ pub fn case<'a>(r: &'a RunResults, id: &str) -> &'a CaseResult {
 /// Every case id of the built-in suite matching one of `patterns` (wsspec's own id
 /// patterns: a dotted prefix or a glob).
 pub fn ids(patterns: &[&str]) -> BTreeSet<String> {
-    wsspec::Suite::builtin()
-        .expect("built-in cases load")
+    builtin()
         .select(patterns, &[])
         .expect("patterns parse")
         .cases()
@@ -770,6 +783,17 @@ pub fn establishes(c: &Case) -> bool {
     })
 }
 
+/// Whether, against a correct peer, the case establishes a connection and then sees a
+/// frame from the peer: it expects a frame or a close, or ends with the closing
+/// handshake. (An INFO case that only looks at the 101 does not.)
+pub fn exchanges_frames(c: &Case) -> bool {
+    establishes(c)
+        && (c.close
+            || c.steps.iter().any(
+                |s| matches!(s, Step::Expect(e) if !matches!(e.kind, ExpectKind::Handshake(_))),
+            ))
+}
+
 /// Whether the case, against a correct peer, expects the peer to fail the connection.
 pub fn expects_failure(c: &Case) -> bool {
     fn fails(k: &ExpectKind) -> bool {
@@ -786,8 +810,7 @@ pub fn expects_failure(c: &Case) -> bool {
 
 /// Ids of the built-in cases for which `pred` holds.
 pub fn ids_where(pred: impl Fn(&Case) -> bool) -> BTreeSet<String> {
-    wsspec::Suite::builtin()
-        .expect("built-in cases load")
+    builtin()
         .cases()
         .iter()
         .filter(|c| pred(c))
@@ -811,10 +834,57 @@ pub fn explain(r: &RunResults, ids: &BTreeSet<String>) -> String {
     s
 }
 
+/// The verdicts a test expects: exactly these cases fail, are non-strict, are
+/// informational; every other case passes.
+#[derive(Debug, Default, Clone)]
+pub struct Expected {
+    pub fail: BTreeSet<String>,
+    pub non_strict: BTreeSet<String>,
+    pub informational: BTreeSet<String>,
+}
+
+impl Expected {
+    pub fn fail(fail: BTreeSet<String>) -> Expected {
+        Expected {
+            fail,
+            ..Default::default()
+        }
+    }
+
+    /// Misses of these cases, softened by each case's level as the judge does: a MUST
+    /// case fails, a SHOULD case is non-strict, a MAY or INFO case informational.
+    pub fn misses(ids: &BTreeSet<String>) -> Expected {
+        let mut e = Expected::default();
+        for c in builtin().cases() {
+            if ids.contains(&c.id) {
+                let set = match soften(Grade::Fail, c.level) {
+                    Grade::Fail => &mut e.fail,
+                    Grade::NonStrict => &mut e.non_strict,
+                    _ => &mut e.informational,
+                };
+                set.insert(c.id.clone());
+            }
+        }
+        e
+    }
+
+    /// Keeps only the cases that ran.
+    pub fn within(mut self, ran: &BTreeSet<String>) -> Expected {
+        for set in [
+            &mut self.fail,
+            &mut self.non_strict,
+            &mut self.informational,
+        ] {
+            set.retain(|id| ran.contains(id));
+        }
+        self
+    }
+}
+
 /// Asserts that exactly `expected` failed and every other case passed, naming the
 /// differences with their reasons.
 pub fn assert_failed_exactly(r: &RunResults, expected: &BTreeSet<String>, what: &str) {
-    assert_verdicts(r, expected, &BTreeSet::new(), what);
+    assert_outcomes(r, &Expected::fail(expected.clone()), what);
 }
 
 /// Asserts that exactly `fail` failed, exactly `informational` were informational, and
@@ -825,28 +895,60 @@ pub fn assert_verdicts(
     informational: &BTreeSet<String>,
     what: &str,
 ) {
-    let got = failed(r);
-    let unexpected: BTreeSet<String> = got.difference(fail).cloned().collect();
-    let missing: BTreeSet<String> = fail.difference(&got).cloned().collect();
-    let other: BTreeSet<String> = r
+    let e = Expected {
+        fail: fail.clone(),
+        informational: informational.clone(),
+        ..Default::default()
+    };
+    assert_outcomes(r, &e, what);
+}
+
+/// Asserts every case's verdict: exactly the expected sets fail, are non-strict and are
+/// informational, and every other case passes. The message names each difference with
+/// the case's reasons.
+pub fn assert_outcomes(r: &RunResults, e: &Expected, what: &str) {
+    let mut msg = String::new();
+    for (grade, want) in [
+        (Grade::Fail, &e.fail),
+        (Grade::NonStrict, &e.non_strict),
+        (Grade::Informational, &e.informational),
+    ] {
+        let got = ids_with(r, grade);
+        let unexpected: BTreeSet<String> = got.difference(want).cloned().collect();
+        let missing: BTreeSet<String> = want.difference(&got).cloned().collect();
+        let g = grade.as_str();
+        if !unexpected.is_empty() {
+            msg.push_str(&format!(
+                "\n{} cases were {g} that should not be:{}",
+                unexpected.len(),
+                explain(r, &unexpected)
+            ));
+        }
+        if !missing.is_empty() {
+            msg.push_str(&format!(
+                "\n{} cases were not {g} that should be:{}",
+                missing.len(),
+                explain(r, &missing)
+            ));
+        }
+    }
+    let odd: BTreeSet<String> = r
         .cases
         .iter()
-        .filter(|c| c.verdict != Grade::Pass && c.verdict != Grade::Fail)
+        .filter(|c| {
+            !matches!(
+                c.verdict,
+                Grade::Pass | Grade::Fail | Grade::NonStrict | Grade::Informational
+            )
+        })
         .map(|c| c.id.clone())
         .collect();
-    let odd: BTreeSet<String> = other.symmetric_difference(informational).cloned().collect();
-    assert!(
-        unexpected.is_empty() && missing.is_empty() && odd.is_empty(),
-        "{what}: {} cases failed that should not:{}\n{} cases did not fail that should:{}\n\
-         {} cases neither passed nor failed, or should have been informational:{}",
-        unexpected.len(),
-        explain(r, &unexpected),
-        missing.len(),
-        explain(r, &missing),
-        odd.len(),
-        explain(r, &odd),
-    );
-    for id in informational {
-        assert_eq!(case(r, id).verdict, Grade::Informational, "{what}: {id}");
+    if !odd.is_empty() {
+        msg.push_str(&format!(
+            "\n{} cases had another verdict:{}",
+            odd.len(),
+            explain(r, &odd)
+        ));
     }
+    assert!(msg.is_empty(), "{what}:{msg}");
 }
