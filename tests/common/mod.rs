@@ -887,22 +887,6 @@ pub fn assert_failed_exactly(r: &RunResults, expected: &BTreeSet<String>, what: 
     assert_outcomes(r, &Expected::fail(expected.clone()), what);
 }
 
-/// Asserts that exactly `fail` failed, exactly `informational` were informational, and
-/// every other case passed.
-pub fn assert_verdicts(
-    r: &RunResults,
-    fail: &BTreeSet<String>,
-    informational: &BTreeSet<String>,
-    what: &str,
-) {
-    let e = Expected {
-        fail: fail.clone(),
-        informational: informational.clone(),
-        ..Default::default()
-    };
-    assert_outcomes(r, &e, what);
-}
-
 /// Asserts every case's verdict: exactly the expected sets fail, are non-strict and are
 /// informational, and every other case passes. The message names each difference with
 /// the case's reasons.
