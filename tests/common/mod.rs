@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,10 +21,11 @@ use tokio::task::JoinSet;
 
 use wsspec::case::{Case, ExpectKind, Grade, Step};
 use wsspec::codec::{
-    close_payload, Assembled, Assembler, DecodedFrame, Decoder, DecoderConfig, Expect, FatalError,
-    Frame, LengthForm, OpCode, Rule,
+    close_code_valid_on_wire, close_payload, Assembled, Assembler, DecodedFrame, Decoder,
+    DecoderConfig, Expect, FatalError, Frame, LengthForm, OpCode, Rule,
 };
 use wsspec::handshake::{accept_key, parse_request, validate_request, HandshakeRule, ResponseSpec};
+use wsspec::judge::verdict::soften;
 use wsspec::results::{CaseResult, RunResults};
 
 /// One deliberate defect per flag. `Bugs::default()` is a correct server.
@@ -47,12 +49,24 @@ pub struct Bugs {
     pub accept_any_connection: bool,
     /// Sec-WebSocket-Key is not checked (missing, not base64, wrong length are accepted).
     pub accept_bad_key: bool,
+    /// A request with two Sec-WebSocket-Key headers is accepted (the first one is used).
+    pub accept_duplicate_key: bool,
+    /// A request without a Host header is accepted.
+    pub accept_missing_host: bool,
     /// Sec-WebSocket-Version is not checked.
     pub accept_any_version: bool,
     /// The method is not checked (POST, PUT, HEAD are accepted).
     pub accept_any_method: bool,
     /// HTTP/1.0 requests are accepted.
     pub accept_http_1_0: bool,
+    /// When the client offers subprotocols, the 101 selects one it did not offer.
+    pub pick_unoffered_subprotocol: bool,
+    /// The client's Sec-WebSocket-Extensions offer is copied into the 101, as if the
+    /// server supported every extension it is offered.
+    pub echo_unknown_extension: bool,
+    /// Bytes that arrive in the same read as the request (frames the client sent with
+    /// it) are thrown away.
+    pub drop_early_frames: bool,
     // Framing.
     /// Off by one at both length boundaries: a 125-byte payload is written in the 16-bit
     /// form and a 65535-byte one in the 64-bit form (`len < 125`, `len < 65535`).
@@ -82,9 +96,37 @@ pub struct Bugs {
     /// Control frames with FIN clear are reassembled with the continuation frames that
     /// follow, like a message, instead of failing the connection.
     pub allow_fragmented_control: bool,
+    // Fragmentation.
+    /// Fragmented messages are not supported: a data frame with FIN clear fails the
+    /// connection with 1003.
+    pub reject_fragmented: bool,
+    /// A continuation frame with no message open is skipped instead of failing the
+    /// connection.
+    pub accept_continuation_without_start: bool,
+    /// A text or binary frame while a fragmented message is open is taken as the next
+    /// fragment of that message instead of failing the connection.
+    pub accept_interleaved_messages: bool,
+    // UTF-8.
+    /// Text messages and close reasons are not checked for UTF-8: invalid text is echoed.
+    pub no_utf8_check: bool,
+    /// A text message is checked for UTF-8 only once it is complete, not fragment by
+    /// fragment (RFC 6455 §8.1 fail-fast is missed).
+    pub utf8_check_at_end_only: bool,
     // Closing handshake.
     /// A close frame is not answered: the server drops TCP instead.
     pub no_close_reply: bool,
+    /// Close codes are not checked: a close frame with an invalid code is answered with
+    /// 1000 instead of failing the connection.
+    pub wrong_close_code: bool,
+    /// Close payloads are not checked for shape: a 1-byte payload and a 126-byte close
+    /// frame are answered like any close.
+    pub accept_invalid_close_payload: bool,
+    /// After the closing handshake the server keeps TCP open, waiting for the client to
+    /// close it (RFC 6455 §5.5.1, §7.1.1: the server closes first).
+    pub linger_after_close: bool,
+    // Limits.
+    /// Messages and frames over 1 MiB are refused with 1009 (a size limit, not a bug).
+    pub message_limit_1mib: bool,
     // Not a bug: a choice the RFC leaves open.
     /// Frames whose length is not minimally encoded fail the connection (1002). RFC 6455
     /// §5.2 binds the sender; a receiver may accept or reject such frames.
@@ -93,13 +135,22 @@ pub struct Bugs {
 
 /// Largest request head, frame and message the test server accepts.
 const MAX_HEAD: usize = 16 * 1024;
-const MAX_FRAME: u64 = 1 << 20;
-const MAX_MESSAGE: u64 = 1 << 20;
-/// Bound on any single read or write, and on a whole connection.
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
-const CONN_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long the server keeps reading after it closed, waiting for the client to go.
+/// Twice the largest message of the built-in suite (16 MiB, the `limits` area).
+const MAX_FRAME: u64 = 32 << 20;
+const MAX_MESSAGE: u64 = 32 << 20;
+/// The limit with `message_limit_1mib`.
+const LIMIT_1MIB: u64 = 1 << 20;
+/// Bound on any single read or write, and on a whole connection. A client may be slow for
+/// reasons of its own: under load, the wsspec session sharing this runtime can be held up
+/// for seconds while other cases build megabyte payloads, so a single read waits as long
+/// as wsspec's longest step timeout (20 s, the `limits` cases), and a connection as long
+/// as a test's whole run.
+const IO_TIMEOUT: Duration = Duration::from_secs(20);
+const CONN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the server keeps reading after it closed, waiting for the client to go, and
+/// how much it reads then at most.
 const LINGER: Duration = Duration::from_secs(2);
+const MAX_DRAIN: usize = 64 << 20;
 
 /// A TCP server on 127.0.0.1 that runs `handler` for every connection; it stops, with all
 /// its connections, when dropped. Each connection is cut off after `CONN_TIMEOUT`.
@@ -180,10 +231,12 @@ pub async fn read_some(s: &mut TcpStream, buf: &mut [u8]) -> Option<usize> {
 /// the close frame in flight.
 async fn linger_close(mut s: TcpStream) {
     let _ = s.shutdown().await;
-    let mut buf = [0u8; 4096];
+    let mut buf = vec![0u8; 64 * 1024];
     let deadline = tokio::time::Instant::now() + LINGER;
     let mut total = 0usize;
-    while total < (1 << 22) {
+    // More than the largest message wsspec sends (16 MiB): closing with unread data
+    // would send a reset, which can destroy the close frame before the client reads it.
+    while total < MAX_DRAIN {
         match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => total += n,
             _ => break,
@@ -197,7 +250,9 @@ fn unchecked(rule: HandshakeRule, bugs: Bugs) -> bool {
     match rule {
         UpgradeMissing | UpgradeNotWebsocket => bugs.accept_any_upgrade,
         ConnectionMissingUpgrade => bugs.accept_any_connection,
-        KeyMissing | KeyInvalid | KeyDuplicated => bugs.accept_bad_key,
+        KeyMissing | KeyInvalid => bugs.accept_bad_key,
+        KeyDuplicated => bugs.accept_duplicate_key,
+        HostMissing => bugs.accept_missing_host,
         VersionMissing | VersionNot13 => bugs.accept_any_version,
         MethodNotGet => bugs.accept_any_method,
         HttpVersion => bugs.accept_http_1_0,
@@ -288,8 +343,19 @@ async fn handshake(s: &mut TcpStream, bugs: Bugs) -> Option<Vec<u8>> {
             &accept_key(&key[..key.len().saturating_sub(1)]),
         );
     }
+    if bugs.pick_unoffered_subprotocol && req.header("Sec-WebSocket-Protocol").is_some() {
+        resp.add("Sec-WebSocket-Protocol", "x-wsspec-not-offered");
+    }
+    if bugs.echo_unknown_extension {
+        for v in req.headers_named("Sec-WebSocket-Extensions") {
+            resp.add("Sec-WebSocket-Extensions", &String::from_utf8_lossy(v));
+        }
+    }
     if !write_all(s, &resp.to_bytes()).await {
         return None;
+    }
+    if bugs.drop_early_frames {
+        return Some(Vec::new());
     }
     Some(head.split_off(req.head_len))
 }
@@ -340,29 +406,49 @@ struct Conn {
     assembler: Assembler,
     /// A fragmented control frame being collected (only with `allow_fragmented_control`).
     control: Option<(u8, Vec<u8>)>,
+    /// The open message started as text but is assembled as binary, so that the
+    /// assembler's UTF-8 check is skipped (only with `no_utf8_check` and
+    /// `utf8_check_at_end_only`).
+    text_as_binary: bool,
     out: Vec<u8>,
 }
 
 impl Conn {
-    fn ignored(&self, rule: Rule) -> bool {
+    fn new(bugs: Bugs) -> Conn {
+        Conn {
+            bugs,
+            assembler: Assembler::new(max_message(bugs)),
+            control: None,
+            text_as_binary: false,
+            out: Vec::new(),
+        }
+    }
+
+    fn ignored(&self, rule: Rule, opcode: OpCode) -> bool {
         let b = self.bugs;
         match rule {
             Rule::MaskMissing => b.accept_unmasked,
             Rule::ReservedBitSet => b.ignore_rsv,
             Rule::ReservedOpcode => b.ignore_reserved_opcodes,
-            Rule::ControlFrameTooLong => b.allow_big_control,
+            Rule::ControlFrameTooLong => {
+                b.allow_big_control || (b.accept_invalid_close_payload && opcode == OpCode::CLOSE)
+            }
             Rule::ControlFrameFragmented => b.allow_fragmented_control,
             Rule::NonMinimalLength => !b.reject_non_minimal,
+            Rule::ClosePayloadOneByte => b.accept_invalid_close_payload,
+            Rule::CloseCodeInvalid => b.wrong_close_code,
+            Rule::CloseReasonInvalidUtf8 => b.no_utf8_check,
             _ => false,
         }
     }
 
     fn frame(&mut self, df: &DecodedFrame) -> Next {
-        if let Some(v) = df.violations.iter().find(|v| !self.ignored(v.rule)) {
+        let b = self.bugs;
+        let op = OpCode(df.frame.opcode);
+        if let Some(v) = df.violations.iter().find(|v| !self.ignored(v.rule, op)) {
             return Next::Fail(code_for(v.rule));
         }
         let f = &df.frame;
-        let op = OpCode(f.opcode);
         if op.is_reserved() {
             // Only reached with `ignore_reserved_opcodes`: the frame is skipped.
             return Next::Go;
@@ -382,16 +468,54 @@ impl Conn {
                 return self.control_frame(opcode, payload);
             }
         }
+        let data = !op.is_control();
+        if b.reject_fragmented && data && !f.fin {
+            return Next::Fail(1003);
+        }
+        // Some bugs hand the assembler a frame with another opcode than the one received.
+        let starts = op == OpCode::TEXT || op == OpCode::BINARY;
+        let relabel = if b.accept_interleaved_messages && starts && self.assembler.in_message() {
+            Some(OpCode::CONTINUATION)
+        } else if (b.no_utf8_check || b.utf8_check_at_end_only) && starts {
+            self.text_as_binary = op == OpCode::TEXT;
+            Some(OpCode::BINARY)
+        } else {
+            None
+        };
+        let relabelled;
+        let df = match relabel {
+            Some(new) => {
+                let mut d = df.clone();
+                d.frame.opcode = new.0;
+                relabelled = d;
+                &relabelled
+            }
+            None => df,
+        };
         match self.assembler.push(df) {
             Ok(Assembled::Partial) => Next::Go,
             Ok(Assembled::Message {
-                opcode, payload, ..
+                mut opcode,
+                payload,
+                ..
             }) => {
-                let bytes = encode(self.bugs, opcode, payload);
+                if std::mem::take(&mut self.text_as_binary) {
+                    opcode = OpCode::TEXT.0;
+                    if b.utf8_check_at_end_only && wsspec::utf8::validate(&payload).is_err() {
+                        return Next::Fail(1007);
+                    }
+                }
+                let bytes = encode(b, opcode, payload);
                 self.out.extend_from_slice(&bytes);
                 Next::Go
             }
             Ok(Assembled::Control(f)) => self.control_frame(f.opcode, f.payload),
+            Err(v)
+                if v.rule == Rule::ContinuationWithoutMessage
+                    && b.accept_continuation_without_start =>
+            {
+                Next::Go
+            }
             Err(v) => Next::Fail(code_for(v.rule)),
         }
     }
@@ -433,12 +557,46 @@ fn drop_length_msb(raw: &mut [u8]) -> bool {
     }
 }
 
-fn decoder() -> Decoder {
+fn max_message(bugs: Bugs) -> u64 {
+    if bugs.message_limit_1mib {
+        LIMIT_1MIB
+    } else {
+        MAX_MESSAGE
+    }
+}
+
+fn decoder(bugs: Bugs) -> Decoder {
     Decoder::new(DecoderConfig {
         expect: Expect::Masked,
-        max_frame_payload: MAX_FRAME,
+        max_frame_payload: if bugs.message_limit_1mib {
+            LIMIT_1MIB
+        } else {
+            MAX_FRAME
+        },
         allowed_rsv: 0,
     })
+}
+
+/// With `linger_after_close`: instead of closing TCP, wait (bounded) for the client to.
+async fn wait_for_client_close(mut s: TcpStream) {
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + CONN_TIMEOUT;
+    let mut total = 0usize;
+    while total < MAX_DRAIN {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => total += n,
+            _ => break,
+        }
+    }
+}
+
+/// Ends a connection after the closing handshake, bugs included.
+async fn end(s: TcpStream, bugs: Bugs) {
+    if bugs.linger_after_close {
+        wait_for_client_close(s).await;
+    } else {
+        linger_close(s).await;
+    }
 }
 
 async fn serve(mut s: TcpStream, bugs: Bugs) {
@@ -448,18 +606,13 @@ async fn serve(mut s: TcpStream, bugs: Bugs) {
         }
         return;
     };
-    let mut conn = Conn {
-        bugs,
-        assembler: Assembler::new(MAX_MESSAGE),
-        control: None,
-        out: Vec::new(),
-    };
-    let mut dec = decoder();
+    let mut conn = Conn::new(bugs);
+    let mut dec = decoder(bugs);
     // The undecoded bytes, kept only for `ignore_length_msb`, which re-reads a header.
     let mut raw: Vec<u8> = Vec::new();
     let mut input = early;
     let mut buf = vec![0u8; 64 * 1024];
-    let end = 'conn: loop {
+    let end_with = 'conn: loop {
         dec.feed(&input);
         if bugs.ignore_length_msb {
             raw.extend_from_slice(&input);
@@ -476,7 +629,7 @@ async fn serve(mut s: TcpStream, bugs: Bugs) {
                 Err(FatalError::FrameTooLarge { .. })
                     if bugs.ignore_length_msb && drop_length_msb(&mut raw) =>
                 {
-                    dec = decoder();
+                    dec = decoder(bugs);
                     dec.feed(&raw);
                     continue;
                 }
@@ -509,21 +662,29 @@ async fn serve(mut s: TcpStream, bugs: Bugs) {
             None => return,
         }
     };
-    match end {
+    match end_with {
         Next::Closed(_) if bugs.no_close_reply => {
             // Drop TCP without answering the close frame.
         }
         Next::Closed(payload) => {
             // Echo the status code (RFC 6455 §5.5.1); a valid close was checked by the
             // decoder, so the code, if any, may be sent back.
-            let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+            let code = (payload.len() >= 2)
+                .then(|| u16::from_be_bytes([payload[0], payload[1]]))
+                .map(|c| {
+                    if bugs.wrong_close_code && !close_code_valid_on_wire(c) {
+                        1000
+                    } else {
+                        c
+                    }
+                });
             if write_all(&mut s, &close_frame(bugs, code)).await {
-                linger_close(s).await;
+                end(s, bugs).await;
             }
         }
         Next::Fail(code) => {
             if write_all(&mut s, &close_frame(bugs, Some(code))).await {
-                linger_close(s).await;
+                end(s, bugs).await;
             }
         }
         Next::Go => unreachable!(),
@@ -564,6 +725,18 @@ pub async fn hold(s: TcpStream) {
 
 // ---- looking at results ----
 
+/// The built-in suite, loaded once per test binary: the helpers below consult it often.
+pub fn builtin() -> wsspec::Suite {
+    static CASES: OnceLock<Vec<Case>> = OnceLock::new();
+    let cases = CASES.get_or_init(|| {
+        wsspec::Suite::builtin()
+            .expect("built-in cases load")
+            .cases()
+            .to_vec()
+    });
+    wsspec::Suite::from_cases(cases.clone())
+}
+
 /// Ids of the cases with this verdict.
 pub fn ids_with(r: &RunResults, g: Grade) -> BTreeSet<String> {
     r.cases
@@ -587,8 +760,7 @@ pub fn case<'a>(r: &'a RunResults, id: &str) -> &'a CaseResult {
 /// Every case id of the built-in suite matching one of `patterns` (wsspec's own id
 /// patterns: a dotted prefix or a glob).
 pub fn ids(patterns: &[&str]) -> BTreeSet<String> {
-    wsspec::Suite::builtin()
-        .expect("built-in cases load")
+    builtin()
         .select(patterns, &[])
         .expect("patterns parse")
         .cases()
@@ -611,6 +783,17 @@ pub fn establishes(c: &Case) -> bool {
     })
 }
 
+/// Whether, against a correct peer, the case establishes a connection and then sees a
+/// frame from the peer: it expects a frame or a close, or ends with the closing
+/// handshake. (An INFO case that only looks at the 101 does not.)
+pub fn exchanges_frames(c: &Case) -> bool {
+    establishes(c)
+        && (c.close
+            || c.steps.iter().any(
+                |s| matches!(s, Step::Expect(e) if !matches!(e.kind, ExpectKind::Handshake(_))),
+            ))
+}
+
 /// Whether the case, against a correct peer, expects the peer to fail the connection.
 pub fn expects_failure(c: &Case) -> bool {
     fn fails(k: &ExpectKind) -> bool {
@@ -627,8 +810,7 @@ pub fn expects_failure(c: &Case) -> bool {
 
 /// Ids of the built-in cases for which `pred` holds.
 pub fn ids_where(pred: impl Fn(&Case) -> bool) -> BTreeSet<String> {
-    wsspec::Suite::builtin()
-        .expect("built-in cases load")
+    builtin()
         .cases()
         .iter()
         .filter(|c| pred(c))
@@ -652,42 +834,105 @@ pub fn explain(r: &RunResults, ids: &BTreeSet<String>) -> String {
     s
 }
 
+/// The verdicts a test expects: exactly these cases fail, are non-strict, are
+/// informational; every other case passes.
+#[derive(Debug, Default, Clone)]
+pub struct Expected {
+    pub fail: BTreeSet<String>,
+    pub non_strict: BTreeSet<String>,
+    pub informational: BTreeSet<String>,
+}
+
+impl Expected {
+    pub fn fail(fail: BTreeSet<String>) -> Expected {
+        Expected {
+            fail,
+            ..Default::default()
+        }
+    }
+
+    /// Misses of these cases, softened by each case's level as the judge does: a MUST
+    /// case fails, a SHOULD case is non-strict, a MAY or INFO case informational.
+    pub fn misses(ids: &BTreeSet<String>) -> Expected {
+        let mut e = Expected::default();
+        for c in builtin().cases() {
+            if ids.contains(&c.id) {
+                let set = match soften(Grade::Fail, c.level) {
+                    Grade::Fail => &mut e.fail,
+                    Grade::NonStrict => &mut e.non_strict,
+                    _ => &mut e.informational,
+                };
+                set.insert(c.id.clone());
+            }
+        }
+        e
+    }
+
+    /// Keeps only the cases that ran.
+    pub fn within(mut self, ran: &BTreeSet<String>) -> Expected {
+        for set in [
+            &mut self.fail,
+            &mut self.non_strict,
+            &mut self.informational,
+        ] {
+            set.retain(|id| ran.contains(id));
+        }
+        self
+    }
+}
+
 /// Asserts that exactly `expected` failed and every other case passed, naming the
 /// differences with their reasons.
 pub fn assert_failed_exactly(r: &RunResults, expected: &BTreeSet<String>, what: &str) {
-    assert_verdicts(r, expected, &BTreeSet::new(), what);
+    assert_outcomes(r, &Expected::fail(expected.clone()), what);
 }
 
-/// Asserts that exactly `fail` failed, exactly `informational` were informational, and
-/// every other case passed.
-pub fn assert_verdicts(
-    r: &RunResults,
-    fail: &BTreeSet<String>,
-    informational: &BTreeSet<String>,
-    what: &str,
-) {
-    let got = failed(r);
-    let unexpected: BTreeSet<String> = got.difference(fail).cloned().collect();
-    let missing: BTreeSet<String> = fail.difference(&got).cloned().collect();
-    let other: BTreeSet<String> = r
+/// Asserts every case's verdict: exactly the expected sets fail, are non-strict and are
+/// informational, and every other case passes. The message names each difference with
+/// the case's reasons.
+pub fn assert_outcomes(r: &RunResults, e: &Expected, what: &str) {
+    let mut msg = String::new();
+    for (grade, want) in [
+        (Grade::Fail, &e.fail),
+        (Grade::NonStrict, &e.non_strict),
+        (Grade::Informational, &e.informational),
+    ] {
+        let got = ids_with(r, grade);
+        let unexpected: BTreeSet<String> = got.difference(want).cloned().collect();
+        let missing: BTreeSet<String> = want.difference(&got).cloned().collect();
+        let g = grade.as_str();
+        if !unexpected.is_empty() {
+            msg.push_str(&format!(
+                "\n{} cases were {g} that should not be:{}",
+                unexpected.len(),
+                explain(r, &unexpected)
+            ));
+        }
+        if !missing.is_empty() {
+            msg.push_str(&format!(
+                "\n{} cases were not {g} that should be:{}",
+                missing.len(),
+                explain(r, &missing)
+            ));
+        }
+    }
+    let odd: BTreeSet<String> = r
         .cases
         .iter()
-        .filter(|c| c.verdict != Grade::Pass && c.verdict != Grade::Fail)
+        .filter(|c| {
+            !matches!(
+                c.verdict,
+                Grade::Pass | Grade::Fail | Grade::NonStrict | Grade::Informational
+            )
+        })
         .map(|c| c.id.clone())
         .collect();
-    let odd: BTreeSet<String> = other.symmetric_difference(informational).cloned().collect();
-    assert!(
-        unexpected.is_empty() && missing.is_empty() && odd.is_empty(),
-        "{what}: {} cases failed that should not:{}\n{} cases did not fail that should:{}\n\
-         {} cases neither passed nor failed, or should have been informational:{}",
-        unexpected.len(),
-        explain(r, &unexpected),
-        missing.len(),
-        explain(r, &missing),
-        odd.len(),
-        explain(r, &odd),
-    );
-    for id in informational {
-        assert_eq!(case(r, id).verdict, Grade::Informational, "{what}: {id}");
+    if !odd.is_empty() {
+        msg.push_str(&format!(
+            "\n{} cases had another verdict:{}",
+            odd.len(),
+            explain(r, &odd)
+        ));
     }
+    assert!(msg.is_empty(), "{what}:{msg}");
 }
