@@ -68,6 +68,7 @@ struct RawCase {
     matrix: Option<Spanned<Value>>,
     timeout_ms: Option<u64>,
     close: Option<bool>,
+    run_check: Option<RunCheck>,
     steps: Spanned<Vec<Spanned<Value>>>,
 }
 
@@ -112,6 +113,14 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                 .unwrap_or(case_line);
             CaseError::invalid(name, line, "matrix", m)
         })?;
+        if rc.run_check.is_some() && rc.role != Role::Client {
+            return Err(CaseError::invalid(
+                name,
+                case_line,
+                "run_check",
+                "run checks judge what clients send (masking and handshake keys): they need role = \"client\"",
+            ));
+        }
         if rc.steps.get_ref().is_empty() {
             return Err(CaseError::invalid(
                 name,
@@ -154,6 +163,7 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                 autobahn: rc.autobahn.as_ref().map(|a| matrix::substitute_str(a, row)),
                 timeout_ms: rc.timeout_ms,
                 close: rc.close.unwrap_or(true),
+                run_check: rc.run_check,
                 steps,
                 origin: format!("{name}:{case_line}"),
             });
@@ -177,7 +187,7 @@ fn check_id(id: &str) -> Result<(), String> {
     }
 }
 
-type CheckError = (Option<usize>, String, String);
+pub(super) type CheckError = (Option<usize>, String, String);
 
 /// Adds the implicit opening handshake and rejects step sequences that cannot run.
 fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>, CheckError> {
@@ -217,8 +227,11 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
             "a case expects at most one handshake response".into(),
         ));
     }
-    if role == Role::Client && (hs_send.is_some() || hs_expect.is_some()) {
-        return Err((None, "steps".into(), "handshake steps describe wsspec as a client; role = \"client\" cases cannot use them yet".into()));
+    // Which side of the handshake wsspec plays decides what its steps may say
+    // (client.rs: role = "client" cases, where wsspec is the server).
+    super::client::check_role_fields(&steps, role)?;
+    if role == Role::Client {
+        return super::client::complete(steps);
     }
     let mut out: Vec<(Step, usize)> = steps;
     match (hs_send, hs_expect) {
@@ -347,9 +360,15 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
     Ok(out.into_iter().map(|(s, _)| s).collect())
 }
 
-fn default_handshake_expect() -> Step {
+pub(super) fn default_handshake_expect() -> Step {
     Step::Expect(Expect {
-        kind: ExpectKind::Handshake(HandshakeExpect::default()),
+        // No request rules: in the client role the implicit step checks nothing, so each
+        // request flaw fails only its own case (the response check of the server role is
+        // unaffected: `rules` applies to requests only).
+        kind: ExpectKind::Handshake(HandshakeExpect {
+            rules: Some(Vec::new()),
+            ..Default::default()
+        }),
         grade: Grade::Pass,
         otherwise: Grade::Fail,
         timeout_ms: None,

@@ -113,7 +113,7 @@ fn mask_of(m: Option<RawMask>, field: &str) -> R<MaskSpec> {
     Ok(match m {
         None => MaskSpec::Auto,
         Some(RawMask::Flag(false)) => MaskSpec::None,
-        Some(RawMask::Flag(true)) => MaskSpec::Auto,
+        Some(RawMask::Flag(true)) => MaskSpec::Random,
         Some(RawMask::Key(k)) => {
             let bytes = parse_hex(&k).map_err(|e| StepError::new(format!("{field}.mask"), e))?;
             let key: [u8; 4] = bytes.try_into().map_err(|_| {
@@ -235,6 +235,9 @@ struct RawHandshake {
     target: Option<String>,
     version: Option<String>,
     request_line: Option<String>,
+    status: Option<u16>,
+    reason: Option<String>,
+    status_line: Option<String>,
     #[serde(default)]
     set: HeaderList,
     #[serde(default)]
@@ -376,7 +379,19 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
             if let Some(l) = &r.request_line {
                 no_crlf(l, &format!("{field}.request_line"))?;
             }
+            if let Some(l) = &r.reason {
+                no_crlf(l, &format!("{field}.reason"))?;
+            }
+            if let Some(l) = &r.status_line {
+                no_crlf(l, &format!("{field}.status_line"))?;
+            }
+            if r.status.is_some_and(|s| !(100..=999).contains(&s)) {
+                return Err(StepError::new(format!("{field}.status"), "status is a three-digit code 100-999 (use status_line for anything else)"));
+            }
             Send::Handshake(HandshakeSpec {
+                status: r.status,
+                reason: r.reason,
+                status_line: r.status_line,
                 method: r.method,
                 target: r.target,
                 version: r.version,
@@ -479,6 +494,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
                 headers: HeaderList,
                 #[serde(default)]
                 absent: Vec<String>,
+                rules: Option<Vec<RequestCheck>>,
             }
             let h: H = typed(t, field)?;
             ExpectKind::Handshake(HandshakeExpect {
@@ -488,6 +504,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
                 },
                 headers: h.headers.0,
                 absent: h.absent,
+                rules: h.rules,
             })
         }
         "message" => {

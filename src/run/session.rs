@@ -404,7 +404,7 @@ async fn flush<W: AsyncWrite + Unpin>(wr: &mut W, st: &mut State, opts: &WriteOp
 
 fn mask_key(m: MaskSpec) -> Option<[u8; 4]> {
     match m {
-        MaskSpec::Auto => Some(rand::random()),
+        MaskSpec::Auto | MaskSpec::Random => Some(rand::random()),
         MaskSpec::None => None,
         MaskSpec::Key(k) => Some(k),
     }
