@@ -37,15 +37,17 @@ pub(super) fn check_role_fields(steps: &[(Step, usize)], role: Role) -> Result<(
             return Err((line, field, "role = \"both\" cases leave the handshake implicit: its steps mean a request in one role and a response in the other".into()));
         }
         match step {
-            Step::Send(Send::Handshake(h), _) if role == Role::Server => {
-                if h.status.is_some() || h.reason.is_some() || h.status_line.is_some() {
-                    return Err((line, format!("{field}.status"), "status, reason and status_line shape the response wsspec sends as a server: they need role = \"client\"".into()));
-                }
+            Step::Send(Send::Handshake(h), _)
+                if role == Role::Server
+                    && (h.status.is_some() || h.reason.is_some() || h.status_line.is_some()) =>
+            {
+                return Err((line, format!("{field}.status"), "status, reason and status_line shape the response wsspec sends as a server: they need role = \"client\"".into()));
             }
-            Step::Send(Send::Handshake(h), _) if role == Role::Client => {
-                if h.method.is_some() || h.target.is_some() || h.request_line.is_some() {
-                    return Err((line, format!("{field}.method"), "method, target and request_line shape a request; in role = \"client\" cases wsspec sends the response (use status, reason, status_line, set, add, remove, rename)".into()));
-                }
+            Step::Send(Send::Handshake(h), _)
+                if role == Role::Client
+                    && (h.method.is_some() || h.target.is_some() || h.request_line.is_some()) =>
+            {
+                return Err((line, format!("{field}.method"), "method, target and request_line shape a request; in role = \"client\" cases wsspec sends the response (use status, reason, status_line, set, add, remove, rename)".into()));
             }
             Step::Expect(Expect {
                 kind: ExpectKind::Handshake(h),

@@ -145,6 +145,8 @@ pub struct WriteOpts {
 }
 
 /// Something wsspec sends.
+// A case has a handful of steps: keeping the handshake inline costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Send {
     Handshake(HandshakeSpec),

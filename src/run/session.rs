@@ -107,7 +107,7 @@ impl State {
 }
 
 /// How long a case may take as a whole: a step timeout per step plus its waits.
-pub(super) fn case_timeout(case: &Case, step_timeout: Duration) -> Duration {
+pub fn case_timeout(case: &Case, step_timeout: Duration) -> Duration {
     let waits: u64 = case
         .steps
         .iter()
@@ -531,7 +531,9 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
             let proper = fs.fin
                 && !(fs.rsv1 || fs.rsv2 || fs.rsv3)
                 && key.is_some() == st.masking
-                && payload.len() <= 125;
+                && payload.len() <= 125
+                && (fs.opcode != OpCode::CLOSE.0
+                    || crate::codec::close::close_problems(&payload).is_empty());
             if fs.opcode == OpCode::CLOSE.0 && proper && st.close.wsspec_sent.is_none() {
                 st.close.wsspec_sent = Some(if payload.len() >= 2 {
                     u16::from_be_bytes([payload[0], payload[1]])
