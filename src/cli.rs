@@ -58,6 +58,12 @@ enum Command {
         /// A case directory or file (default: the built-in cases).
         dir: Option<PathBuf>,
     },
+    /// Test a WebSocket client: wsspec plays the server, driven by an Autobahn-style
+    /// harness (--listen) or by running a client command per case (--exec).
+    Client {
+        #[command(flatten)]
+        args: crate::serve::args::ClientArgs,
+    },
 }
 
 #[derive(Args)]
@@ -94,7 +100,7 @@ struct RunArgs {
     verbose: bool,
 }
 
-fn fail(msg: impl std::fmt::Display) -> i32 {
+pub(crate) fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("wsspec: error: {msg}");
     EXIT_ERROR
 }
@@ -111,6 +117,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::List { pattern, cases_dir } => list(pattern, &cases_dir),
         Command::Check { dir } => check(dir),
+        Command::Client { args } => crate::serve::args::main(args),
         Command::Server { url, run } => {
             let target = match Target::parse(&url) {
                 Ok(t) => t,
@@ -138,7 +145,7 @@ pub fn main() -> i32 {
     }
 }
 
-fn with_runtime<F, Fut>(f: F) -> i32
+pub(crate) fn with_runtime<F, Fut>(f: F) -> i32
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = i32>,
@@ -152,13 +159,13 @@ where
     }
 }
 
-fn load(extra: &[PathBuf]) -> Result<Vec<Case>, i32> {
+pub(crate) fn load(extra: &[PathBuf]) -> Result<Vec<Case>, i32> {
     crate::Suite::builtin_and(extra)
         .map(|s| s.cases().to_vec())
         .map_err(fail)
 }
 
-fn patterns(list: &[String]) -> Result<Vec<IdPattern>, i32> {
+pub(crate) fn patterns(list: &[String]) -> Result<Vec<IdPattern>, i32> {
     list.iter()
         .map(|p| IdPattern::parse(p).map_err(fail))
         .collect()

@@ -20,6 +20,7 @@ pub mod reference;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod serve;
 pub mod time;
 pub mod transcript;
 pub mod utf8;
