@@ -93,3 +93,369 @@ async fn tungstenite_client_passes() {
         ["handshake.client.response.extension.unrequested".to_owned()].into();
     assert_eq!(fails, expected);
 }
+
+// ---------------------------------------------------------------------------------------
+// A raw client (tokio + wsspec's codec) that is correct by default and can be broken on
+// purpose, one area at a time.
+
+mod raw {
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use wsspec::codec::{
+        close_code_valid_on_wire, parse_close_payload, Assembled, Assembler, Decoder,
+        DecoderConfig, Expect, Frame, OpCode, Rule,
+    };
+    use wsspec::handshake::{generate_key, parse_response, validate_response, Offer, RequestSpec};
+
+    #[derive(Clone, Copy, Default, PartialEq, Eq)]
+    pub enum Keys {
+        #[default]
+        Random,
+        Constant,
+    }
+
+    /// Each flag breaks one thing the RFC requires of a client.
+    #[derive(Clone, Copy, Default)]
+    pub struct Flaws {
+        pub drop_host: bool,
+        pub version_8: bool,
+        pub fixed_nonce: bool,
+        pub accept_any_response: bool,
+        pub mask_keys: Keys,
+        pub accept_masked: bool,
+        pub ignore_reserved: bool,
+        pub lenient_control: bool,
+        pub no_utf8_check: bool,
+        pub no_pong: bool,
+        pub lenient_close: bool,
+        pub talk_after_close: bool,
+    }
+
+    impl Flaws {
+        fn tolerates(&self, rule: Rule) -> bool {
+            match rule {
+                Rule::NonMinimalLength => true,
+                Rule::MaskPresent => self.accept_masked,
+                Rule::ReservedBitSet | Rule::ReservedOpcode => self.ignore_reserved,
+                Rule::ControlFrameTooLong | Rule::ControlFrameFragmented => self.lenient_control,
+                Rule::ClosePayloadOneByte | Rule::CloseCodeInvalid => self.lenient_close,
+                Rule::CloseReasonInvalidUtf8 | Rule::InvalidUtf8 => self.no_utf8_check,
+                _ => false,
+            }
+        }
+
+        fn key(&self) -> [u8; 4] {
+            match self.mask_keys {
+                Keys::Random => rand::random(),
+                Keys::Constant => [0x12, 0x34, 0x56, 0x78],
+            }
+        }
+    }
+
+    async fn send(s: &mut TcpStream, flaws: &Flaws, mut f: Frame) -> std::io::Result<()> {
+        f.mask = Some(flaws.key());
+        s.write_all(&f.encode().unwrap()).await
+    }
+
+    /// Fails the connection: a close frame with `code`, then TCP closes.
+    async fn fail(s: &mut TcpStream, flaws: &Flaws, code: u16) {
+        let _ = send(s, flaws, Frame::close(Some(code), b"")).await;
+        let _ = s.shutdown().await;
+    }
+
+    /// One runCase connection.
+    pub async fn run_case(addr: SocketAddr, path: &str, flaws: Flaws) {
+        let Ok(mut s) = TcpStream::connect(addr).await else {
+            return;
+        };
+        let key = if flaws.fixed_nonce {
+            "dGhlIHNhbXBsZSBub25jZQ==".to_owned()
+        } else {
+            generate_key(rand::random())
+        };
+        let mut req = RequestSpec::standard("127.0.0.1", addr.port(), false, path, key.clone());
+        if flaws.drop_host {
+            req.remove("Host");
+        }
+        if flaws.version_8 {
+            req.set("Sec-WebSocket-Version", "8");
+        }
+        if s.write_all(&req.to_bytes()).await.is_err() {
+            return;
+        }
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let resp = loop {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            match parse_response(&buf, 16384) {
+                Ok(Some(r)) => break r,
+                Ok(None) => {}
+                Err(_) => return,
+            }
+        };
+        if !flaws.accept_any_response {
+            let offer = Offer {
+                key: &key,
+                protocols: &[],
+                extensions: &[],
+            };
+            if resp.status != 101 || !validate_response(&resp, &offer).is_empty() {
+                return;
+            }
+        }
+        let mut dec = Decoder::new(DecoderConfig::new(Expect::Unmasked));
+        dec.feed(&buf[resp.head_len..]);
+        let mut asm = Assembler::new(64 << 20);
+        let mut close_received = false;
+        loop {
+            loop {
+                let df = match dec.next_frame() {
+                    Ok(Some(df)) => df,
+                    Ok(None) => break,
+                    Err(_) => return fail(&mut s, &flaws, 1009).await,
+                };
+                if let Some(v) = df.violations.iter().find(|v| !flaws.tolerates(v.rule)) {
+                    let code = if v.rule == Rule::CloseReasonInvalidUtf8 {
+                        1007
+                    } else {
+                        1002
+                    };
+                    return fail(&mut s, &flaws, code).await;
+                }
+                if close_received && !flaws.talk_after_close {
+                    continue;
+                }
+                let reply = match asm.push(&df) {
+                    Ok(Assembled::Partial) => None,
+                    Ok(Assembled::Message {
+                        opcode, payload, ..
+                    }) => Some(Frame::new(opcode, payload)),
+                    Ok(Assembled::Control(f)) => match OpCode(f.opcode) {
+                        OpCode::PING if !flaws.no_pong => Some(Frame::pong(f.payload)),
+                        OpCode::CLOSE if !close_received => {
+                            close_received = true;
+                            let info = parse_close_payload(&f.payload);
+                            let code = match info.code {
+                                Some(c) if close_code_valid_on_wire(c) => Some(c),
+                                _ if flaws.lenient_close => Some(1000),
+                                Some(_) => Some(1002),
+                                None => None,
+                            };
+                            Some(Frame::close(code, b""))
+                        }
+                        _ => None,
+                    },
+                    Err(v) if flaws.tolerates(v.rule) => None,
+                    Err(v) => {
+                        let code = if v.rule == Rule::InvalidUtf8 {
+                            1007
+                        } else {
+                            1002
+                        };
+                        return fail(&mut s, &flaws, code).await;
+                    }
+                };
+                if let Some(f) = reply {
+                    if send(&mut s, &flaws, f).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => dec.feed(&chunk[..n]),
+            }
+        }
+    }
+
+    /// A plain-HTTP GET, as `curl` would send it; returns (status, body).
+    pub async fn http_get(addr: SocketAddr, raw_request: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(raw_request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out).await;
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    pub fn get(path: &str) -> String {
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    }
+
+    /// The harness loop with the raw client: plain HTTP for the informational calls.
+    pub async fn harness(addr: SocketAddr, agent: &str, flaws: Flaws) {
+        let (status, body) = http_get(addr, &get("/getCaseCount")).await;
+        assert_eq!(status, 200);
+        let count: usize = body.trim().parse().unwrap();
+        for case in 1..=count {
+            run_case(addr, &format!("/runCase?case={case}&agent={agent}"), flaws).await;
+        }
+        let (status, _) = http_get(addr, &get(&format!("/updateReports?agent={agent}"))).await;
+        assert_eq!(status, 200);
+    }
+}
+
+use raw::{Flaws, Keys};
+
+/// Runs the raw client with `flaws` over the whole client suite; returns the failing ids.
+async fn raw_failures(agent: &str, flaws: Flaws) -> BTreeSet<String> {
+    let server = start(client_cases(), 500).await;
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        raw::harness(server.addr(), agent, flaws),
+    )
+    .await
+    .expect("the harness finished in time");
+    let r = server.results(agent).unwrap();
+    assert_eq!(r.cases.len(), server.cases().len(), "every case ran");
+    failing(&server, agent)
+}
+
+fn ids(server_cases: &[Case], pred: impl Fn(&str) -> bool) -> BTreeSet<String> {
+    server_cases
+        .iter()
+        .map(|c| c.id.clone())
+        .filter(|id| pred(id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_client_without_flaws_passes_everything() {
+    let fails = raw_failures("raw-correct", Flaws::default()).await;
+    assert_eq!(fails, BTreeSet::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_handshake_request_fails_exactly_its_cases() {
+    let flaws = Flaws {
+        drop_host: true,
+        version_8: true,
+        fixed_nonce: true,
+        ..Default::default()
+    };
+    let fails = raw_failures("raw-request", flaws).await;
+    let want: BTreeSet<String> = [
+        "handshake.client.request.host",
+        "handshake.client.request.version",
+        "handshake.client.key.unique",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(fails, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_accepting_any_response_fails_exactly_the_response_cases() {
+    let flaws = Flaws {
+        accept_any_response: true,
+        ..Default::default()
+    };
+    let fails = raw_failures("raw-response", flaws).await;
+    let want = ids(&client_cases(), |id| {
+        id.starts_with("handshake.client.response.")
+            && id != "handshake.client.response.accepted"
+            && id != "handshake.client.response.header-case"
+    });
+    assert_eq!(want.len(), 13);
+    assert_eq!(fails, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_masking_key_fails_exactly_key_entropy() {
+    let flaws = Flaws {
+        mask_keys: Keys::Constant,
+        ..Default::default()
+    };
+    let fails = raw_failures("raw-mask-key", flaws).await;
+    assert_eq!(fails, ["masking.client.key-entropy".to_owned()].into());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_accepting_masked_frames_fails_exactly_those_cases() {
+    let flaws = Flaws {
+        accept_masked: true,
+        ..Default::default()
+    };
+    let fails = raw_failures("raw-masked", flaws).await;
+    let want = ids(&client_cases(), |id| {
+        id.starts_with("masking.server.masked")
+    });
+    assert_eq!(want.len(), 5);
+    assert_eq!(fails, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lenient_framing_fails_exactly_the_framing_cases() {
+    let flaws = Flaws {
+        ignore_reserved: true,
+        lenient_control: true,
+        no_utf8_check: true,
+        ..Default::default()
+    };
+    let fails = raw_failures("raw-framing", flaws).await;
+    let mut want = ids(&client_cases(), |id| {
+        id.starts_with("reserved.client.") || id.starts_with("framing.client.utf8.invalid.")
+    });
+    want.extend(
+        [
+            "control.client.ping.126",
+            "control.client.ping.fragmented",
+            "close.client.body.126",
+            "close.client.reason.invalid-utf8",
+        ]
+        .map(String::from),
+    );
+    assert_eq!(fails, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_without_pongs_fails_exactly_the_ping_cases() {
+    let flaws = Flaws {
+        no_pong: true,
+        ..Default::default()
+    };
+    let fails = raw_failures("raw-pong", flaws).await;
+    let want = ids(&client_cases(), |id| {
+        id.starts_with("control.client.ping.")
+            && id != "control.client.ping.126"
+            && id != "control.client.ping.fragmented"
+    });
+    assert_eq!(want.len(), 7);
+    assert_eq!(fails, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lenient_close_fails_exactly_the_close_cases() {
+    let flaws = Flaws {
+        lenient_close: true,
+        talk_after_close: true,
+        ..Default::default()
+    };
+    let fails = raw_failures("raw-close", flaws).await;
+    let mut want = ids(&client_cases(), |id| {
+        id.starts_with("close.client.code.invalid.")
+    });
+    want.extend(
+        [
+            "close.client.body.one-byte",
+            "close.client.then-text",
+            "close.client.then-ping",
+        ]
+        .map(String::from),
+    );
+    assert_eq!(fails, want);
+}

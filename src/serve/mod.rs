@@ -212,6 +212,13 @@ impl ClientServer {
         }
     }
 
+    /// Waits (bounded by the longest case) until no case of `agent` (or of any agent) is
+    /// still running: harnesses ask for reports as soon as their last connection ends,
+    /// while wsspec may still be finishing that case.
+    pub async fn settle(&self, agent: Option<&str>) {
+        self.inner.settle(agent).await
+    }
+
     /// Report-writing errors so far.
     pub fn write_errors(&self) -> Vec<String> {
         self.inner.write_errors.lock().unwrap().clone()
@@ -254,6 +261,28 @@ impl Inner {
             .map(Duration::from_millis)
             .unwrap_or(self.cfg.session.step_timeout);
         crate::run::session::case_timeout(case, step)
+    }
+
+    async fn settle(&self, agent: Option<&str>) {
+        let limit = (0..self.cases.len())
+            .map(|i| self.case_limit(i))
+            .max()
+            .unwrap_or_default()
+            + Duration::from_secs(1);
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let busy = {
+                let agents = self.agents.lock().unwrap();
+                agents
+                    .iter()
+                    .filter(|(name, _)| agent.is_none_or(|a| a == name.as_str()))
+                    .any(|(_, run)| !run.running.is_empty())
+            };
+            if !busy {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     fn has_result(&self, agent: &str, n: usize) -> bool {
@@ -682,6 +711,7 @@ async fn handle(mut stream: TcpStream, inner: Arc<Inner>) {
             inner.store(&agent, idx, served);
         }
         HarnessRequest::UpdateReports { agent, shutdown } => {
+            inner.settle(agent.as_deref()).await;
             let known = agent
                 .as_deref()
                 .is_none_or(|a| inner.agents.lock().unwrap().contains_key(a));
