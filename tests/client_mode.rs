@@ -459,3 +459,160 @@ async fn lenient_close_fails_exactly_the_close_cases() {
     );
     assert_eq!(fails, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_harness_requests_get_4xx_and_the_listener_goes_on() {
+    let server = start(client_cases(), 500).await;
+    let addr = server.addr();
+    let n = server.cases().len();
+    for (req, status, word) in [
+        (raw::get("/nope"), 404, "unknown path"),
+        (raw::get("/runCase?case=1"), 400, "agent"),
+        (
+            raw::get("/runCase?case=abc&agent=x"),
+            400,
+            "not a case number",
+        ),
+        (
+            raw::get(&format!("/runCase?case={}&agent=x", n + 1)),
+            404,
+            "does not exist",
+        ),
+        (
+            raw::get("/getCaseStatus?case=1&agent=never"),
+            404,
+            "has not run",
+        ),
+        (raw::get("/getCaseInfo"), 400, "missing case"),
+        (
+            raw::get("/runCase?casetuple=99.99&agent=x"),
+            404,
+            "Autobahn id",
+        ),
+        ("GARBAGE\r\n\r\n".to_owned(), 400, "malformed"),
+        ("GET /x HTTP/1.1\nHost: a\n\n".to_owned(), 400, "malformed"),
+    ] {
+        let (got, body) = raw::http_get(addr, &req).await;
+        assert_eq!(got, status, "{req:?}: {body}");
+        assert!(body.contains(word), "{req:?}: {body}");
+    }
+    // A WebSocket client gets the HTTP error as its handshake response.
+    match connect_async(format!("{}/nope", server.url())).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 404),
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    // A connection that sends nothing and goes away does not disturb the listener.
+    drop(tokio::net::TcpStream::connect(addr).await.unwrap());
+    // Still serving.
+    let (status, body) = raw::http_get(addr, &raw::get("/getCaseCount")).await;
+    assert_eq!((status, body.trim().parse::<usize>().unwrap()), (200, n));
+    raw::run_case(addr, "/runCase?case=1&agent=after", Flaws::default()).await;
+    server.settle(Some("after")).await;
+    assert!(server.has_result("after", 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_info_status_and_casetuple() {
+    let server = start(client_cases(), 500).await;
+    let addr = server.addr();
+    // Autobahn id 2.1: the empty ping; run it by tuple as agent "t".
+    let n = server
+        .cases()
+        .iter()
+        .position(|c| c.autobahn.as_deref() == Some("2.1"))
+        .unwrap()
+        + 1;
+    let (status, body) = raw::http_get(addr, &raw::get(&format!("/getCaseInfo?case={n}"))).await;
+    assert_eq!(status, 200);
+    let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(info["id"], "control.client.ping.empty");
+    assert_eq!(info["autobahn"], "2.1");
+    assert!(info["description"].as_str().unwrap().contains("pong"));
+
+    let url = format!("{}/runCase?casetuple=2.1&agent=t", server.url());
+    let (mut ws, _) = connect_async(url).await.unwrap();
+    while let Some(Ok(_)) = ws.next().await {}
+    // Over WebSocket, as Autobahn harnesses ask.
+    let (mut ws, _) = connect_async(format!("{}/getCaseStatus?case={n}&agent=t", server.url()))
+        .await
+        .unwrap();
+    let Some(Ok(Message::Text(t))) = ws.next().await else {
+        panic!("no status message")
+    };
+    let status: serde_json::Value = serde_json::from_str(&t).unwrap();
+    assert_eq!(status["behavior"], "OK", "{t}");
+    assert_eq!(status["behaviorClose"], "OK", "{t}");
+
+    // A failing case reads FAILED.
+    let bad = server
+        .cases()
+        .iter()
+        .position(|c| c.id == "masking.server.masked.text")
+        .unwrap()
+        + 1;
+    let flaws = Flaws {
+        accept_masked: true,
+        ..Default::default()
+    };
+    raw::run_case(addr, &format!("/runCase?case={bad}&agent=t"), flaws).await;
+    let (_, body) = raw::http_get(
+        addr,
+        &raw::get(&format!("/getCaseStatus?case={bad}&agent=t")),
+    )
+    .await;
+    assert!(body.contains("\"behavior\": \"FAILED\""), "{body}");
+}
+
+/// One case file whose steps mean the same in both roles runs against a server and a
+/// client alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_both_role_case_runs_in_either_role() {
+    let src = r#"
+[[case]]
+id = "both.echo-and-ping"
+title = "A message is echoed and a ping answered, then a clean close"
+section = "RFC 6455 §5.5.2"
+requirement = "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response."
+level = "MUST"
+role = "both"
+steps = [
+  { send = "message", payload = "Hello" },
+  { expect = "message" },
+  { send = "ping", payload = "p" },
+  { expect = "pong" },
+  { send = "close", code = 1000 },
+  { expect = "close", codes = [1000] },
+]
+"#;
+    let cases = wsspec::case::load_sources([("both.toml", src)]).unwrap();
+    // wsspec as the client, against the reference server.
+    let reference = wsspec::reference::ReferenceServer::start().await.unwrap();
+    let r = wsspec::Suite::from_cases(cases.clone())
+        .run_server(&reference.url(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(r.cases[0].verdict, Grade::Pass, "{:?}", r.cases[0].reasons);
+    // wsspec as the server, against a tokio-tungstenite client.
+    let server = start(cases, 500).await;
+    tungstenite_harness(&server.url(), "both").await;
+    let r = server.results("both").unwrap();
+    assert_eq!(r.peer_role, "client");
+    assert_eq!(r.cases[0].verdict, Grade::Pass, "{:?}", r.cases[0].reasons);
+    // Frames went the right way masked: none from wsspec, all from the client.
+    let frames: Vec<(bool, bool)> = r.cases[0]
+        .transcript
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            wsspec::transcript::Entry::Frame { dir, masked, .. } => {
+                Some((*dir == wsspec::transcript::Direction::Out, *masked))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(frames.len() >= 6, "{frames:?}");
+    assert!(
+        frames.iter().all(|(out, masked)| out != masked),
+        "{frames:?}"
+    );
+}
