@@ -87,6 +87,9 @@ struct Inner {
     stop: watch::Sender<Option<i32>>,
     /// Report writing problems, shown at exit (and making the exit code 2).
     write_errors: Mutex<Vec<String>>,
+    /// One writer at a time: the automatic write after the last case and a harness's
+    /// /updateReports can coincide, and both go through the same temporary file.
+    writing: Mutex<()>,
 }
 
 /// A running client-mode listener.
@@ -129,6 +132,7 @@ impl ClientServer {
             agents: Mutex::new(BTreeMap::new()),
             stop: tx,
             write_errors: Mutex::new(Vec::new()),
+            writing: Mutex::new(()),
         });
         let task = tokio::spawn(accept_loop(listener, inner.clone()));
         Ok(ClientServer {
@@ -341,8 +345,9 @@ impl Inner {
         }
     }
 
-    /// Applies the run-level check of a case over every connection of `run`.
-    fn with_run_check(&self, idx: usize, run: &AgentRun) -> Option<CaseResult> {
+    /// A case's result as reported: its run-level check applied over every connection of
+    /// `run`, and the notes from `--exec` added.
+    fn final_result(&self, idx: usize, run: &AgentRun) -> Option<CaseResult> {
         let served = run.served[idx].as_ref()?;
         let case = &self.cases[idx];
         let mut result = served.result.clone();
@@ -394,7 +399,7 @@ impl Inner {
         let agents = self.agents.lock().unwrap();
         let run = agents.get(agent)?;
         let cases: Vec<CaseResult> = (0..self.cases.len())
-            .filter_map(|i| self.with_run_check(i, run))
+            .filter_map(|i| self.final_result(i, run))
             .collect();
         if cases.is_empty() {
             return None;
@@ -456,6 +461,7 @@ impl Inner {
 
     /// Writes reports for `agent`, or every agent; returns the files written.
     fn write_reports(&self, agent: Option<&str>) -> Vec<String> {
+        let _one_at_a_time = self.writing.lock().unwrap();
         let names: Vec<String> = self.agents.lock().unwrap().keys().cloned().collect();
         let mut written = Vec::new();
         for name in names
@@ -655,7 +661,7 @@ async fn handle(mut stream: TcpStream, inner: Arc<Inner>) {
                 let (result, running) = {
                     let agents = inner.agents.lock().unwrap();
                     match agents.get(&agent) {
-                        Some(run) => (inner.with_run_check(idx, run), run.running.contains(&idx)),
+                        Some(run) => (inner.final_result(idx, run), run.running.contains(&idx)),
                         None => (None, false),
                     }
                 };
