@@ -12,7 +12,7 @@ pub mod args;
 pub mod autobahn;
 pub mod exec;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -74,7 +74,8 @@ struct AgentRun {
     started_at: String,
     t0: Instant,
     served: Vec<Option<ServedCase>>,
-    running: HashSet<usize>,
+    /// Connections running each case (a harness may run one case twice at once).
+    running: BTreeMap<usize, usize>,
     /// Notes to add to a case's transcript when it is reported (from `--exec`).
     notes: BTreeMap<usize, Vec<String>>,
 }
@@ -180,7 +181,7 @@ impl ClientServer {
         let agents = self.inner.agents.lock().unwrap();
         agents
             .get(agent)
-            .is_some_and(|a| a.running.contains(&(n - 1)))
+            .is_some_and(|a| a.running.contains_key(&(n - 1)))
     }
 
     /// Records a result for a case the client never ran (e.g. the `--exec` command did not
@@ -233,11 +234,13 @@ async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
     let mut stop = inner.stop.subscribe();
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
                     tokio::spawn(handle(stream, inner.clone()));
                 }
-            }
+                // Out of descriptors, say: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
             _ = stop.changed() => return,
         }
     }
@@ -253,7 +256,7 @@ impl Inner {
             started_at: crate::time::now_rfc3339(),
             t0: Instant::now(),
             served: (0..self.cases.len()).map(|_| None).collect(),
-            running: HashSet::new(),
+            running: BTreeMap::new(),
             notes: BTreeMap::new(),
         })
     }
@@ -302,7 +305,12 @@ impl Inner {
             let mut agents = self.agents.lock().unwrap();
             let run = self.agent_entry(&mut agents, agent);
             run.served[idx] = Some(served);
-            run.running.remove(&idx);
+            if let Some(k) = run.running.get_mut(&idx) {
+                *k -= 1;
+                if *k == 0 {
+                    run.running.remove(&idx);
+                }
+            }
             run.running.is_empty() && run.served.iter().all(Option::is_some)
         };
         if all_done {
@@ -661,7 +669,7 @@ async fn handle(mut stream: TcpStream, inner: Arc<Inner>) {
                 let (result, running) = {
                     let agents = inner.agents.lock().unwrap();
                     match agents.get(&agent) {
-                        Some(run) => (inner.final_result(idx, run), run.running.contains(&idx)),
+                        Some(run) => (inner.final_result(idx, run), run.running.contains_key(&idx)),
                         None => (None, false),
                     }
                 };
@@ -705,7 +713,11 @@ async fn handle(mut stream: TcpStream, inner: Arc<Inner>) {
             };
             {
                 let mut agents = inner.agents.lock().unwrap();
-                inner.agent_entry(&mut agents, &agent).running.insert(idx);
+                *inner
+                    .agent_entry(&mut agents, &agent)
+                    .running
+                    .entry(idx)
+                    .or_default() += 1;
             }
             let conn = ClientConnection {
                 stream,
