@@ -616,3 +616,32 @@ steps = [
         "{frames:?}"
     );
 }
+
+/// A client may follow a 3xx (RFC 6455 §4.1); one that sends its next request on the same
+/// connection did not take it as a WebSocket connection, and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_a_redirect_on_the_same_connection_passes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(client_cases(), 500).await;
+    let n = server
+        .cases()
+        .iter()
+        .position(|c| c.id == "handshake.client.response.status.302")
+        .unwrap()
+        + 1;
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let key = wsspec::handshake::generate_key(rand::random());
+    let path = format!("/runCase?case={n}&agent=redirect");
+    let req = wsspec::handshake::RequestSpec::standard("127.0.0.1", 1, false, &path, key);
+    s.write_all(&req.to_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let k = s.read(&mut buf).await.unwrap();
+    assert!(buf[..k].starts_with(b"HTTP/1.1 302 Found\r\n"));
+    s.write_all(b"GET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let _ = s.read_to_end(&mut buf).await;
+    server.settle(Some("redirect")).await;
+    let r = server.results("redirect").unwrap();
+    assert_eq!(r.cases[0].verdict, Grade::Pass, "{:?}", r.cases[0].reasons);
+}

@@ -7,7 +7,7 @@
 //! the server role of `session.rs`, whose helpers this file shares: frames wsspec sends
 //! are unmasked unless the case masks them, frames from the client must be masked.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -204,7 +204,7 @@ async fn drive(
     let _ = stream.set_nodelay(true);
     let (rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let responded = Arc::new(AtomicBool::new(false));
+    let responded = Arc::new(AtomicU8::new(NOT_YET));
     let reader = tokio::spawn(client_read_loop(
         rd,
         tx,
@@ -232,7 +232,8 @@ async fn drive(
                 let resp = response(h, &request);
                 st.established = resp.status_line.is_none() && resp.status == 101;
                 st.note(format!("opening handshake response: {}", resp.first_line()));
-                responded.store(true, Ordering::SeqCst);
+                let answer = if st.established { OPENED } else { REFUSED };
+                responded.store(answer, Ordering::SeqCst);
                 write_step(send, resp.to_bytes(), opts, &mut wr, st, step_timeout).await;
             }
             Step::Send(send, opts) => {
@@ -254,15 +255,28 @@ async fn drive(
     }
 }
 
+/// What wsspec has answered so far, for the reader.
+const NOT_YET: u8 = 0;
+const OPENED: u8 = 1;
+const REFUSED: u8 = 2;
+
+/// Whether bytes look like the start of an HTTP request line (`GET /x HTTP/1.1`).
+fn looks_like_request(data: &[u8]) -> bool {
+    let method = data.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    method >= 3 && data.get(method) == Some(&b' ')
+}
+
 /// The read side with wsspec as the server: every frame from the client must be masked,
-/// and nothing may arrive before wsspec's response (RFC 6455 §4.1).
+/// and nothing may arrive before wsspec's response (RFC 6455 §4.1). After a refusing
+/// response, a new HTTP request on the connection (a client following a redirect, say)
+/// means the client did not take the connection as a WebSocket: it ends the reading.
 async fn client_read_loop<R: AsyncRead + Unpin>(
     mut rd: R,
     tx: mpsc::UnboundedSender<Event>,
     shared: Arc<Shared>,
     limits: ReadLimits,
     rest: Vec<u8>,
-    responded: Arc<AtomicBool>,
+    responded: Arc<AtomicU8>,
     keys: Arc<Mutex<Vec<[u8; 4]>>>,
 ) {
     let out = Out {
@@ -278,7 +292,7 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
     };
     let mut early_reported = false;
     let mut early = |n: usize, out: &Out| {
-        if !early_reported && !responded.load(Ordering::SeqCst) {
+        if !early_reported && responded.load(Ordering::SeqCst) == NOT_YET {
             early_reported = true;
             let _ = out.send(Event::Violation(PeerViolation {
                 section: "RFC 6455 §4.1".into(),
@@ -302,6 +316,7 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
         }
     }
     let mut buf = vec![0u8; 64 * 1024];
+    let mut first_after_refusal = true;
     loop {
         let n = match rd.read(&mut buf).await {
             Ok(0) => {
@@ -318,6 +333,15 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
         let data = &buf[..n];
         shared.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
         shared.transcript.lock().unwrap().bytes(Direction::In, data);
+        if first_after_refusal && responded.load(Ordering::SeqCst) == REFUSED {
+            first_after_refusal = false;
+            if looks_like_request(data) {
+                let _ = out.send(Event::Reset(
+                    "the client sent a new HTTP request instead of WebSocket frames".into(),
+                ));
+                return;
+            }
+        }
         early(n, &out);
         if !frames.feed(data, &out, &mut seen) {
             return;
@@ -347,6 +371,13 @@ mod tests {
         assert!(text.contains("Sec-WebSocket-Protocol: chat\r\n"));
         let r = response(&HandshakeSpec::default(), &req(None));
         assert!(r.headers.iter().all(|(n, _)| n != "Sec-WebSocket-Protocol"));
+    }
+
+    #[test]
+    fn request_lines_are_recognised() {
+        assert!(looks_like_request(b"GET /elsewhere HTTP/1.1\r\n"));
+        assert!(!looks_like_request(&[0x81, 0x85, 1, 2, 3, 4]));
+        assert!(!looks_like_request(b"GE"));
     }
 
     #[test]
