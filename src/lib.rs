@@ -92,4 +92,20 @@ impl Suite {
             .collect();
         run::run_server(&target, cases, cfg, None).await
     }
+
+    /// Serves the suite's client cases to WebSocket clients on `addr` (e.g.
+    /// "127.0.0.1:0"), behind the Autobahn client URL protocol; see [`serve`].
+    pub async fn serve_clients(
+        &self,
+        addr: &str,
+        cfg: serve::ClientConfig,
+    ) -> std::io::Result<serve::ClientServer> {
+        let cases = self
+            .cases
+            .iter()
+            .filter(|c| c.role.applies_to(case::Role::Client))
+            .cloned()
+            .collect();
+        serve::ClientServer::bind(addr, serve::order_cases(cases), cfg).await
+    }
 }

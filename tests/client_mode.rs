@@ -645,3 +645,45 @@ async fn following_a_redirect_on_the_same_connection_passes() {
     let r = server.results("redirect").unwrap();
     assert_eq!(r.cases[0].verdict, Grade::Pass, "{:?}", r.cases[0].reasons);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_before_the_response_is_a_violation_and_the_library_api_serves() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = wsspec::Suite::builtin()
+        .unwrap()
+        .select(&["handshake.client.request.host"], &[])
+        .unwrap()
+        .serve_clients("127.0.0.1:0", {
+            let mut cfg = ClientConfig::default();
+            cfg.session.step_timeout = Duration::from_millis(500);
+            cfg
+        })
+        .await
+        .unwrap();
+    assert_eq!(server.cases().len(), 1);
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let key = wsspec::handshake::generate_key(rand::random());
+    let req = wsspec::handshake::RequestSpec::standard(
+        "127.0.0.1",
+        1,
+        false,
+        "/runCase?case=1&agent=eager",
+        key,
+    );
+    let mut bytes = req.to_bytes();
+    // A masked text frame right behind the request, before any response.
+    let frame = wsspec::codec::Frame::text("too early").with_mask([1, 2, 3, 4]);
+    bytes.extend_from_slice(&frame.encode().unwrap());
+    s.write_all(&bytes).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    server.settle(Some("eager")).await;
+    let r = server.results("eager").unwrap();
+    let c = &r.cases[0];
+    assert_eq!(c.verdict, Grade::Fail);
+    assert!(
+        c.violations.iter().any(|v| v.section == "RFC 6455 §4.1"),
+        "{:?}",
+        c.violations
+    );
+}

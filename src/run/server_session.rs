@@ -291,8 +291,9 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
         }
     };
     let mut early_reported = false;
-    let mut early = |n: usize, out: &Out| {
-        if !early_reported && responded.load(Ordering::SeqCst) == NOT_YET {
+    // Bytes read with the request head are early whenever the reader gets to them.
+    let mut early = |n: usize, out: &Out, surely: bool| {
+        if !early_reported && (surely || responded.load(Ordering::SeqCst) == NOT_YET) {
             early_reported = true;
             let _ = out.send(Event::Violation(PeerViolation {
                 section: "RFC 6455 §4.1".into(),
@@ -310,7 +311,7 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
         shared
             .bytes_received
             .fetch_add(rest.len() as u64, Ordering::Relaxed);
-        early(rest.len(), &out);
+        early(rest.len(), &out, true);
         if !frames.feed(&rest, &out, &mut seen) {
             return;
         }
@@ -342,7 +343,7 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
                 return;
             }
         }
-        early(n, &out);
+        early(n, &out, false);
         if !frames.feed(data, &out, &mut seen) {
             return;
         }
