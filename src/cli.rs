@@ -89,12 +89,20 @@ struct RunArgs {
     /// Add a header to every handshake, e.g. 'Authorization: Bearer x'; repeatable.
     #[arg(long = "header", value_name = "'K: V'")]
     headers: Vec<String>,
+    /// The server's declared message size limit in bytes: smaller messages must be echoed,
+    /// larger ones refused with close code 1009. Without it, a 1009 is informational.
+    #[arg(long = "max-message-size", value_name = "BYTES")]
+    max_message_size: Option<u64>,
     /// Output directory for results.
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,
     /// Name of the implementation under test, used in reports.
     #[arg(long)]
     agent: Option<String>,
+    /// Treat the deviations the case files document for this implementation (e.g.
+    /// `tokio-tungstenite`) as known: reported, but not failing the run. `demo` sets it.
+    #[arg(long = "known-deviations", value_name = "IMPLEMENTATION")]
+    known_deviations: Option<String>,
     /// List every case in the terminal, not only those that did not pass.
     #[arg(long, short)]
     verbose: bool,
@@ -126,7 +134,9 @@ pub fn main() -> i32 {
             let agent = run.agent.clone().unwrap_or_else(|| url.clone());
             with_runtime(|| async move { execute(&target, run, agent).await })
         }
-        Command::Demo { run } => with_runtime(|| async move {
+        Command::Demo { mut run } => with_runtime(|| async move {
+            run.known_deviations
+                .get_or_insert_with(|| crate::reference::IMPLEMENTATION.to_owned());
             let server = match crate::reference::ReferenceServer::start().await {
                 Ok(s) => s,
                 Err(e) => return fail(format!("cannot start the reference server: {e}")),
@@ -223,11 +233,13 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
             step_timeout: Duration::from_millis(args.timeout),
             headers,
             strict: args.strict,
+            peer_max_message: args.max_message_size,
             ..Default::default()
         },
         agent,
         include: args.cases.clone(),
         exclude: args.exclude.clone(),
+        known_deviations: args.known_deviations.clone(),
     };
     let bar = ProgressBar::new(cases.len() as u64);
     bar.set_style(
@@ -272,7 +284,7 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
         }
         Err(e) => return fail(e),
     }
-    if results.totals.fail > 0 {
+    if results.unexpected_failures() > 0 {
         EXIT_FAILED
     } else {
         EXIT_OK

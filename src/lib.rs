@@ -81,6 +81,17 @@ impl Suite {
         &self.cases
     }
 
+    /// Keeps the cases that apply when testing a peer in `role` (role = "both" included).
+    pub fn for_role(self, role: case::Role) -> Suite {
+        Suite {
+            cases: self
+                .cases
+                .into_iter()
+                .filter(|c| c.role.applies_to(role))
+                .collect(),
+        }
+    }
+
     /// Runs the suite against a WebSocket server.
     pub async fn run_server(&self, url: &str, cfg: &RunConfig) -> Result<RunResults, RunError> {
         let target = Target::parse(url)?;

@@ -20,6 +20,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 
+/// The name case files use for this server's library in their `deviations` tables.
+pub const IMPLEMENTATION: &str = "tokio-tungstenite";
+
 /// A running reference server; stops when dropped.
 pub struct ReferenceServer {
     addr: SocketAddr,

@@ -49,6 +49,16 @@ pub struct Totals {
     pub fail: usize,
 }
 
+impl RunResults {
+    /// Failures that are not documented deviations: these decide exit code 1.
+    pub fn unexpected_failures(&self) -> usize {
+        self.cases
+            .iter()
+            .filter(|c| c.verdict == Grade::Fail && c.deviation.is_none())
+            .count()
+    }
+}
+
 impl Totals {
     pub fn of(cases: &[CaseResult]) -> Totals {
         let mut t = Totals::default();
@@ -84,6 +94,10 @@ pub struct CaseResult {
     pub autobahn: Option<String>,
     pub origin: String,
     pub verdict: Grade,
+    /// When the case file documents this deviation for the implementation under test
+    /// (`--known-deviations`), the explanation; such a failure does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deviation: Option<String>,
     /// Why the verdict is not `pass`, one line each (empty on pass).
     pub reasons: Vec<String>,
     pub checks: Vec<Check>,
@@ -93,6 +107,9 @@ pub struct CaseResult {
     pub duration_ms: f64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// (bytes sent + bytes received) per second of the case's duration.
+    #[serde(default)]
+    pub bytes_per_sec: f64,
     pub transcript: Transcript,
 }
 
@@ -105,6 +122,16 @@ pub struct Check {
     pub observed: String,
     pub matched: bool,
     pub grade: Grade,
+    /// The check wsspec adds itself (the implicit handshake): never softened by the level.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub implicit: bool,
+    /// Identical consecutive checks (a `repeat`ed expectation) are kept once and counted.
+    #[serde(default = "one")]
+    pub count: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

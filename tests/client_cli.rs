@@ -91,7 +91,9 @@ async fn listen_exit_when_done_passes_with_0() {
     let out = tmp("pass");
     let (child, url) = listen(&[
         "--cases",
-        "handshake.client.request",
+        "handshake.client.request,handshake.client.response.extension",
+        "--known-deviations",
+        "tokio-tungstenite",
         "--exit-when-done",
         "--timeout",
         "500",
@@ -105,6 +107,15 @@ async fn listen_exit_when_done_passes_with_0() {
     assert_eq!(r["peer_role"], "client");
     assert_eq!(r["agent"], "tungstenite");
     assert_eq!(r["totals"]["pass"], 8);
+    // tungstenite's documented deviation is listed but does not fail the run.
+    assert_eq!(r["totals"]["fail"], 1);
+    let dev = r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "handshake.client.response.extension.unrequested")
+        .unwrap();
+    assert!(dev["deviation"].as_str().unwrap().contains("tungstenite"));
     assert!(stdout.contains("agent tungstenite"), "{stdout}");
 }
 

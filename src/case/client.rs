@@ -8,61 +8,46 @@
 //! may mangle (status, headers) to see whether the client fails the connection.
 //! `role = "both"` cases run either way, so they leave the handshake implicit.
 
-use super::load::{default_handshake_expect, CheckError};
+use super::load::{
+    default_handshake_expect, err_at, implicit_handshake, is_hs_expect, is_hs_send, At, CheckError,
+};
 use super::model::*;
 
-fn is_hs_send(s: &Step) -> bool {
-    matches!(s, Step::Send(Send::Handshake(_), _))
-}
-
-fn is_hs_expect(s: &Step) -> bool {
-    matches!(
-        s,
-        Step::Expect(Expect {
-            kind: ExpectKind::Handshake(_),
-            ..
-        })
-    )
-}
-
-fn at(i: usize, line: usize) -> (Option<usize>, String) {
-    (Some(line).filter(|l| *l > 0), format!("steps[{i}]"))
-}
-
 /// Rejects handshake fields that do not apply to the side wsspec plays.
-pub(super) fn check_role_fields(steps: &[(Step, usize)], role: Role) -> Result<(), CheckError> {
-    for (i, (step, line)) in steps.iter().enumerate() {
-        let (line, field) = at(i, *line);
+pub(super) fn check_role_fields(
+    steps: &[(Step, Option<At>)],
+    role: Role,
+) -> Result<(), CheckError> {
+    for (step, at) in steps {
         if role == Role::Both && (is_hs_send(step) || is_hs_expect(step)) {
-            return Err((line, field, "role = \"both\" cases leave the handshake implicit: its steps mean a request in one role and a response in the other".into()));
+            return Err(err_at(*at, "", "role = \"both\" cases leave the handshake implicit: its steps mean a request in one role and a response in the other"));
         }
         match step {
             Step::Send(Send::Handshake(h), _)
                 if role == Role::Server
                     && (h.status.is_some() || h.reason.is_some() || h.status_line.is_some()) =>
             {
-                return Err((line, format!("{field}.status"), "status, reason and status_line shape the response wsspec sends as a server: they need role = \"client\"".into()));
+                return Err(err_at(*at, ".status", "status, reason and status_line shape the response wsspec sends as a server: they need role = \"client\""));
             }
             Step::Send(Send::Handshake(h), _)
                 if role == Role::Client
                     && (h.method.is_some() || h.target.is_some() || h.request_line.is_some()) =>
             {
-                return Err((line, format!("{field}.method"), "method, target and request_line shape a request; in role = \"client\" cases wsspec sends the response (use status, reason, status_line, set, add, remove, rename)".into()));
+                return Err(err_at(*at, ".method", "method, target and request_line shape a request; in role = \"client\" cases wsspec sends the response (use status, reason, status_line, set, add, remove, rename)"));
             }
             Step::Expect(Expect {
                 kind: ExpectKind::Handshake(h),
                 ..
             }) => {
                 if role == Role::Server && h.rules.is_some() {
-                    return Err((
-                        line,
-                        format!("{field}.rules"),
-                        "rules name checks of the client's request: they need role = \"client\""
-                            .into(),
+                    return Err(err_at(
+                        *at,
+                        ".rules",
+                        "rules name checks of the client's request: they need role = \"client\"",
                     ));
                 }
                 if role == Role::Client && !h.status.is_empty() {
-                    return Err((line, format!("{field}.status"), "in role = \"client\" cases the handshake expectation judges the client's request, which has no status (use rules, headers, absent)".into()));
+                    return Err(err_at(*at, ".status", "in role = \"client\" cases the handshake expectation judges the client's request, which has no status (use rules, headers, absent)"));
                 }
             }
             _ => {}
@@ -73,64 +58,48 @@ pub(super) fn check_role_fields(steps: &[(Step, usize)], role: Role) -> Result<(
 
 /// Completes a client-role case: the request expectation first, then wsspec's response,
 /// each added when the case leaves it implicit.
-pub(super) fn complete(steps: Vec<(Step, usize)>) -> Result<Vec<Step>, CheckError> {
+pub(super) fn complete(steps: Vec<(Step, Option<At>)>) -> Result<Vec<Step>, CheckError> {
     let mut out = steps;
     let send = out.iter().position(|(s, _)| is_hs_send(s));
     let expect = out.iter().position(|(s, _)| is_hs_expect(s));
-    let response = || {
-        (
-            Step::Send(
-                Send::Handshake(HandshakeSpec::default()),
-                WriteOpts {
-                    flush: true,
-                    ..Default::default()
-                },
-            ),
-            0,
-        )
-    };
     match (send, expect) {
         (None, None) => {
-            out.insert(0, (default_handshake_expect(), 0));
-            out.insert(1, response());
+            out.insert(0, (default_handshake_expect(), None));
+            out.insert(1, (implicit_handshake(), None));
         }
-        (None, Some(e)) => out.insert(e + 1, response()),
-        (Some(_), None) => out.insert(0, (default_handshake_expect(), 0)),
+        (None, Some(e)) => out.insert(e + 1, (implicit_handshake(), None)),
+        (Some(_), None) => out.insert(0, (default_handshake_expect(), None)),
         (Some(s), Some(e)) if s < e => {
-            let (line, field) = at(e, out[e].1);
-            return Err((
-                line,
-                field,
-                "wsspec reads the client's request before it answers: put expect = \"handshake\" before send = \"handshake\"".into(),
+            return Err(err_at(
+                out[e].1,
+                "",
+                "wsspec reads the client's request before it answers: put expect = \"handshake\" before send = \"handshake\"",
             ));
         }
         _ => {}
     }
     let send = out.iter().position(|(s, _)| is_hs_send(s)).unwrap();
-    for (i, (step, line)) in out.iter().enumerate() {
-        let (line, field) = at(i, *line);
+    for (i, (step, at)) in out.iter().enumerate() {
         match step {
             Step::Send(Send::Frame(_) | Send::Message(_), _) if i < send => {
-                return Err((line, field, "frames are sent after the handshake response (use send = \"raw\" for bytes before it)".into()));
+                return Err(err_at(*at, "", "frames are sent after the handshake response (use send = \"raw\" for bytes before it)"));
             }
             Step::Expect(e) if i < send && !matches!(e.kind, ExpectKind::Handshake(_)) => {
-                return Err((line, field, "a client sends frames only after the handshake response, so they are expected after send = \"handshake\"".into()));
+                return Err(err_at(*at, "", "a client sends frames only after the handshake response, so they are expected after send = \"handshake\""));
             }
             _ => {}
         }
     }
-    if let Some((i, (_, line))) = out
+    if let Some((_, at)) = out
         .iter()
-        .enumerate()
         .rev()
-        .find(|(_, (s, _))| matches!(s, Step::Send(..)))
-        .filter(|(_, (s, _))| matches!(s, Step::Send(_, w) if !w.flush))
+        .find(|(s, _)| matches!(s, Step::Send(..)))
+        .filter(|(s, _)| matches!(s, Step::Send(_, w) if !w.flush))
     {
-        let (line, field) = at(i, *line);
-        return Err((
-            line,
-            format!("{field}.flush"),
-            "flush = false holds bytes for the next send, but no send follows".into(),
+        return Err(err_at(
+            *at,
+            ".flush",
+            "flush = false holds bytes for the next send, but no send follows",
         ));
     }
     Ok(out.into_iter().map(|(s, _)| s).collect())

@@ -69,6 +69,9 @@ struct RawCase {
     timeout_ms: Option<u64>,
     close: Option<bool>,
     run_check: Option<RunCheck>,
+    /// Known deviations of named implementations: implementation -> explanation.
+    #[serde(default)]
+    deviations: std::collections::BTreeMap<String, String>,
     steps: Spanned<Vec<Spanned<Value>>>,
 }
 
@@ -85,6 +88,18 @@ fn line_of_span(src: &str, span: Range<usize>) -> usize {
     line_of(src, span.start)
 }
 
+/// The key of a `key = value` line when `offset` is where the value starts.
+fn key_before(src: &str, offset: usize) -> Option<String> {
+    let head = src.get(..offset)?;
+    let line = &head[head.rfind('\n').map_or(0, |i| i + 1)..];
+    let key = line.trim_end().strip_suffix('=')?.trim().trim_matches('"');
+    let ok = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    ok.then(|| key.to_owned())
+}
+
 /// Parses one file's text. `name` is what error messages call the file.
 pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
     let raw: RawFile = toml::from_str(src).map_err(|e| {
@@ -92,12 +107,15 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
         let msg = e.message().trim().to_owned();
         // serde names the field in its message ("unknown field `x`", "missing field `y`");
         // pull it out so every error has the same shape.
+        // Type errors ("unknown variant `MUSt`", "invalid type: string") do not name the
+        // field; the key written before the value on the same line does.
         let field = msg
             .split('`')
             .nth(1)
             .filter(|_| msg.contains("field"))
-            .unwrap_or("toml")
-            .to_owned();
+            .map(str::to_owned)
+            .or_else(|| e.span().and_then(|s| key_before(src, s.start)))
+            .unwrap_or_else(|| "toml".to_owned());
         CaseError::invalid(name, line, field, msg)
     })?;
     let mut out = Vec::new();
@@ -134,16 +152,22 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
             check_id(&id).map_err(|m| CaseError::invalid(name, id_line, "id", m))?;
             let mut steps = Vec::with_capacity(rc.steps.get_ref().len());
             for (i, sv) in rc.steps.get_ref().iter().enumerate() {
-                let value = matrix::substitute(sv.get_ref(), row);
-                let step = parse_step(&value, &format!("steps[{i}]")).map_err(|e| {
+                let mut value = matrix::substitute(sv.get_ref(), row);
+                let line = line_of_span(src, sv.span());
+                let times = take_repeat(&mut value).map_err(|m| {
                     CaseError::invalid(
                         name,
-                        line_of_span(src, sv.span()),
-                        e.field,
-                        format!("{} (case {id})", e.message),
+                        line,
+                        format!("steps[{i}].repeat"),
+                        format!("{m} (case {id})"),
                     )
                 })?;
-                steps.push((step, line_of_span(src, sv.span())));
+                let step = parse_step(&value, &format!("steps[{i}]")).map_err(|e| {
+                    CaseError::invalid(name, line, e.field, format!("{} (case {id})", e.message))
+                })?;
+                for _ in 0..times {
+                    steps.push((step.clone(), line));
+                }
             }
             let steps = complete_and_check(steps, rc.role).map_err(|(line, field, m)| {
                 CaseError::invalid(
@@ -160,16 +184,31 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                 requirement: matrix::substitute_str(&rc.requirement, row),
                 level: rc.level,
                 role: rc.role,
-                autobahn: rc.autobahn.as_ref().map(|a| matrix::substitute_str(a, row)),
+                autobahn: rc
+                    .autobahn
+                    .as_ref()
+                    .map(|a| matrix::substitute_str(a, row))
+                    .filter(|a| !a.is_empty()),
                 timeout_ms: rc.timeout_ms,
                 close: rc.close.unwrap_or(true),
                 run_check: rc.run_check,
                 steps,
                 origin: format!("{name}:{case_line}"),
+                deviations: rc.deviations.clone().into_iter().collect(),
             });
         }
     }
     Ok(out)
+}
+
+/// `repeat = N` on a step writes it N times: a thousand messages stay one line.
+fn take_repeat(v: &mut Value) -> Result<usize, String> {
+    let Value::Table(t) = v else { return Ok(1) };
+    match t.remove("repeat") {
+        None => Ok(1),
+        Some(Value::Integer(n)) if (1..=100_000).contains(&n) => Ok(n as usize),
+        Some(_) => Err("repeat is a count from 1 to 100000".into()),
+    }
 }
 
 fn check_id(id: &str) -> Result<(), String> {
@@ -189,84 +228,86 @@ fn check_id(id: &str) -> Result<(), String> {
 
 pub(super) type CheckError = (Option<usize>, String, String);
 
+/// Where a step was written: its index in the case's `steps` and its line. Implicit steps
+/// (the added handshake) have none, so errors always point at what the author wrote, not at
+/// positions shifted by the steps wsspec adds.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct At {
+    pub(super) index: usize,
+    pub(super) line: usize,
+}
+
+pub(super) fn err_at(at: Option<At>, suffix: &str, message: &str) -> CheckError {
+    match at {
+        Some(a) => (
+            Some(a.line),
+            format!("steps[{}]{suffix}", a.index),
+            message.to_owned(),
+        ),
+        None => (None, "steps".to_owned(), message.to_owned()),
+    }
+}
+
+pub(super) fn is_hs_send(s: &Step) -> bool {
+    matches!(s, Step::Send(Send::Handshake(_), _))
+}
+
+pub(super) fn is_hs_expect(s: &Step) -> bool {
+    matches!(
+        s,
+        Step::Expect(Expect {
+            kind: ExpectKind::Handshake(_),
+            ..
+        })
+    )
+}
+
+pub(super) fn implicit_handshake() -> Step {
+    Step::Send(
+        Send::Handshake(HandshakeSpec::default()),
+        WriteOpts {
+            flush: true,
+            ..Default::default()
+        },
+    )
+}
+
 /// Adds the implicit opening handshake and rejects step sequences that cannot run.
 fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>, CheckError> {
-    let hs_send = steps
-        .iter()
-        .position(|(s, _)| matches!(s, Step::Send(Send::Handshake(_), _)));
-    let hs_expect = steps.iter().position(|(s, _)| {
-        matches!(
-            s,
-            Step::Expect(Expect {
-                kind: ExpectKind::Handshake(_),
-                ..
-            })
-        )
-    });
-    let count = |f: &dyn Fn(&Step) -> bool| steps.iter().filter(|(s, _)| f(s)).count();
-    if count(&|s| matches!(s, Step::Send(Send::Handshake(_), _))) > 1 {
-        return Err((
-            None,
-            "steps".into(),
-            "a case sends at most one handshake".into(),
-        ));
+    let mut out: Vec<(Step, Option<At>)> = steps
+        .into_iter()
+        .enumerate()
+        .map(|(index, (s, line))| (s, Some(At { index, line })))
+        .collect();
+    // The second handshake (or handshake response) is the one in the wrong place.
+    for (is, what) in [
+        (
+            is_hs_send as fn(&Step) -> bool,
+            "a case sends at most one handshake",
+        ),
+        (
+            is_hs_expect,
+            "a case expects at most one handshake response",
+        ),
+    ] {
+        if let Some((_, at)) = out.iter().filter(|(s, _)| is(s)).nth(1) {
+            return Err(err_at(*at, "", what));
+        }
     }
-    if count(&|s| {
-        matches!(
-            s,
-            Step::Expect(Expect {
-                kind: ExpectKind::Handshake(_),
-                ..
-            })
-        )
-    }) > 1
-    {
-        return Err((
-            None,
-            "steps".into(),
-            "a case expects at most one handshake response".into(),
-        ));
-    }
+    let hs_send = out.iter().position(|(s, _)| is_hs_send(s));
+    let hs_expect = out.iter().position(|(s, _)| is_hs_expect(s));
     // Which side of the handshake wsspec plays decides what its steps may say
     // (client.rs: role = "client" cases, where wsspec is the server).
-    super::client::check_role_fields(&steps, role)?;
+    super::client::check_role_fields(&out, role)?;
     if role == Role::Client {
-        return super::client::complete(steps);
+        return super::client::complete(out);
     }
-    let mut out: Vec<(Step, usize)> = steps;
     match (hs_send, hs_expect) {
         (None, None) => {
-            out.insert(
-                0,
-                (
-                    Step::Send(
-                        Send::Handshake(HandshakeSpec::default()),
-                        WriteOpts {
-                            flush: true,
-                            ..Default::default()
-                        },
-                    ),
-                    0,
-                ),
-            );
-            out.insert(1, (default_handshake_expect(), 0));
+            out.insert(0, (implicit_handshake(), None));
+            out.insert(1, (default_handshake_expect(), None));
         }
-        (None, Some(i)) => {
-            out.insert(
-                0,
-                (
-                    Step::Send(
-                        Send::Handshake(HandshakeSpec::default()),
-                        WriteOpts {
-                            flush: true,
-                            ..Default::default()
-                        },
-                    ),
-                    0,
-                ),
-            );
-            let _ = i;
-        }
+        (None, Some(_)) => out.insert(0, (implicit_handshake(), None)),
         (Some(s), None) => {
             // Expect the response before the first other expectation, so a handshake held
             // back with `flush = false` is written together with the frames that follow.
@@ -277,35 +318,21 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
                 .find(|(_, (st, _))| matches!(st, Step::Expect(_)))
                 .map(|(i, _)| i)
                 .unwrap_or(out.len());
-            out.insert(at, (default_handshake_expect(), 0));
+            out.insert(at, (default_handshake_expect(), None));
         }
         (Some(s), Some(e)) if e < s => {
-            return Err((
-                Some(out[e].1),
-                format!("steps[{e}]"),
-                "the handshake response is expected before the handshake is sent".into(),
+            return Err(err_at(
+                out[e].1,
+                "",
+                "the handshake response is expected before the handshake is sent",
             ));
         }
         _ => {}
     }
     // Now check order: sends of frames only after the handshake; no expectations of frames
     // before the handshake response; nothing after an expected rejection.
-    let hs_send = out
-        .iter()
-        .position(|(s, _)| matches!(s, Step::Send(Send::Handshake(_), _)))
-        .unwrap();
-    let hs_expect = out
-        .iter()
-        .position(|(s, _)| {
-            matches!(
-                s,
-                Step::Expect(Expect {
-                    kind: ExpectKind::Handshake(_),
-                    ..
-                })
-            )
-        })
-        .unwrap();
+    let hs_send = out.iter().position(|(s, _)| is_hs_send(s)).unwrap();
+    let hs_expect = out.iter().position(|(s, _)| is_hs_expect(s)).unwrap();
     let rejects = match &out[hs_expect].0 {
         Step::Expect(Expect {
             kind: ExpectKind::Handshake(h),
@@ -313,48 +340,44 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
         }) => !h.status.is_empty() && !h.status.iter().any(|p| p.matches(101)),
         _ => false,
     };
-    for (i, (step, line)) in out.iter().enumerate() {
-        let here = || Some(*line).filter(|l| *l > 0);
+    for (i, (step, at)) in out.iter().enumerate() {
         match step {
             Step::Send(Send::Frame(_) | Send::Message(_), _) if i < hs_send => {
-                return Err((
-                    here(),
-                    format!("steps[{i}]"),
-                    "frames are sent after the handshake (use send = \"raw\" for bytes before it)"
-                        .into(),
+                return Err(err_at(
+                    *at,
+                    "",
+                    "frames are sent after the handshake (use send = \"raw\" for bytes before it)",
                 ));
             }
             Step::Expect(e) if i < hs_expect && !matches!(e.kind, ExpectKind::Handshake(_)) => {
-                return Err((
-                    here(),
-                    format!("steps[{i}]"),
-                    "frames are expected only after the handshake response".into(),
+                return Err(err_at(
+                    *at,
+                    "",
+                    "frames are expected only after the handshake response",
                 ));
             }
             Step::Send(Send::Frame(_) | Send::Message(_), _) | Step::Expect(_)
                 if rejects && i > hs_expect =>
             {
-                return Err((
-                    here(),
-                    format!("steps[{i}]"),
-                    "this case expects the handshake to be rejected, so no frames can follow"
-                        .into(),
+                return Err(err_at(
+                    *at,
+                    "",
+                    "this case expects the handshake to be rejected, so no frames can follow",
                 ));
             }
             _ => {}
         }
     }
-    if let Some((i, (_, line))) = out
+    if let Some((_, at)) = out
         .iter()
-        .enumerate()
         .rev()
-        .find(|(_, (s, _))| matches!(s, Step::Send(..)))
-        .filter(|(_, (s, _))| matches!(s, Step::Send(_, w) if !w.flush))
+        .find(|(s, _)| matches!(s, Step::Send(..)))
+        .filter(|(s, _)| matches!(s, Step::Send(_, w) if !w.flush))
     {
-        return Err((
-            Some(*line).filter(|l| *l > 0),
-            format!("steps[{i}].flush"),
-            "flush = false holds bytes for the next send, but no send follows".into(),
+        return Err(err_at(
+            *at,
+            ".flush",
+            "flush = false holds bytes for the next send, but no send follows",
         ));
     }
     Ok(out.into_iter().map(|(s, _)| s).collect())
@@ -373,6 +396,7 @@ pub(super) fn default_handshake_expect() -> Step {
         otherwise: Grade::Fail,
         timeout_ms: None,
         note: None,
+        implicit: true,
     })
 }
 

@@ -28,6 +28,12 @@ pub fn rows(matrix: Option<&Value>) -> Result<Vec<Row>, String> {
             }
             rows
         }
+        Some(Value::Table(t)) if t.contains_key("generate") => {
+            let name = t["generate"]
+                .as_str()
+                .ok_or("matrix.generate is the name of a generator")?;
+            super::vectors::generate(name, t)?
+        }
         Some(Value::Table(t)) => {
             let mut rows: Vec<Row> = vec![Vec::new()];
             for (name, values) in t {
@@ -60,12 +66,10 @@ pub fn rows(matrix: Option<&Value>) -> Result<Vec<Row>, String> {
             out.len()
         ));
     }
-    let n = out.len();
     for (i, row) in out.iter_mut().enumerate() {
         if row.iter().any(|(k, _)| k == "index") {
             return Err("matrix: `index` is reserved (it is the 1-based row number)".into());
         }
-        let _ = n;
         row.push(("index".into(), Value::Integer(i as i64 + 1)));
     }
     Ok(out)

@@ -10,6 +10,7 @@ pub mod model;
 pub mod payload;
 pub mod select;
 pub mod steps;
+pub mod vectors;
 
 pub use load::{load_dir, load_sources, CaseError};
 pub use model::*;

@@ -94,6 +94,9 @@ pub struct Case {
     pub steps: Vec<Step>,
     /// Where the case came from, for error messages and reports: `file:line`.
     pub origin: String,
+    /// Implementations known to deviate here, with why (e.g. the reference server's library):
+    /// a run told which implementation it tests reports these as known, not as regressions.
+    pub deviations: Vec<(String, String)>,
 }
 
 impl Case {
@@ -246,6 +249,9 @@ pub struct Expect {
     pub timeout_ms: Option<u64>,
     /// Short human text on what this outcome means (shown in reports).
     pub note: Option<String>,
+    /// Added by wsspec rather than written in the case (the implicit opening handshake):
+    /// judged at MUST level whatever the case's level, since every case depends on it.
+    pub implicit: bool,
 }
 
 #[derive(Debug, Clone)]

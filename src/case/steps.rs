@@ -37,7 +37,9 @@ fn typed<T: DeserializeOwned>(t: Table, prefix: &str) -> R<T> {
             (false, true) => prefix.to_owned(),
             (false, false) => format!("{prefix}.{path}"),
         };
-        StepError::new(field, e.into_inner().to_string())
+        // `message()`, not `to_string()`: the Display form appends "in `key`" on a new line,
+        // and the field already says where.
+        StepError::new(field, e.into_inner().message().trim().to_owned())
     })
 }
 
@@ -372,12 +374,23 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
         }
         "handshake" => {
             let r: RawHandshake = typed(t, field)?;
-            for (i, (k, v)) in r.set.0.iter().chain(&r.add.0).enumerate() {
-                no_crlf(k, &format!("{field}.headers[{i}]"))?;
-                no_crlf(v, &format!("{field}.headers[{i}]"))?;
+            // Everything here ends up in the request head; a CR or LF would end a line early
+            // and inject headers the case does not show.
+            for (name, list) in [("set", &r.set.0), ("add", &r.add.0), ("rename", &r.rename.0)] {
+                for (i, (k, v)) in list.iter().enumerate() {
+                    no_crlf(k, &format!("{field}.{name}[{i}]"))?;
+                    no_crlf(v, &format!("{field}.{name}[{i}]"))?;
+                }
             }
-            if let Some(l) = &r.request_line {
-                no_crlf(l, &format!("{field}.request_line"))?;
+            for (name, list) in [("remove", &r.remove), ("protocols", &r.protocols), ("extensions", &r.extensions)] {
+                for (i, v) in list.iter().enumerate() {
+                    no_crlf(v, &format!("{field}.{name}[{i}]"))?;
+                }
+            }
+            for (name, v) in [("method", &r.method), ("target", &r.target), ("version", &r.version), ("request_line", &r.request_line)] {
+                if let Some(v) = v {
+                    no_crlf(v, &format!("{field}.{name}"))?;
+                }
             }
             if let Some(l) = &r.reason {
                 no_crlf(l, &format!("{field}.reason"))?;
@@ -423,30 +436,18 @@ fn take_grade(t: &mut Table, key: &str, default: Grade, field: &str) -> R<Grade>
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawStatus {
-    One(RawStatusItem),
-    Many(Vec<RawStatusItem>),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawStatusItem {
-    Code(u16),
-    Class(String),
-}
-
-fn status_patterns(s: RawStatus, field: &str) -> R<Vec<StatusPattern>> {
+/// `status` is read as a plain value so that every wrong form (a number out of range, a
+/// table) gets the same message instead of serde's "did not match any variant".
+fn status_patterns(s: Value, field: &str) -> R<Vec<StatusPattern>> {
     let items = match s {
-        RawStatus::One(i) => vec![i],
-        RawStatus::Many(v) => v,
+        Value::Array(v) => v,
+        one => vec![one],
     };
     items
         .into_iter()
         .map(|i| match i {
-            RawStatusItem::Code(c) if (100..=599).contains(&c) => Ok(StatusPattern::Exact(c)),
-            RawStatusItem::Class(s)
+            Value::Integer(c) if (100..=599).contains(&c) => Ok(StatusPattern::Exact(c as u16)),
+            Value::String(s)
                 if s.len() == 3 && s.ends_with("xx") && matches!(s.as_bytes()[0], b'1'..=b'5') =>
             {
                 Ok(StatusPattern::Class((s.as_bytes()[0] - b'0') as u16))
@@ -489,7 +490,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
             struct H {
                 #[allow(dead_code)]
                 expect: String,
-                status: Option<RawStatus>,
+                status: Option<Value>,
                 #[serde(default)]
                 headers: HeaderList,
                 #[serde(default)]
@@ -615,5 +616,6 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
         otherwise,
         timeout_ms,
         note,
+        implicit: false,
     })
 }

@@ -17,6 +17,8 @@ pub struct Context {
     pub open_message: Option<(u8, Vec<u8>)>,
     pub last_ping: Option<Vec<u8>>,
     pub key: String,
+    /// The peer's declared message size limit (`--max-message-size`), if any.
+    pub peer_limit: Option<u64>,
     pub protocols: Vec<String>,
     pub extensions: Vec<String>,
 }
@@ -35,6 +37,10 @@ pub enum Progress {
     Done(Outcome),
 }
 
+/// Events described in the "observed" text of a timeout; the rest are only counted, so a
+/// peer that floods cannot grow a check (and the report) without bound.
+pub const SEEN_KEEP: usize = 10;
+
 pub struct Matcher {
     expect: Expect,
     expected_text: String,
@@ -42,6 +48,8 @@ pub struct Matcher {
     want: Option<(Option<u8>, Vec<u8>)>,
     alternatives: Vec<Option<Matcher>>,
     seen: Vec<String>,
+    /// Events seen past the first SEEN_KEEP.
+    unseen: u64,
 }
 
 impl Matcher {
@@ -74,6 +82,7 @@ impl Matcher {
             want,
             alternatives,
             seen: Vec::new(),
+            unseen: 0,
         };
         m.expected_text = m.describe_expected();
         m
@@ -146,6 +155,31 @@ impl Matcher {
         })
     }
 
+    /// A close with 1009 (message too big, RFC 6455 §7.4.1) instead of an echo. Size limits
+    /// are not bugs: without a declared limit it is informational, naming the size; with
+    /// `--max-message-size` it must happen above the limit and only there.
+    fn size_limit(&self, ctx: &Context, ev: &Event) -> Progress {
+        let size = self.want.as_ref().map(|w| w.1.len() as u64).unwrap_or(0);
+        match ctx.peer_limit {
+            Some(limit) if size <= limit => self.done(
+                false,
+                format!("{}: the peer refused a {size}-byte message, below its declared limit of {limit}", ev.describe()),
+            ),
+            Some(limit) => Progress::Done(Outcome {
+                matched: true,
+                grade: Grade::Pass,
+                expected: self.expected_text.clone(),
+                observed: format!("{}: the {size}-byte message is above the declared limit of {limit}", ev.describe()),
+            }),
+            None => Progress::Done(Outcome {
+                matched: false,
+                grade: Grade::Informational,
+                expected: self.expected_text.clone(),
+                observed: format!("{}: size limit, the peer refuses messages of {size} bytes", ev.describe()),
+            }),
+        }
+    }
+
     /// The timeout this expectation asked for, if any.
     pub fn timeout_ms(&self) -> Option<u64> {
         match &self.expect.kind {
@@ -157,7 +191,11 @@ impl Matcher {
     /// Feeds the next event.
     pub fn feed(&mut self, ev: &Event, ctx: &Context) -> Progress {
         if !matches!(ev, Event::Violation(_)) {
-            self.seen.push(ev.describe());
+            if self.seen.len() < SEEN_KEEP {
+                self.seen.push(ev.describe());
+            } else {
+                self.unseen += 1;
+            }
         }
         match &self.expect.kind {
             ExpectKind::Handshake(h) => match ev {
@@ -252,6 +290,9 @@ impl Matcher {
                         )
                     }
                 }
+                Event::Close {
+                    code: Some(1009), ..
+                } => self.size_limit(ctx, ev),
                 Event::Close { .. } => self.done(false, ev.describe()),
                 e if e.is_end() => self.done(false, e.describe()),
                 _ => Progress::Pending,
@@ -341,10 +382,10 @@ impl Matcher {
 
     /// No decision within the time allowed.
     pub fn timeout(&mut self, waited_ms: u64) -> Outcome {
-        let seen = if self.seen.is_empty() {
-            "nothing".to_owned()
-        } else {
-            self.seen.join(", ")
+        let seen = match (self.seen.is_empty(), self.unseen) {
+            (true, _) => "nothing".to_owned(),
+            (false, 0) => self.seen.join(", "),
+            (false, n) => format!("{} and {n} more events", self.seen.join(", ")),
         };
         let (matched, observed) = match &self.expect.kind {
             ExpectKind::Silence { .. } => (true, format!("silence for {waited_ms} ms")),

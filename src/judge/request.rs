@@ -133,6 +133,7 @@ mod tests {
                 otherwise: Grade::Fail,
                 timeout_ms: None,
                 note: None,
+                implicit: false,
             },
             h,
         )

@@ -28,7 +28,11 @@ pub fn case_verdict(
     let mut verdict = Grade::Pass;
     let mut reasons = Vec::new();
     for c in checks {
-        let g = soften(c.grade, level);
+        let g = if c.implicit {
+            c.grade
+        } else {
+            soften(c.grade, level)
+        };
         if g != Grade::Pass {
             reasons.push(format!(
                 "[{}] expected {}; observed {}",
@@ -77,6 +81,8 @@ mod tests {
             observed: "o".into(),
             matched: grade == Grade::Pass,
             grade,
+            implicit: false,
+            count: 1,
         }
     }
 
@@ -98,6 +104,14 @@ mod tests {
         assert_eq!(v, Grade::Fail);
         let (v, _) = case_verdict(Level::May, &[check(Grade::Fail)], &[], None, None, true);
         assert_eq!(v, Grade::Informational);
+    }
+
+    #[test]
+    fn implicit_checks_are_not_softened() {
+        let mut c = check(Grade::Fail);
+        c.implicit = true;
+        let (v, _) = case_verdict(Level::Info, &[c], &[], None, None, false);
+        assert_eq!(v, Grade::Fail);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reports: one file per output format. They read `RunResults` and know nothing of how
 //! cases ran.
 
+pub mod autobahn;
 pub mod json;
 pub mod terminal;
 pub mod text;
@@ -42,5 +43,7 @@ pub fn write_all(dir: &Path, r: &RunResults) -> Result<Vec<String>, WriteError> 
     })?;
     let path = dir.join("results.json");
     write_atomic(&path, &json::render(r))?;
-    Ok(vec![path.display().to_string()])
+    let ab = dir.join("index.json");
+    write_atomic(&ab, &autobahn::render(r))?;
+    Ok(vec![path.display().to_string(), ab.display().to_string()])
 }

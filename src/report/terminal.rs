@@ -82,9 +82,14 @@ pub fn render(r: &RunResults, style: &Style) -> String {
         );
         for case in cases {
             if style.verbose || case.verdict != Grade::Pass {
+                let known = if case.deviation.is_some() {
+                    " (known deviation)"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     out,
-                    "  {:>10}  {}  {}",
+                    "  {:>10}  {}  {}{known}",
                     label(case.verdict, c),
                     case.id,
                     case.title
@@ -111,8 +116,15 @@ pub fn render(r: &RunResults, style: &Style) -> String {
             for reason in &f.reasons {
                 let _ = writeln!(out, "    {reason}");
             }
+            if let Some(d) = &f.deviation {
+                let _ = writeln!(out, "    known deviation of {}: {d}", r.agent);
+            }
         }
     }
     let _ = writeln!(out, "\n{}", totals_line(&r.totals, r.duration_ms));
+    let known = r.totals.fail - r.unexpected_failures();
+    if known > 0 {
+        let _ = writeln!(out, "{known} of the failures are documented deviations of the implementation under test; they do not fail the run");
+    }
     out
 }

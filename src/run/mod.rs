@@ -49,6 +49,8 @@ pub struct RunConfig {
     pub agent: String,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
+    /// The implementation whose documented deviations (case field `deviations`) apply.
+    pub known_deviations: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -59,6 +61,7 @@ impl Default for RunConfig {
             agent: "peer".into(),
             include: Vec::new(),
             exclude: Vec::new(),
+            known_deviations: None,
         }
     }
 }
@@ -117,12 +120,22 @@ pub async fn run_server(
         let target = target.clone();
         let session = session.clone();
         let progress = progress.clone();
+        let known = cfg.known_deviations.clone();
         set.spawn(async move {
             let _permit = sem
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            let r = run_case(&case, &target, &session).await;
+            let mut r = run_case(&case, &target, &session).await;
+            if r.verdict != crate::case::Grade::Pass {
+                if let Some(agent) = known.as_deref() {
+                    r.deviation = case
+                        .deviations
+                        .iter()
+                        .find(|(a, _)| a == agent)
+                        .map(|(_, why)| why.clone());
+                }
+            }
             if let Some(p) = &progress {
                 p(&r);
             }

@@ -220,12 +220,17 @@ impl FrameStage {
                             return false;
                         }
                     }
-                    if self.peer_closed {
+                    // Data after the peer's close is forbidden; a pong is not data, and
+                    // answering a ping that crossed the close is harmless, so it is ignored.
+                    if self.peer_closed && df.frame.opcode & 0x8 == 0 {
                         let _ = out.send(Event::Violation(PeerViolation {
                             section: "RFC 6455 §5.5.1".into(),
                             rule: "after sending a Close frame, the endpoint MUST NOT send any more data frames".into(),
                             detail: format!("a frame with opcode 0x{:x} at byte {} followed the peer's close frame", df.frame.opcode, df.offset),
                         }));
+                        continue;
+                    }
+                    if self.peer_closed {
                         continue;
                     }
                     let ev = match self.assembler.push(&df) {

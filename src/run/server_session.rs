@@ -224,7 +224,7 @@ async fn drive(
             Step::Expect(e) => match &e.kind {
                 ExpectKind::Handshake(h) => {
                     let outcome = judge_request(e, h, &request);
-                    record(st, i, outcome);
+                    record(st, i, e.implicit, outcome);
                 }
                 _ => expect_step(i, e, &mut wr, &mut rx, st, step_timeout).await,
             },

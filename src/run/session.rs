@@ -36,6 +36,9 @@ pub struct SessionConfig {
     pub headers: Vec<(String, String)>,
     pub limits: ReadLimits,
     pub strict: bool,
+    /// The peer's declared message size limit: messages up to it must be echoed, larger
+    /// ones must be refused with 1009 (DESIGN.md §5).
+    pub peer_max_message: Option<u64>,
 }
 
 impl Default for SessionConfig {
@@ -46,14 +49,21 @@ impl Default for SessionConfig {
             headers: Vec::new(),
             limits: ReadLimits::default(),
             strict: false,
+            peer_max_message: None,
         }
     }
 }
+
+/// Peer violations kept per case. A peer that breaks a rule in every frame of a flood would
+/// otherwise grow the results (and the reasons, one line each) without bound; the rest are
+/// counted.
+pub const VIOLATIONS_KEEP: usize = 100;
 
 pub(super) struct State {
     pub(super) shared: Arc<Shared>,
     pub(super) checks: Vec<Check>,
     pub(super) violations: Vec<PeerViolation>,
+    pub(super) violations_dropped: u64,
     pub(super) ctx: Context,
     pub(super) close: CloseFacts,
     pub(super) established: bool,
@@ -77,6 +87,7 @@ impl State {
             }),
             checks: Vec::new(),
             violations: Vec::new(),
+            violations_dropped: 0,
             ctx: Context::default(),
             close: CloseFacts {
                 peer_is_client: !masking,
@@ -104,6 +115,14 @@ impl State {
             MaskSpec::Key(k) => Some(k),
         }
     }
+
+    pub(super) fn violation(&mut self, v: PeerViolation) {
+        if self.violations.len() < VIOLATIONS_KEEP {
+            self.violations.push(v);
+        } else {
+            self.violations_dropped += 1;
+        }
+    }
 }
 
 /// How long a case may take as a whole: a step timeout per step plus its waits.
@@ -129,6 +148,7 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         .unwrap_or(cfg.step_timeout);
     let case_timeout = case_timeout(case, step_timeout);
     let mut st = State::new(started, true);
+    st.ctx.peer_limit = cfg.peer_max_message;
     let outcome = tokio::time::timeout(
         case_timeout,
         drive(case, target, cfg, step_timeout, &mut st),
@@ -152,7 +172,7 @@ pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> 
     } else {
         None
     };
-    let (verdict, reasons) = case_verdict(
+    let (verdict, mut reasons) = case_verdict(
         case.level,
         &st.checks,
         &st.violations,
@@ -160,7 +180,16 @@ pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> 
         st.error.as_deref(),
         strict,
     );
+    if st.violations_dropped > 0 {
+        reasons.push(format!(
+            "[fail] and {} more violations by the peer, not listed (only the first {VIOLATIONS_KEEP} are kept)",
+            st.violations_dropped
+        ));
+    }
     let transcript = std::mem::take(&mut *st.shared.transcript.lock().unwrap());
+    let elapsed = started.elapsed();
+    let bytes_sent = st.shared.bytes_sent.load(Ordering::Relaxed);
+    let bytes_received = st.shared.bytes_received.load(Ordering::Relaxed);
     CaseResult {
         id: case.id.clone(),
         title: case.title.clone(),
@@ -171,13 +200,15 @@ pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> 
         autobahn: case.autobahn.clone(),
         origin: case.origin.clone(),
         verdict,
+        deviation: None,
         reasons,
         checks: st.checks,
         violations: st.violations,
         close,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        bytes_sent: st.shared.bytes_sent.load(Ordering::Relaxed),
-        bytes_received: st.shared.bytes_received.load(Ordering::Relaxed),
+        duration_ms: elapsed.as_secs_f64() * 1000.0,
+        bytes_sent,
+        bytes_received,
+        bytes_per_sec: (bytes_sent + bytes_received) as f64 / elapsed.as_secs_f64().max(1e-6),
         transcript,
     }
 }
@@ -274,7 +305,7 @@ pub(super) fn drain(rx: &mut mpsc::UnboundedReceiver<Event>, st: &mut State) {
     while let Ok(ev) = rx.try_recv() {
         st.shared.queued.fetch_sub(1, Ordering::Relaxed);
         if let Event::Violation(v) = ev {
-            st.violations.push(v);
+            st.violation(v);
         }
     }
 }
@@ -316,11 +347,12 @@ pub(super) async fn expect_step<W: AsyncWrite + Unpin>(
     if outcome.matched && expects_failure(&expect.kind) {
         st.close.failure_expected = true;
     }
-    record(st, i, outcome);
+    record(st, i, expect.implicit, outcome);
 }
 
-/// Adds a decided expectation to the case; a missed one graded `fail` ends the case.
-pub(super) fn record(st: &mut State, i: usize, outcome: crate::judge::Outcome) {
+/// Adds a decided expectation to the case (a repeat of the previous check counts on it);
+/// a missed one graded `fail` ends the case.
+pub(super) fn record(st: &mut State, i: usize, implicit: bool, outcome: crate::judge::Outcome) {
     st.note(format!(
         "{}: expected {}; observed {}",
         if outcome.matched { "matched" } else { "missed" },
@@ -328,13 +360,25 @@ pub(super) fn record(st: &mut State, i: usize, outcome: crate::judge::Outcome) {
         outcome.observed
     ));
     let stop = !outcome.matched && outcome.grade == Grade::Fail;
-    st.checks.push(Check {
-        step: i,
-        expected: outcome.expected,
-        observed: outcome.observed,
-        matched: outcome.matched,
-        grade: outcome.grade,
-    });
+    match st.checks.last_mut() {
+        Some(last)
+            if last.expected == outcome.expected
+                && last.observed == outcome.observed
+                && last.grade == outcome.grade
+                && last.matched == outcome.matched =>
+        {
+            last.count += 1;
+        }
+        _ => st.checks.push(Check {
+            step: i,
+            expected: outcome.expected,
+            observed: outcome.observed,
+            matched: outcome.matched,
+            grade: outcome.grade,
+            implicit,
+            count: 1,
+        }),
+    }
     if stop {
         st.aborted = true;
     }
@@ -365,7 +409,7 @@ pub(super) async fn observe<W: AsyncWrite + Unpin>(
     t: Duration,
 ) {
     match ev {
-        Event::Violation(v) => st.violations.push(v.clone()),
+        Event::Violation(v) => st.violation(v.clone()),
         Event::Ping(p) if st.close.wsspec_sent.is_none() && !st.write_broken => {
             let mut f = Frame::new(OpCode::PONG.0, p.clone());
             f.mask = st.mask_key(MaskSpec::Auto);

@@ -53,6 +53,10 @@ pub struct ClientArgs {
     /// Agent name for --exec runs (harnesses name themselves with agent=...).
     #[arg(long)]
     agent: Option<String>,
+    /// Treat the deviations the case files document for this implementation (e.g.
+    /// tokio-tungstenite) as known: listed, but not failing the run.
+    #[arg(long = "known-deviations", value_name = "IMPLEMENTATION")]
+    known_deviations: Option<String>,
     /// List every case in the terminal, not only those that did not pass.
     #[arg(long, short)]
     verbose: bool,
@@ -94,6 +98,7 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
         exclude: args.exclude.clone(),
         out: Some(args.out.clone()),
         exit_when_done: args.exit_when_done,
+        known_deviations: args.known_deviations.clone(),
         ..Default::default()
     };
     let listen = args.listen.clone().unwrap_or_else(|| {
