@@ -80,6 +80,12 @@ enum Command {
         /// A case directory or file (default: the built-in cases).
         dir: Option<PathBuf>,
     },
+    /// Test a WebSocket client: wsspec plays the server, driven by an Autobahn-style
+    /// harness (--listen) or by running a client command per case (--exec).
+    Client {
+        #[command(flatten)]
+        args: crate::serve::args::ClientArgs,
+    },
 }
 
 #[derive(Args)]
@@ -134,7 +140,7 @@ struct RunArgs {
 
 /// Prints the one-line reason for exit code 2. Whatever produced the message, it stays one
 /// line, so scripts can show it as is.
-fn fail(msg: impl std::fmt::Display) -> i32 {
+pub(crate) fn fail(msg: impl std::fmt::Display) -> i32 {
     let one_line = msg
         .to_string()
         .split_whitespace()
@@ -162,6 +168,7 @@ pub fn main() -> i32 {
             format,
         } => rerender(&results, &out, &format),
         Command::Baseline { results, out } => write_baseline(&results, &out),
+        Command::Client { args } => crate::serve::args::main(args),
         Command::Server { url, run } => {
             let target = match Target::parse(&url) {
                 Ok(t) => t,
@@ -191,7 +198,7 @@ pub fn main() -> i32 {
     }
 }
 
-fn with_runtime<F, Fut>(f: F) -> i32
+pub(crate) fn with_runtime<F, Fut>(f: F) -> i32
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = i32>,
@@ -205,13 +212,13 @@ where
     }
 }
 
-fn load(extra: &[PathBuf]) -> Result<Vec<Case>, i32> {
+pub(crate) fn load(extra: &[PathBuf]) -> Result<Vec<Case>, i32> {
     crate::Suite::builtin_and(extra)
         .map(|s| s.cases().to_vec())
         .map_err(fail)
 }
 
-fn patterns(list: &[String]) -> Result<Vec<IdPattern>, i32> {
+pub(crate) fn patterns(list: &[String]) -> Result<Vec<IdPattern>, i32> {
     list.iter()
         .map(|p| IdPattern::parse(p).map_err(fail))
         .collect()

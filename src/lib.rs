@@ -21,6 +21,7 @@ pub mod reference;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod serve;
 pub mod time;
 pub mod transcript;
 pub mod utf8;
@@ -81,6 +82,17 @@ impl Suite {
         &self.cases
     }
 
+    /// Keeps the cases that apply when testing a peer in `role` (role = "both" included).
+    pub fn for_role(self, role: case::Role) -> Suite {
+        Suite {
+            cases: self
+                .cases
+                .into_iter()
+                .filter(|c| c.role.applies_to(role))
+                .collect(),
+        }
+    }
+
     /// Runs the suite against a WebSocket server.
     pub async fn run_server(&self, url: &str, cfg: &RunConfig) -> Result<RunResults, RunError> {
         let target = Target::parse(url)?;
@@ -91,5 +103,21 @@ impl Suite {
             .cloned()
             .collect();
         run::run_server(&target, cases, cfg, None).await
+    }
+
+    /// Serves the suite's client cases to WebSocket clients on `addr` (e.g.
+    /// "127.0.0.1:0"), behind the Autobahn client URL protocol; see [`serve`].
+    pub async fn serve_clients(
+        &self,
+        addr: &str,
+        cfg: serve::ClientConfig,
+    ) -> std::io::Result<serve::ClientServer> {
+        let cases = self
+            .cases
+            .iter()
+            .filter(|c| c.role.applies_to(case::Role::Client))
+            .cloned()
+            .collect();
+        serve::ClientServer::bind(addr, serve::order_cases(cases), cfg).await
     }
 }

@@ -887,9 +887,11 @@ fn two_handshakes() {
 }
 
 #[test]
-fn handshake_steps_in_a_client_case() {
-    let src = case("", "  { send = \"handshake\" },").replace("\"server\"", "\"client\"");
-    assert_error(&src, "handshake", "steps[0]", "role = \"client\"");
+fn request_fields_in_a_client_case() {
+    // In a client case wsspec sends the response: request fields are an error.
+    let src = case("", "  { send = \"handshake\", method = \"POST\" },")
+        .replace("\"server\"", "\"client\"");
+    assert_error(&src, "handshake", "steps[0].method", "role = \"client\"");
 }
 
 // --- handshake requests ---

@@ -3,7 +3,7 @@
 //! Every case passes, except the deviations the case files document for tokio-tungstenite;
 //! and each documented deviation really occurs, so the documentation cannot go stale.
 
-use wsspec::case::Grade;
+use wsspec::case::{Grade, Role};
 use wsspec::reference::{ReferenceServer, IMPLEMENTATION};
 use wsspec::run::RunConfig;
 use wsspec::Suite;
@@ -11,7 +11,7 @@ use wsspec::Suite;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_passes_against_the_reference_server_except_documented_deviations() {
     let server = ReferenceServer::start().await.unwrap();
-    let suite = Suite::builtin().unwrap();
+    let suite = Suite::builtin().unwrap().for_role(Role::Server);
     let cfg = RunConfig {
         known_deviations: Some(IMPLEMENTATION.into()),
         ..Default::default()
@@ -39,7 +39,8 @@ async fn results_keep_case_order_whatever_the_parallelism() {
     let suite = Suite::builtin()
         .unwrap()
         .select(&["framing", "control", "close"], &[])
-        .unwrap();
+        .unwrap()
+        .for_role(Role::Server);
     let mut orders = Vec::new();
     for jobs in [1, 7, 64] {
         let cfg = RunConfig {

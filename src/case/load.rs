@@ -68,6 +68,7 @@ struct RawCase {
     matrix: Option<Spanned<Value>>,
     timeout_ms: Option<u64>,
     close: Option<bool>,
+    run_check: Option<RunCheck>,
     /// Known deviations of named implementations: implementation -> explanation.
     #[serde(default)]
     deviations: std::collections::BTreeMap<String, String>,
@@ -130,6 +131,14 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                 .unwrap_or(case_line);
             CaseError::invalid(name, line, "matrix", m)
         })?;
+        if rc.run_check.is_some() && rc.role != Role::Client {
+            return Err(CaseError::invalid(
+                name,
+                case_line,
+                "run_check",
+                "run checks judge what clients send (masking and handshake keys): they need role = \"client\"",
+            ));
+        }
         if rc.steps.get_ref().is_empty() {
             return Err(CaseError::invalid(
                 name,
@@ -182,6 +191,7 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                     .filter(|a| !a.is_empty()),
                 timeout_ms: rc.timeout_ms,
                 close: rc.close.unwrap_or(true),
+                run_check: rc.run_check,
                 steps,
                 origin: format!("{name}:{case_line}"),
                 deviations: rc.deviations.clone().into_iter().collect(),
@@ -216,18 +226,18 @@ fn check_id(id: &str) -> Result<(), String> {
     }
 }
 
-type CheckError = (Option<usize>, String, String);
+pub(super) type CheckError = (Option<usize>, String, String);
 
 /// Where a step was written: its index in the case's `steps` and its line. Implicit steps
 /// (the added handshake) have none, so errors always point at what the author wrote, not at
 /// positions shifted by the steps wsspec adds.
 #[derive(Debug, Clone, Copy)]
-struct At {
-    index: usize,
-    line: usize,
+pub(super) struct At {
+    pub(super) index: usize,
+    pub(super) line: usize,
 }
 
-fn err_at(at: Option<At>, suffix: &str, message: &str) -> CheckError {
+pub(super) fn err_at(at: Option<At>, suffix: &str, message: &str) -> CheckError {
     match at {
         Some(a) => (
             Some(a.line),
@@ -238,11 +248,11 @@ fn err_at(at: Option<At>, suffix: &str, message: &str) -> CheckError {
     }
 }
 
-fn is_hs_send(s: &Step) -> bool {
+pub(super) fn is_hs_send(s: &Step) -> bool {
     matches!(s, Step::Send(Send::Handshake(_), _))
 }
 
-fn is_hs_expect(s: &Step) -> bool {
+pub(super) fn is_hs_expect(s: &Step) -> bool {
     matches!(
         s,
         Step::Expect(Expect {
@@ -252,7 +262,7 @@ fn is_hs_expect(s: &Step) -> bool {
     )
 }
 
-fn implicit_handshake() -> Step {
+pub(super) fn implicit_handshake() -> Step {
     Step::Send(
         Send::Handshake(HandshakeSpec::default()),
         WriteOpts {
@@ -286,10 +296,11 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
     }
     let hs_send = out.iter().position(|(s, _)| is_hs_send(s));
     let hs_expect = out.iter().position(|(s, _)| is_hs_expect(s));
+    // Which side of the handshake wsspec plays decides what its steps may say
+    // (client.rs: role = "client" cases, where wsspec is the server).
+    super::client::check_role_fields(&out, role)?;
     if role == Role::Client {
-        if let Some(i) = hs_send.or(hs_expect) {
-            return Err(err_at(out[i].1, "", "handshake steps describe wsspec as a client; role = \"client\" cases cannot use them yet"));
-        }
+        return super::client::complete(out);
     }
     match (hs_send, hs_expect) {
         (None, None) => {
@@ -372,9 +383,15 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
     Ok(out.into_iter().map(|(s, _)| s).collect())
 }
 
-fn default_handshake_expect() -> Step {
+pub(super) fn default_handshake_expect() -> Step {
     Step::Expect(Expect {
-        kind: ExpectKind::Handshake(HandshakeExpect::default()),
+        // No request rules: in the client role the implicit step checks nothing, so each
+        // request flaw fails only its own case (the response check of the server role is
+        // unaffected: `rules` applies to requests only).
+        kind: ExpectKind::Handshake(HandshakeExpect {
+            rules: Some(Vec::new()),
+            ..Default::default()
+        }),
         grade: Grade::Pass,
         otherwise: Grade::Fail,
         timeout_ms: None,

@@ -89,6 +89,8 @@ pub struct Case {
     /// Whether the runner closes the connection cleanly after the steps and judges the
     /// close behaviour. Handshake-rejection cases turn it off.
     pub close: bool,
+    /// A check over every connection of the run (client mode), judged with this case.
+    pub run_check: Option<RunCheck>,
     pub steps: Vec<Step>,
     /// Where the case came from, for error messages and reports: `file:line`.
     pub origin: String,
@@ -101,6 +103,27 @@ impl Case {
     /// The area is the first dotted segment of the id: it groups output and reports.
     pub fn area(&self) -> &str {
         self.id.split('.').next().unwrap_or(&self.id)
+    }
+}
+
+/// A check that looks across every connection of a run rather than at one case's
+/// connection (RFC 6455 §10.3: masking keys must be unpredictable; §4.1: the handshake key
+/// is random per connection). Client-role only; judged after the other cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunCheck {
+    /// Every masking key the client used: none zero, none repeated, no fixed bits.
+    MaskKeys,
+    /// Every `Sec-WebSocket-Key` the client sent: all different, none fixed.
+    HandshakeKeys,
+}
+
+impl RunCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunCheck::MaskKeys => "mask-keys",
+            RunCheck::HandshakeKeys => "handshake-keys",
+        }
     }
 }
 
@@ -125,6 +148,8 @@ pub struct WriteOpts {
 }
 
 /// Something wsspec sends.
+// A case has a handful of steps: keeping the handshake inline costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Send {
     Handshake(HandshakeSpec),
@@ -137,9 +162,15 @@ pub enum Send {
     Shutdown,
 }
 
-/// Changes to the standard opening handshake (RFC 6455 §4.1) for one case.
+/// Changes to the standard opening handshake for one case: to the request wsspec sends
+/// when it tests a server (RFC 6455 §4.1), or to the response it sends when it tests a
+/// client (§4.2.2).
 #[derive(Debug, Clone, Default)]
 pub struct HandshakeSpec {
+    /// Response only (role = "client"): the status code, reason phrase, or whole status line.
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    pub status_line: Option<String>,
     pub method: Option<String>,
     pub target: Option<String>,
     pub version: Option<String>,
@@ -150,6 +181,7 @@ pub struct HandshakeSpec {
     pub add: Vec<(String, String)>,
     pub remove: Vec<String>,
     pub rename: Vec<(String, String)>,
+    /// Request: offered; response: selected (`Sec-WebSocket-Protocol`/`-Extensions`).
     pub protocols: Vec<String>,
     pub extensions: Vec<String>,
 }
@@ -173,6 +205,9 @@ pub enum MaskSpec {
     /// What the sending role must do: masked with a fresh random key as a client,
     /// unmasked as a server (RFC 6455 §5.1).
     Auto,
+    /// Masked with a fresh random key whatever the role (`mask = true`): from wsspec as a
+    /// server, a frame the client must reject.
+    Random,
     None,
     Key([u8; 4]),
 }
@@ -252,6 +287,66 @@ pub struct HandshakeExpect {
     pub headers: Vec<(String, String)>,
     /// Headers that must be absent.
     pub absent: Vec<String>,
+    /// Client role only (the expectation checks the client's request): which groups of
+    /// RFC 6455 §4.1 request rules to check. None: all of them; empty: none (the implicit
+    /// handshake step, so a client with one flaw fails only the case about that flaw).
+    pub rules: Option<Vec<RequestCheck>>,
+}
+
+/// A group of the request rules of RFC 6455 §4.1 (see `handshake::HandshakeRule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestCheck {
+    /// The method is GET.
+    Method,
+    /// HTTP/1.1 or higher.
+    HttpVersion,
+    /// The request-target is an absolute path or absolute URI.
+    Target,
+    /// Exactly one non-empty Host.
+    Host,
+    /// Upgrade: websocket.
+    Upgrade,
+    /// Connection includes Upgrade.
+    Connection,
+    /// One Sec-WebSocket-Key, base64 of 16 bytes.
+    Key,
+    /// Sec-WebSocket-Version: 13.
+    Version,
+    /// Sec-WebSocket-Protocol, if present, is a list of unique tokens.
+    Protocol,
+    /// Sec-WebSocket-Extensions, if present, follows the §9.1 grammar.
+    Extensions,
+}
+
+impl RequestCheck {
+    pub const ALL: [RequestCheck; 10] = [
+        RequestCheck::Method,
+        RequestCheck::HttpVersion,
+        RequestCheck::Target,
+        RequestCheck::Host,
+        RequestCheck::Upgrade,
+        RequestCheck::Connection,
+        RequestCheck::Key,
+        RequestCheck::Version,
+        RequestCheck::Protocol,
+        RequestCheck::Extensions,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestCheck::Method => "method",
+            RequestCheck::HttpVersion => "http-version",
+            RequestCheck::Target => "target",
+            RequestCheck::Host => "host",
+            RequestCheck::Upgrade => "upgrade",
+            RequestCheck::Connection => "connection",
+            RequestCheck::Key => "key",
+            RequestCheck::Version => "version",
+            RequestCheck::Protocol => "protocol",
+            RequestCheck::Extensions => "extensions",
+        }
+    }
 }
 
 /// A status code or a class such as `4xx`.

@@ -115,7 +115,7 @@ fn mask_of(m: Option<RawMask>, field: &str) -> R<MaskSpec> {
     Ok(match m {
         None => MaskSpec::Auto,
         Some(RawMask::Flag(false)) => MaskSpec::None,
-        Some(RawMask::Flag(true)) => MaskSpec::Auto,
+        Some(RawMask::Flag(true)) => MaskSpec::Random,
         Some(RawMask::Key(k)) => {
             let bytes = parse_hex(&k).map_err(|e| StepError::new(format!("{field}.mask"), e))?;
             let key: [u8; 4] = bytes.try_into().map_err(|_| {
@@ -237,6 +237,9 @@ struct RawHandshake {
     target: Option<String>,
     version: Option<String>,
     request_line: Option<String>,
+    status: Option<u16>,
+    reason: Option<String>,
+    status_line: Option<String>,
     #[serde(default)]
     set: HeaderList,
     #[serde(default)]
@@ -389,7 +392,19 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
                     no_crlf(v, &format!("{field}.{name}"))?;
                 }
             }
+            if let Some(l) = &r.reason {
+                no_crlf(l, &format!("{field}.reason"))?;
+            }
+            if let Some(l) = &r.status_line {
+                no_crlf(l, &format!("{field}.status_line"))?;
+            }
+            if r.status.is_some_and(|s| !(100..=999).contains(&s)) {
+                return Err(StepError::new(format!("{field}.status"), "status is a three-digit code 100-999 (use status_line for anything else)"));
+            }
             Send::Handshake(HandshakeSpec {
+                status: r.status,
+                reason: r.reason,
+                status_line: r.status_line,
                 method: r.method,
                 target: r.target,
                 version: r.version,
@@ -480,6 +495,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
                 headers: HeaderList,
                 #[serde(default)]
                 absent: Vec<String>,
+                rules: Option<Vec<RequestCheck>>,
             }
             let h: H = typed(t, field)?;
             ExpectKind::Handshake(HandshakeExpect {
@@ -489,6 +505,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
                 },
                 headers: h.headers.0,
                 absent: h.absent,
+                rules: h.rules,
             })
         }
         "message" => {

@@ -19,6 +19,9 @@ pub struct CloseFacts {
     /// wsspec stopped early (a fatal decoding error or a failed expectation) and did not
     /// run the closing handshake.
     pub aborted: bool,
+    /// The peer is a client (wsspec plays the server): it need not close TCP first
+    /// (RFC 6455 §7.1.1).
+    pub peer_is_client: bool,
 }
 
 pub fn judge_close(f: &CloseFacts) -> CloseResult {
@@ -39,6 +42,11 @@ pub fn judge_close(f: &CloseFacts) -> CloseResult {
         (
             Grade::Pass,
             "closing handshake completed and the peer closed TCP".to_owned(),
+        )
+    } else if clean && f.peer_is_client {
+        (
+            Grade::Pass,
+            "closing handshake completed and wsspec, the server, closed TCP first (RFC 6455 §7.1.1)".to_owned(),
         )
     } else if clean {
         (
@@ -115,6 +123,19 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(r.verdict, Grade::NonStrict);
+    }
+
+    #[test]
+    fn a_client_need_not_close_tcp_first() {
+        let r = judge_close(&CloseFacts {
+            wsspec_sent: Some(1000),
+            wsspec_first: true,
+            peer_sent: Some(Some(1000)),
+            tcp_closed_by: Some(Party::Wsspec),
+            peer_is_client: true,
+            ..Default::default()
+        });
+        assert_eq!(r.verdict, Grade::Pass);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 pub mod close;
 pub mod event;
+pub mod keys;
 pub mod matcher;
+pub mod request;
 pub mod verdict;
 
 pub use close::{judge_close, CloseFacts};

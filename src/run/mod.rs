@@ -4,6 +4,7 @@
 //! one case, and this file schedules many cases at once and keeps their order.
 
 pub mod reader;
+pub mod server_session;
 pub mod session;
 pub mod target;
 

@@ -54,15 +54,15 @@ pub fn to_peer_violation(v: &Violation) -> PeerViolation {
     }
 }
 
-struct Out<'a> {
-    tx: &'a UnboundedSender<Event>,
-    shared: &'a Shared,
-    limits: ReadLimits,
+pub(crate) struct Out<'a> {
+    pub(crate) tx: &'a UnboundedSender<Event>,
+    pub(crate) shared: &'a Shared,
+    pub(crate) limits: ReadLimits,
 }
 
 impl Out<'_> {
     /// False when the interpreter is gone or the peer floods: stop reading.
-    fn send(&self, ev: Event) -> bool {
+    pub(crate) fn send(&self, ev: Event) -> bool {
         if self.shared.queued.fetch_add(1, Ordering::Relaxed) >= self.limits.max_queued {
             let _ = self.tx.send(Event::Fatal(format!(
                 "the peer sent more than {} frames that wsspec did not ask for",
@@ -87,14 +87,12 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     };
     let mut buf = vec![0u8; 64 * 1024];
     let mut head: Vec<u8> = Vec::new();
-    let mut decoder: Option<Decoder> = None;
-    let mut assembler = Assembler::new(limits.max_message);
+    let mut frames: Option<FrameStage> = None;
     let mut rejected = false;
-    let mut peer_closed = false;
     loop {
         let n = match rd.read(&mut buf).await {
             Ok(0) => {
-                if decoder.is_none() && !rejected {
+                if frames.is_none() && !rejected {
                     let _ = out.send(Event::HandshakeInvalid(if head.is_empty() {
                         "the peer closed the connection without a response".into()
                     } else {
@@ -103,17 +101,8 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                             head.len()
                         )
                     }));
-                } else if let Some(d) = &decoder {
-                    if d.buffered() > 0 {
-                        let _ = out.send(Event::Violation(PeerViolation {
-                            section: "RFC 6455 §5.2".into(),
-                            rule: "a frame is sent whole".into(),
-                            detail: format!(
-                                "TCP closed in the middle of a frame, {} bytes into it",
-                                d.buffered()
-                            ),
-                        }));
-                    }
+                } else if let Some(f) = &frames {
+                    f.eof(&out);
                 }
                 let _ = out.send(Event::Eof);
                 return;
@@ -130,7 +119,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
         if rejected {
             continue;
         }
-        let frames_start: &[u8] = if decoder.is_none() {
+        let frames_start: &[u8] = if frames.is_none() {
             head.extend_from_slice(data);
             match parse_response(&head, limits.max_head) {
                 Ok(None) => continue,
@@ -144,14 +133,12 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                         rejected = true;
                         continue;
                     }
-                    let mut d = Decoder::new(DecoderConfig {
-                        expect: MaskRule::Unmasked,
-                        max_frame_payload: limits.max_frame,
-                        allowed_rsv: 0,
-                    });
-                    d.feed(&rest);
-                    decoder = Some(d);
-                    &[]
+                    let mut f = FrameStage::new(MaskRule::Unmasked, limits);
+                    if !f.feed(&rest, &out, &mut |_| {}) {
+                        return;
+                    }
+                    frames = Some(f);
+                    continue;
                 }
                 Err(e) => {
                     let _ = out.send(Event::HandshakeInvalid(e.to_string()));
@@ -162,12 +149,67 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
         } else {
             data
         };
-        let d = decoder.as_mut().unwrap();
-        d.feed(frames_start);
+        if !frames
+            .as_mut()
+            .unwrap()
+            .feed(frames_start, &out, &mut |_| {})
+        {
+            return;
+        }
+    }
+}
+
+/// The frames after the opening handshake, in either role: decoding with the masking
+/// rule of the peer's role, reassembly, and the rule that nothing follows a close frame.
+pub(crate) struct FrameStage {
+    decoder: Decoder,
+    assembler: Assembler,
+    peer_closed: bool,
+}
+
+impl FrameStage {
+    pub(crate) fn new(expect: MaskRule, limits: ReadLimits) -> FrameStage {
+        FrameStage {
+            decoder: Decoder::new(DecoderConfig {
+                expect,
+                max_frame_payload: limits.max_frame,
+                allowed_rsv: 0,
+            }),
+            assembler: Assembler::new(limits.max_message),
+            peer_closed: false,
+        }
+    }
+
+    /// The peer closed TCP: a frame cut short is a violation.
+    pub(crate) fn eof(&self, out: &Out) {
+        if self.decoder.buffered() > 0 {
+            let _ = out.send(Event::Violation(PeerViolation {
+                section: "RFC 6455 §5.2".into(),
+                rule: "a frame is sent whole".into(),
+                detail: format!(
+                    "TCP closed in the middle of a frame, {} bytes into it",
+                    self.decoder.buffered()
+                ),
+            }));
+        }
+    }
+
+    /// Decodes what `data` completes and sends the events; `seen` gets every frame as
+    /// decoded. False when reading must stop.
+    pub(crate) fn feed(
+        &mut self,
+        data: &[u8],
+        out: &Out,
+        seen: &mut dyn FnMut(&crate::codec::DecodedFrame),
+    ) -> bool {
+        let shared = out.shared;
+        let d = &mut self.decoder;
+        d.feed(data);
         loop {
             match d.next_frame() {
-                Ok(None) => break,
+                Ok(None) => return true,
                 Ok(Some(df)) => {
+                    seen(&df);
                     shared
                         .transcript
                         .lock()
@@ -175,12 +217,12 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                         .frame(Direction::In, &df.frame);
                     for v in &df.violations {
                         if !out.send(Event::Violation(to_peer_violation(v))) {
-                            return;
+                            return false;
                         }
                     }
                     // Data after the peer's close is forbidden; a pong is not data, and
                     // answering a ping that crossed the close is harmless, so it is ignored.
-                    if peer_closed && df.frame.opcode & 0x8 == 0 {
+                    if self.peer_closed && df.frame.opcode & 0x8 == 0 {
                         let _ = out.send(Event::Violation(PeerViolation {
                             section: "RFC 6455 §5.5.1".into(),
                             rule: "after sending a Close frame, the endpoint MUST NOT send any more data frames".into(),
@@ -188,10 +230,10 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                         }));
                         continue;
                     }
-                    if peer_closed {
+                    if self.peer_closed {
                         continue;
                     }
-                    let ev = match assembler.push(&df) {
+                    let ev = match self.assembler.push(&df) {
                         Ok(Assembled::Partial) => continue,
                         Ok(Assembled::Message {
                             opcode,
@@ -206,7 +248,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                             0x9 => Event::Ping(f.payload),
                             0xA => Event::Pong(f.payload),
                             0x8 => {
-                                peer_closed = true;
+                                self.peer_closed = true;
                                 let info = crate::codec::parse_close_payload(&f.payload);
                                 Event::Close {
                                     code: info.code,
@@ -218,7 +260,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                         Err(v) => Event::Violation(to_peer_violation(&v)),
                     };
                     if !out.send(ev) {
-                        return;
+                        return false;
                     }
                 }
                 Err(e) => {
@@ -229,7 +271,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                         let _ = out.send(Event::Violation(to_peer_violation(v)));
                     }
                     let _ = out.send(Event::Fatal(e.to_string()));
-                    return;
+                    return false;
                 }
             }
         }

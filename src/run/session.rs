@@ -1,7 +1,9 @@
 //! One case against one connection: the step interpreter.
 //!
-//! wsspec is the client here (testing a server). Every step has a deadline and the case has
-//! one as a whole; a peer that stalls, floods or resets can only produce a verdict.
+//! wsspec is the client here (testing a server); `server_session.rs` runs the same steps
+//! with wsspec as the server and reuses the pieces marked `pub(super)`, which take the
+//! role from `State::masking`. Every step has a deadline and the case has one as a
+//! whole; a peer that stalls, floods or resets can only produce a verdict.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,26 +59,64 @@ impl Default for SessionConfig {
 /// counted.
 pub const VIOLATIONS_KEEP: usize = 100;
 
-struct State {
-    shared: Arc<Shared>,
-    checks: Vec<Check>,
-    violations: Vec<PeerViolation>,
-    violations_dropped: u64,
-    ctx: Context,
-    close: CloseFacts,
-    established: bool,
-    aborted: bool,
-    write_broken: bool,
-    error: Option<String>,
-    pending: Vec<u8>,
+pub(super) struct State {
+    pub(super) shared: Arc<Shared>,
+    pub(super) checks: Vec<Check>,
+    pub(super) violations: Vec<PeerViolation>,
+    pub(super) violations_dropped: u64,
+    pub(super) ctx: Context,
+    pub(super) close: CloseFacts,
+    pub(super) established: bool,
+    pub(super) aborted: bool,
+    pub(super) write_broken: bool,
+    pub(super) error: Option<String>,
+    pub(super) pending: Vec<u8>,
+    /// wsspec plays the client, so its frames are masked (RFC 6455 §5.1); false when it
+    /// plays the server.
+    pub(super) masking: bool,
 }
 
 impl State {
-    fn note(&self, text: impl Into<String>) {
+    pub(super) fn new(started: Instant, masking: bool) -> State {
+        State {
+            shared: Arc::new(Shared {
+                transcript: Mutex::new(Transcript::new(started)),
+                bytes_received: AtomicU64::new(0),
+                bytes_sent: AtomicU64::new(0),
+                queued: AtomicUsize::new(0),
+            }),
+            checks: Vec::new(),
+            violations: Vec::new(),
+            violations_dropped: 0,
+            ctx: Context::default(),
+            close: CloseFacts {
+                peer_is_client: !masking,
+                ..Default::default()
+            },
+            established: false,
+            aborted: false,
+            write_broken: false,
+            error: None,
+            pending: Vec::new(),
+            masking,
+        }
+    }
+
+    pub(super) fn note(&self, text: impl Into<String>) {
         self.shared.transcript.lock().unwrap().note(text);
     }
 
-    fn violation(&mut self, v: PeerViolation) {
+    /// The key for a frame wsspec sends: `Auto` follows the role.
+    pub(super) fn mask_key(&self, m: MaskSpec) -> Option<[u8; 4]> {
+        match m {
+            MaskSpec::Auto if self.masking => Some(rand::random()),
+            MaskSpec::Auto | MaskSpec::None => None,
+            MaskSpec::Random => Some(rand::random()),
+            MaskSpec::Key(k) => Some(k),
+        }
+    }
+
+    pub(super) fn violation(&mut self, v: PeerViolation) {
         if self.violations.len() < VIOLATIONS_KEEP {
             self.violations.push(v);
         } else {
@@ -85,13 +125,8 @@ impl State {
     }
 }
 
-/// Runs one case against `target` and judges it.
-pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> CaseResult {
-    let started = Instant::now();
-    let step_timeout = case
-        .timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(cfg.step_timeout);
+/// How long a case may take as a whole: a step timeout per step plus its waits.
+pub fn case_timeout(case: &Case, step_timeout: Duration) -> Duration {
     let waits: u64 = case
         .steps
         .iter()
@@ -101,28 +136,19 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
             Step::Send(_, w) => w.pause_ms.saturating_mul(64),
         })
         .sum();
-    let case_timeout = step_timeout * (case.steps.len() as u32 + 3) + Duration::from_millis(waits);
-    let mut st = State {
-        shared: Arc::new(Shared {
-            transcript: Mutex::new(Transcript::new(started)),
-            bytes_received: AtomicU64::new(0),
-            bytes_sent: AtomicU64::new(0),
-            queued: AtomicUsize::new(0),
-        }),
-        checks: Vec::new(),
-        violations: Vec::new(),
-        violations_dropped: 0,
-        ctx: Context {
-            peer_limit: cfg.peer_max_message,
-            ..Context::default()
-        },
-        close: CloseFacts::default(),
-        established: false,
-        aborted: false,
-        write_broken: false,
-        error: None,
-        pending: Vec::new(),
-    };
+    step_timeout * (case.steps.len() as u32 + 3) + Duration::from_millis(waits)
+}
+
+/// Runs one case against `target` and judges it.
+pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> CaseResult {
+    let started = Instant::now();
+    let step_timeout = case
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(cfg.step_timeout);
+    let case_timeout = case_timeout(case, step_timeout);
+    let mut st = State::new(started, true);
+    st.ctx.peer_limit = cfg.peer_max_message;
     let outcome = tokio::time::timeout(
         case_timeout,
         drive(case, target, cfg, step_timeout, &mut st),
@@ -136,6 +162,11 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         st.note("case timeout: wsspec gave up on the connection");
         st.aborted = true;
     }
+    result(case, st, started, cfg.strict)
+}
+
+/// Judges a finished case.
+pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> CaseResult {
     let close = if st.established && case.close && !st.aborted {
         Some(judge_close(&st.close))
     } else {
@@ -147,7 +178,7 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         &st.violations,
         close.as_ref(),
         st.error.as_deref(),
-        cfg.strict,
+        strict,
     );
     if st.violations_dropped > 0 {
         reasons.push(format!(
@@ -229,95 +260,54 @@ async fn drive(
         match step {
             Step::Send(send, opts) => {
                 let bytes = build(send, target, cfg, st);
-                st.pending.extend_from_slice(&bytes);
-                if matches!(send, Send::Shutdown) {
-                    flush(
-                        &mut wr,
-                        st,
-                        &WriteOpts {
-                            flush: true,
-                            ..Default::default()
-                        },
-                        step_timeout,
-                    )
-                    .await;
-                    let _ = wr.shutdown().await;
-                    st.note("wsspec half-closed TCP (shutdown of its write side)");
-                    st.write_broken = true;
-                } else if opts.flush {
-                    flush(&mut wr, st, opts, step_timeout).await;
-                }
+                write_step(send, bytes, opts, &mut wr, st, step_timeout).await;
             }
             Step::Wait { ms } => {
                 st.note(format!("wait {ms} ms"));
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
             }
             Step::Expect(expect) => {
-                let mut matcher = Matcher::new(expect, &st.ctx);
-                let limit = matcher
-                    .timeout_ms()
-                    .map(Duration::from_millis)
-                    .unwrap_or(step_timeout);
-                let t0 = Instant::now();
-                let deadline = tokio::time::Instant::now() + limit;
-                let outcome = loop {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(ev)) => {
-                            st.shared.queued.fetch_sub(1, Ordering::Relaxed);
-                            observe(&ev, &mut wr, st, step_timeout).await;
-                            if let Progress::Done(o) = matcher.feed(&ev, &st.ctx) {
-                                break o;
-                            }
-                        }
-                        Ok(None) | Err(_) => {
-                            break matcher.timeout(t0.elapsed().as_millis() as u64)
-                        }
-                    }
-                };
-                if let ExpectKind::Handshake(_) = expect.kind {
-                    if outcome.matched && st.close.tcp_closed_by.is_none() {
-                        st.established = outcome.observed.starts_with("status 101");
-                    }
-                }
-                if outcome.matched && expects_failure(&expect.kind) {
-                    st.close.failure_expected = true;
-                }
-                st.note(format!(
-                    "{}: expected {}; observed {}",
-                    if outcome.matched { "matched" } else { "missed" },
-                    outcome.expected,
-                    outcome.observed
-                ));
-                let stop = !outcome.matched && outcome.grade == Grade::Fail;
-                match st.checks.last_mut() {
-                    Some(last)
-                        if last.expected == outcome.expected
-                            && last.observed == outcome.observed
-                            && last.grade == outcome.grade
-                            && last.matched == outcome.matched =>
-                    {
-                        last.count += 1;
-                    }
-                    _ => st.checks.push(Check {
-                        step: i,
-                        expected: outcome.expected,
-                        observed: outcome.observed,
-                        matched: outcome.matched,
-                        grade: outcome.grade,
-                        implicit: expect.implicit,
-                        count: 1,
-                    }),
-                }
-                if stop {
-                    st.aborted = true;
-                }
+                expect_step(i, expect, &mut wr, &mut rx, st, step_timeout).await
             }
         }
     }
     if st.established && case.close && !st.aborted {
         closing_handshake(&mut wr, &mut rx, st, step_timeout).await;
     }
-    // Drain what already arrived so late violations (e.g. a bad close frame) are judged.
+    drain(&mut rx, st);
+}
+
+/// Queues the bytes of a send step and writes them unless the step holds them back.
+pub(super) async fn write_step<W: AsyncWrite + Unpin>(
+    send: &Send,
+    bytes: Vec<u8>,
+    opts: &WriteOpts,
+    wr: &mut W,
+    st: &mut State,
+    t: Duration,
+) {
+    st.pending.extend_from_slice(&bytes);
+    if matches!(send, Send::Shutdown) {
+        flush(
+            wr,
+            st,
+            &WriteOpts {
+                flush: true,
+                ..Default::default()
+            },
+            t,
+        )
+        .await;
+        let _ = wr.shutdown().await;
+        st.note("wsspec half-closed TCP (shutdown of its write side)");
+        st.write_broken = true;
+    } else if opts.flush {
+        flush(wr, st, opts, t).await;
+    }
+}
+
+/// Takes what already arrived so late violations (e.g. a bad close frame) are judged.
+pub(super) fn drain(rx: &mut mpsc::UnboundedReceiver<Event>, st: &mut State) {
     while let Ok(ev) = rx.try_recv() {
         st.shared.queued.fetch_sub(1, Ordering::Relaxed);
         if let Event::Violation(v) = ev {
@@ -326,7 +316,81 @@ async fn drive(
     }
 }
 
-fn expects_failure(k: &ExpectKind) -> bool {
+/// One expectation: feeds events to its matcher until it decides or times out, and
+/// records the check.
+pub(super) async fn expect_step<W: AsyncWrite + Unpin>(
+    i: usize,
+    expect: &crate::case::Expect,
+    wr: &mut W,
+    rx: &mut mpsc::UnboundedReceiver<Event>,
+    st: &mut State,
+    step_timeout: Duration,
+) {
+    let mut matcher = Matcher::new(expect, &st.ctx);
+    let limit = matcher
+        .timeout_ms()
+        .map(Duration::from_millis)
+        .unwrap_or(step_timeout);
+    let t0 = Instant::now();
+    let deadline = tokio::time::Instant::now() + limit;
+    let outcome = loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => {
+                st.shared.queued.fetch_sub(1, Ordering::Relaxed);
+                observe(&ev, wr, st, step_timeout).await;
+                if let Progress::Done(o) = matcher.feed(&ev, &st.ctx) {
+                    break o;
+                }
+            }
+            Ok(None) | Err(_) => break matcher.timeout(t0.elapsed().as_millis() as u64),
+        }
+    };
+    if let ExpectKind::Handshake(_) = expect.kind {
+        if outcome.matched && st.close.tcp_closed_by.is_none() {
+            st.established = outcome.observed.starts_with("status 101");
+        }
+    }
+    if outcome.matched && expects_failure(&expect.kind) {
+        st.close.failure_expected = true;
+    }
+    record(st, i, expect.implicit, outcome);
+}
+
+/// Adds a decided expectation to the case (a repeat of the previous check counts on it);
+/// a missed one graded `fail` ends the case.
+pub(super) fn record(st: &mut State, i: usize, implicit: bool, outcome: crate::judge::Outcome) {
+    st.note(format!(
+        "{}: expected {}; observed {}",
+        if outcome.matched { "matched" } else { "missed" },
+        outcome.expected,
+        outcome.observed
+    ));
+    let stop = !outcome.matched && outcome.grade == Grade::Fail;
+    match st.checks.last_mut() {
+        Some(last)
+            if last.expected == outcome.expected
+                && last.observed == outcome.observed
+                && last.grade == outcome.grade
+                && last.matched == outcome.matched =>
+        {
+            last.count += 1;
+        }
+        _ => st.checks.push(Check {
+            step: i,
+            expected: outcome.expected,
+            observed: outcome.observed,
+            matched: outcome.matched,
+            grade: outcome.grade,
+            implicit,
+            count: 1,
+        }),
+    }
+    if stop {
+        st.aborted = true;
+    }
+}
+
+pub(super) fn expects_failure(k: &ExpectKind) -> bool {
     match k {
         ExpectKind::Fail { .. } => true,
         ExpectKind::Any(alts) => alts.iter().any(|a| expects_failure(&a.kind)),
@@ -334,7 +398,7 @@ fn expects_failure(k: &ExpectKind) -> bool {
     }
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -343,13 +407,18 @@ impl Drop for AbortOnDrop {
 }
 
 /// Bookkeeping every event gets before a matcher sees it: answering pings and close frames
-/// as a correct client would, and remembering how the connection is ending.
-async fn observe<W: AsyncWrite + Unpin>(ev: &Event, wr: &mut W, st: &mut State, t: Duration) {
+/// as a correct peer in wsspec's role would, and remembering how the connection is ending.
+pub(super) async fn observe<W: AsyncWrite + Unpin>(
+    ev: &Event,
+    wr: &mut W,
+    st: &mut State,
+    t: Duration,
+) {
     match ev {
         Event::Violation(v) => st.violation(v.clone()),
         Event::Ping(p) if st.close.wsspec_sent.is_none() && !st.write_broken => {
             let mut f = Frame::new(OpCode::PONG.0, p.clone());
-            f.mask = Some(rand::random());
+            f.mask = st.mask_key(MaskSpec::Auto);
             send_frame(wr, st, &f, t).await;
         }
         Event::Close { code, .. } => {
@@ -364,7 +433,7 @@ async fn observe<W: AsyncWrite + Unpin>(ev: &Event, wr: &mut W, st: &mut State, 
                     None => None,
                 };
                 let mut f = Frame::close(reply, b"");
-                f.mask = Some(rand::random());
+                f.mask = st.mask_key(MaskSpec::Auto);
                 st.close.wsspec_sent = Some(reply.unwrap_or(1005));
                 st.close.wsspec_first = false;
                 send_frame(wr, st, &f, t).await;
@@ -377,7 +446,12 @@ async fn observe<W: AsyncWrite + Unpin>(ev: &Event, wr: &mut W, st: &mut State, 
     }
 }
 
-async fn send_frame<W: AsyncWrite + Unpin>(wr: &mut W, st: &mut State, f: &Frame, t: Duration) {
+pub(super) async fn send_frame<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    st: &mut State,
+    f: &Frame,
+    t: Duration,
+) {
     st.shared
         .transcript
         .lock()
@@ -402,7 +476,12 @@ async fn send_frame<W: AsyncWrite + Unpin>(wr: &mut W, st: &mut State, f: &Frame
 }
 
 /// Writes the held bytes, in chops with pauses when asked.
-async fn flush<W: AsyncWrite + Unpin>(wr: &mut W, st: &mut State, opts: &WriteOpts, t: Duration) {
+pub(super) async fn flush<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    st: &mut State,
+    opts: &WriteOpts,
+    t: Duration,
+) {
     let data = std::mem::take(&mut st.pending);
     if data.is_empty() {
         return;
@@ -453,16 +532,30 @@ async fn flush<W: AsyncWrite + Unpin>(wr: &mut W, st: &mut State, opts: &WriteOp
     }
 }
 
-fn mask_key(m: MaskSpec) -> Option<[u8; 4]> {
-    match m {
-        MaskSpec::Auto => Some(rand::random()),
-        MaskSpec::None => None,
-        MaskSpec::Key(k) => Some(k),
-    }
-}
-
 /// Turns a send step into bytes, updating what later expectations refer to.
 fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> Vec<u8> {
+    let Send::Handshake(h) = send else {
+        return build_frames(send, st);
+    };
+    let req = request(h, target, cfg);
+    st.ctx.key = req
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    st.ctx.protocols = h.protocols.clone();
+    st.ctx.extensions = h
+        .extensions
+        .iter()
+        .map(|e| e.split(';').next().unwrap_or("").trim().to_owned())
+        .collect();
+    st.note("opening handshake request");
+    req.to_bytes()
+}
+
+/// The bytes of a send step other than the handshake, in either role.
+pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
     let mut out = Vec::new();
     let push = |st: &mut State, f: Frame, out: &mut Vec<u8>| {
         st.shared
@@ -475,23 +568,8 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> V
         }
     };
     match send {
-        Send::Handshake(h) => {
-            let req = request(h, target, cfg);
-            st.ctx.key = req
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"))
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            st.ctx.protocols = h.protocols.clone();
-            st.ctx.extensions = h
-                .extensions
-                .iter()
-                .map(|e| e.split(';').next().unwrap_or("").trim().to_owned())
-                .collect();
-            out = req.to_bytes();
-            st.note("opening handshake request");
-        }
+        // The handshake depends on the role; each interpreter builds its own.
+        Send::Handshake(_) => {}
         Send::Frame(fs) => {
             let payload = fs.payload.bytes();
             if fs.opcode == OpCode::PING.0 {
@@ -499,10 +577,13 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> V
             }
             // Only a well-formed close frame starts the closing handshake; a malformed one is
             // a protocol error the peer must fail on, not a close it must answer.
+            let key = st.mask_key(fs.mask);
             let proper = fs.fin
                 && !(fs.rsv1 || fs.rsv2 || fs.rsv3)
-                && fs.mask != MaskSpec::None
-                && payload.len() <= 125;
+                && key.is_some() == st.masking
+                && payload.len() <= 125
+                && (fs.opcode != OpCode::CLOSE.0
+                    || crate::codec::close::close_problems(&payload).is_empty());
             if fs.opcode == OpCode::CLOSE.0 && proper && st.close.wsspec_sent.is_none() {
                 st.close.wsspec_sent = Some(if payload.len() >= 2 {
                     u16::from_be_bytes([payload[0], payload[1]])
@@ -518,7 +599,7 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> V
                 rsv2: fs.rsv2,
                 rsv3: fs.rsv3,
                 opcode: fs.opcode,
-                mask: mask_key(fs.mask),
+                mask: key,
                 length_form: match fs.length_form {
                     LengthSpec::Minimal => LengthForm::Minimal,
                     LengthSpec::Bits7 => LengthForm::Bits7,
@@ -554,7 +635,7 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> V
                     payload[at..at + n].to_vec(),
                 );
                 f.fin = i == last;
-                f.mask = mask_key(m.mask);
+                f.mask = st.mask_key(m.mask);
                 at += n;
                 push(st, f, &mut out);
             }
@@ -633,8 +714,9 @@ fn request(h: &HandshakeSpec, target: &Target, cfg: &SessionConfig) -> RequestSp
 }
 
 /// wsspec's side of the closing handshake (RFC 6455 §7.1.2): send a close frame if none was
-/// sent, wait for the peer's, then wait for the peer to close TCP as a server should.
-async fn closing_handshake<W: AsyncWrite + Unpin>(
+/// sent, wait for the peer's, then wait for the peer to close TCP as a server should; as
+/// the server, wsspec closes TCP itself once both close frames are exchanged (§7.1.1).
+pub(super) async fn closing_handshake<W: AsyncWrite + Unpin>(
     wr: &mut W,
     rx: &mut mpsc::UnboundedReceiver<Event>,
     st: &mut State,
@@ -642,13 +724,17 @@ async fn closing_handshake<W: AsyncWrite + Unpin>(
 ) {
     if st.close.wsspec_sent.is_none() && st.close.tcp_closed_by.is_none() && !st.write_broken {
         let mut f = Frame::close(Some(1000), b"");
-        f.mask = Some(rand::random());
+        f.mask = st.mask_key(MaskSpec::Auto);
         st.close.wsspec_sent = Some(1000);
         st.close.wsspec_first = st.close.peer_sent.is_none();
         send_frame(wr, st, &f, t).await;
     }
     let deadline = tokio::time::Instant::now() + t;
     while st.close.tcp_closed_by.is_none() {
+        if !st.masking && st.close.wsspec_sent.is_some() && st.close.peer_sent.is_some() {
+            st.note("closing handshake complete: wsspec, the server, closes TCP");
+            break;
+        }
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(ev)) => {
                 st.shared.queued.fetch_sub(1, Ordering::Relaxed);

@@ -765,6 +765,7 @@ pub fn ids(patterns: &[&str]) -> BTreeSet<String> {
         .expect("patterns parse")
         .cases()
         .iter()
+        .filter(|c| c.role.applies_to(wsspec::case::Role::Server))
         .map(|c| c.id.clone())
         .collect()
 }
@@ -813,7 +814,7 @@ pub fn ids_where(pred: impl Fn(&Case) -> bool) -> BTreeSet<String> {
     builtin()
         .cases()
         .iter()
-        .filter(|c| pred(c))
+        .filter(|c| c.role.applies_to(wsspec::case::Role::Server) && pred(c))
         .map(|c| c.id.clone())
         .collect()
 }

@@ -1,0 +1,399 @@
+//! One case against one client connection: the step interpreter with wsspec as the server.
+//!
+//! The connection arrives with the client's request already read (the listener routes on
+//! it, see `crate::serve`). The steps then mean, for the handshake: `expect = "handshake"`
+//! judges that request against RFC 6455 §4.1, `send = "handshake"` writes wsspec's
+//! response (standard, or mangled by the case). Every other step means what it means in
+//! the server role of `session.rs`, whose helpers this file shares: frames wsspec sends
+//! are unmasked unless the case masks them, frames from the client must be masked.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::reader::{FrameStage, Out, ReadLimits, Shared};
+use super::session::{
+    build_frames, case_timeout, closing_handshake, drain, expect_step, record, result, write_step,
+    AbortOnDrop, SessionConfig, State,
+};
+use crate::case::{Case, ExpectKind, HandshakeSpec, Send, Step};
+use crate::codec::Expect as MaskRule;
+use crate::handshake::{tokens, Request, ResponseSpec};
+use crate::judge::request::judge_request;
+use crate::judge::{Event, PeerViolation};
+use crate::results::CaseResult;
+use crate::transcript::Direction;
+
+/// A client connection whose request head the listener has read.
+pub struct ClientConnection {
+    pub stream: TcpStream,
+    /// The request head exactly as received.
+    pub head: Vec<u8>,
+    pub request: Request,
+    /// Bytes that arrived after the head, before wsspec answered.
+    pub rest: Vec<u8>,
+}
+
+/// A judged case with what the run-level checks need from its connection.
+#[derive(Debug, Clone)]
+pub struct ServedCase {
+    pub result: CaseResult,
+    /// Why the case could not run properly, apart from what the peer did (kept apart so
+    /// the verdict can be recomputed with a run-level check).
+    pub error: Option<String>,
+    /// Every masking key the client used on this connection, in order.
+    pub mask_keys: Vec<[u8; 4]>,
+    /// The request's `Sec-WebSocket-Key` as sent, if any.
+    pub handshake_key: Option<String>,
+}
+
+/// The reason phrase RFC 9110 gives a status, for responses built from `status = N`.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        426 => "Upgrade Required",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// wsspec's response to `req`: the standard 101 (selecting the first subprotocol the
+/// client offered, as a server supporting it would), then the case's changes, in the
+/// order the request builder applies them, so a case always has the last word.
+pub fn response(h: &HandshakeSpec, req: &Request) -> ResponseSpec {
+    let key = req
+        .header_str_lossy("sec-websocket-key")
+        .map(|k| k.trim().to_owned())
+        .unwrap_or_default();
+    let mut resp = ResponseSpec::switching_protocols(&key);
+    if h.protocols.is_empty() {
+        let offered: Vec<String> = req
+            .headers_named("sec-websocket-protocol")
+            .flat_map(tokens)
+            .collect();
+        if let Some(first) = offered.first().filter(|p| !p.is_empty()) {
+            resp.add("Sec-WebSocket-Protocol", first);
+        }
+    } else {
+        resp.set("Sec-WebSocket-Protocol", &h.protocols.join(", "));
+    }
+    if !h.extensions.is_empty() {
+        resp.set("Sec-WebSocket-Extensions", &h.extensions.join(", "));
+    }
+    if let Some(v) = &h.version {
+        resp.version = v.clone();
+    }
+    if let Some(s) = h.status {
+        resp.status = s;
+        resp.reason = reason_phrase(s).to_owned();
+    }
+    if let Some(r) = &h.reason {
+        resp.reason = r.clone();
+    }
+    if h.status_line.is_some() {
+        resp.status_line = h.status_line.clone();
+    }
+    for (from, to) in &h.rename {
+        resp.rename(from, to);
+    }
+    for name in &h.remove {
+        resp.remove(name);
+    }
+    for (k, v) in &h.set {
+        resp.set(k, v);
+    }
+    for (k, v) in &h.add {
+        resp.add(k, v);
+    }
+    resp
+}
+
+/// Runs one case on a client connection and judges it.
+pub async fn run_case_as_server(
+    case: &Case,
+    conn: ClientConnection,
+    cfg: &SessionConfig,
+) -> ServedCase {
+    let started = Instant::now();
+    let step_timeout = case
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(cfg.step_timeout);
+    let limit = case_timeout(case, step_timeout);
+    let mut st = State::new(started, false);
+    let handshake_key = conn
+        .request
+        .header_str_lossy("sec-websocket-key")
+        .map(|k| k.into_owned());
+    let keys = Arc::new(Mutex::new(Vec::new()));
+    {
+        let mut t = st.shared.transcript.lock().unwrap();
+        t.note(format!("client connected for case {}", case.id));
+        t.bytes(Direction::In, &conn.head);
+    }
+    st.shared
+        .bytes_received
+        .fetch_add(conn.head.len() as u64, Ordering::Relaxed);
+    let outcome = tokio::time::timeout(
+        limit,
+        drive(case, conn, cfg, step_timeout, &mut st, keys.clone()),
+    )
+    .await;
+    if outcome.is_err() {
+        st.error = Some(format!(
+            "the case did not finish within {} ms",
+            limit.as_millis()
+        ));
+        st.note("case timeout: wsspec gave up on the connection");
+        st.aborted = true;
+    }
+    let error = st.error.clone();
+    let mask_keys = std::mem::take(&mut *keys.lock().unwrap());
+    ServedCase {
+        result: result(case, st, started, cfg.strict),
+        error,
+        mask_keys,
+        handshake_key,
+    }
+}
+
+/// The result of a case the client never connected for.
+pub fn not_run(case: &Case, reason: &str, strict: bool) -> ServedCase {
+    let started = Instant::now();
+    let mut st = State::new(started, false);
+    st.note(reason);
+    st.error = Some(reason.to_owned());
+    ServedCase {
+        error: st.error.clone(),
+        result: result(case, st, started, strict),
+        mask_keys: Vec::new(),
+        handshake_key: None,
+    }
+}
+
+async fn drive(
+    case: &Case,
+    conn: ClientConnection,
+    cfg: &SessionConfig,
+    step_timeout: Duration,
+    st: &mut State,
+    keys: Arc<Mutex<Vec<[u8; 4]>>>,
+) {
+    let ClientConnection {
+        stream,
+        request,
+        rest,
+        ..
+    } = conn;
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let responded = Arc::new(AtomicU8::new(NOT_YET));
+    let reader = tokio::spawn(client_read_loop(
+        rd,
+        tx,
+        st.shared.clone(),
+        cfg.limits,
+        rest,
+        responded.clone(),
+        keys,
+    ));
+    let _guard = AbortOnDrop(reader);
+
+    for (i, step) in case.steps.iter().enumerate() {
+        if st.aborted {
+            break;
+        }
+        match step {
+            Step::Expect(e) => match &e.kind {
+                ExpectKind::Handshake(h) => {
+                    let outcome = judge_request(e, h, &request);
+                    record(st, i, e.implicit, outcome);
+                }
+                _ => expect_step(i, e, &mut wr, &mut rx, st, step_timeout).await,
+            },
+            Step::Send(send @ Send::Handshake(h), opts) => {
+                let resp = response(h, &request);
+                st.established = resp.status_line.is_none() && resp.status == 101;
+                st.note(format!("opening handshake response: {}", resp.first_line()));
+                let answer = if st.established { OPENED } else { REFUSED };
+                responded.store(answer, Ordering::SeqCst);
+                write_step(send, resp.to_bytes(), opts, &mut wr, st, step_timeout).await;
+            }
+            Step::Send(send, opts) => {
+                let bytes = build_frames(send, st);
+                write_step(send, bytes, opts, &mut wr, st, step_timeout).await;
+            }
+            Step::Wait { ms } => {
+                st.note(format!("wait {ms} ms"));
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+            }
+        }
+    }
+    if st.established && case.close && !st.aborted {
+        closing_handshake(&mut wr, &mut rx, st, step_timeout).await;
+    }
+    drain(&mut rx, st);
+    if st.close.tcp_closed_by.is_none() {
+        st.close.tcp_closed_by = Some(crate::results::Party::Wsspec);
+    }
+}
+
+/// What wsspec has answered so far, for the reader.
+const NOT_YET: u8 = 0;
+const OPENED: u8 = 1;
+const REFUSED: u8 = 2;
+
+/// Whether bytes look like the start of an HTTP request line (`GET /x HTTP/1.1`).
+fn looks_like_request(data: &[u8]) -> bool {
+    let method = data.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    method >= 3 && data.get(method) == Some(&b' ')
+}
+
+/// The read side with wsspec as the server: every frame from the client must be masked,
+/// and nothing may arrive before wsspec's response (RFC 6455 §4.1). After a refusing
+/// response, a new HTTP request on the connection (a client following a redirect, say)
+/// means the client did not take the connection as a WebSocket: it ends the reading.
+async fn client_read_loop<R: AsyncRead + Unpin>(
+    mut rd: R,
+    tx: mpsc::UnboundedSender<Event>,
+    shared: Arc<Shared>,
+    limits: ReadLimits,
+    rest: Vec<u8>,
+    responded: Arc<AtomicU8>,
+    keys: Arc<Mutex<Vec<[u8; 4]>>>,
+) {
+    let out = Out {
+        tx: &tx,
+        shared: &shared,
+        limits,
+    };
+    let mut frames = FrameStage::new(MaskRule::Masked, limits);
+    let mut seen = |df: &crate::codec::DecodedFrame| {
+        if let Some(k) = df.frame.mask {
+            keys.lock().unwrap().push(k);
+        }
+    };
+    let mut early_reported = false;
+    // Bytes read with the request head are early whenever the reader gets to them.
+    let mut early = |n: usize, out: &Out, surely: bool| {
+        if !early_reported && (surely || responded.load(Ordering::SeqCst) == NOT_YET) {
+            early_reported = true;
+            let _ = out.send(Event::Violation(PeerViolation {
+                section: "RFC 6455 §4.1".into(),
+                rule: "once the client's opening handshake has been sent, the client MUST wait for a response from the server before sending any further data".into(),
+                detail: format!("{n} bytes arrived before wsspec's response"),
+            }));
+        }
+    };
+    if !rest.is_empty() {
+        shared
+            .transcript
+            .lock()
+            .unwrap()
+            .bytes(Direction::In, &rest);
+        shared
+            .bytes_received
+            .fetch_add(rest.len() as u64, Ordering::Relaxed);
+        early(rest.len(), &out, true);
+        if !frames.feed(&rest, &out, &mut seen) {
+            return;
+        }
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut first_after_refusal = true;
+    loop {
+        let n = match rd.read(&mut buf).await {
+            Ok(0) => {
+                frames.eof(&out);
+                let _ = out.send(Event::Eof);
+                return;
+            }
+            Ok(n) => n,
+            Err(e) => {
+                let _ = out.send(Event::Reset(e.to_string()));
+                return;
+            }
+        };
+        let data = &buf[..n];
+        shared.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
+        shared.transcript.lock().unwrap().bytes(Direction::In, data);
+        if first_after_refusal && responded.load(Ordering::SeqCst) == REFUSED {
+            first_after_refusal = false;
+            if looks_like_request(data) {
+                let _ = out.send(Event::Reset(
+                    "the client sent a new HTTP request instead of WebSocket frames".into(),
+                ));
+                return;
+            }
+        }
+        early(n, &out, false);
+        if !frames.feed(data, &out, &mut seen) {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handshake::{parse_request, RequestSpec};
+
+    fn req(protocols: Option<&str>) -> Request {
+        let mut s = RequestSpec::standard("h", 80, true, "/", "dGhlIHNhbXBsZSBub25jZQ==".into());
+        if let Some(p) = protocols {
+            s.add("Sec-WebSocket-Protocol", p);
+        }
+        parse_request(&s.to_bytes(), 4096).unwrap().unwrap()
+    }
+
+    #[test]
+    fn standard_response_selects_first_offered_protocol() {
+        let r = response(&HandshakeSpec::default(), &req(Some("chat, superchat")));
+        let text = String::from_utf8(r.to_bytes()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+        assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        assert!(text.contains("Sec-WebSocket-Protocol: chat\r\n"));
+        let r = response(&HandshakeSpec::default(), &req(None));
+        assert!(r.headers.iter().all(|(n, _)| n != "Sec-WebSocket-Protocol"));
+    }
+
+    #[test]
+    fn request_lines_are_recognised() {
+        assert!(looks_like_request(b"GET /elsewhere HTTP/1.1\r\n"));
+        assert!(!looks_like_request(&[0x81, 0x85, 1, 2, 3, 4]));
+        assert!(!looks_like_request(b"GE"));
+    }
+
+    #[test]
+    fn case_changes_apply_last() {
+        let h = HandshakeSpec {
+            status: Some(302),
+            set: vec![("Location".into(), "/elsewhere".into())],
+            remove: vec!["Sec-WebSocket-Accept".into()],
+            protocols: vec!["unrequested".into()],
+            ..Default::default()
+        };
+        let text = String::from_utf8(response(&h, &req(None)).to_bytes()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 302 Found\r\n"), "{text}");
+        assert!(text.contains("Location: /elsewhere\r\n"));
+        assert!(text.contains("Sec-WebSocket-Protocol: unrequested\r\n"));
+        assert!(!text.contains("Accept"));
+    }
+}

@@ -1,0 +1,192 @@
+//! `wsspec client`: the command-line front end of client mode (clap arguments and the
+//! run itself; the listener and `--exec` live beside this file).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::exec::{run_all, ExecConfig};
+use super::{order_cases, ClientConfig, ClientServer, EXIT_ERROR};
+use crate::case::{self, Case};
+use crate::cli::{fail, load, patterns, with_runtime};
+use crate::report::terminal;
+use crate::run::SessionConfig;
+
+#[derive(Args, Debug)]
+pub struct ClientArgs {
+    /// Address to listen on for the harness (Autobahn client URL protocol) [default:
+    /// 127.0.0.1:9001, or an ephemeral port with --exec].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Run this client command once per case instead of waiting for a harness; `{url}`
+    /// becomes the case's runCase URL, e.g. --exec './client {url}'.
+    #[arg(long, value_name = "'CMD {url}'")]
+    exec: Option<String>,
+    /// How long one run of the --exec command may take before its process group is killed,
+    /// in milliseconds.
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    exec_timeout: u64,
+    /// Write reports and exit after the harness's /updateReports (or soon after every case
+    /// has run for an agent), with exit code 0, 1 or 2 as in server mode.
+    #[arg(long)]
+    exit_when_done: bool,
+    /// Run only cases whose id matches (glob, or a dotted prefix); repeatable, or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<String>,
+    /// Skip cases whose id matches; repeatable, or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// Extra case directories, loaded beside the built-in cases.
+    #[arg(long = "cases-dir")]
+    cases_dir: Vec<PathBuf>,
+    /// Timeout for each step, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    timeout: u64,
+    /// Count non-strict results (SHOULD-level misses) as failures.
+    #[arg(long)]
+    strict: bool,
+    /// Output directory for results (one subdirectory per agent when several run).
+    #[arg(long, default_value = "wsspec-report")]
+    out: PathBuf,
+    /// Agent name for --exec runs (harnesses name themselves with agent=...).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Treat the deviations the case files document for this implementation (e.g.
+    /// tokio-tungstenite) as known: listed, but not failing the run.
+    #[arg(long = "known-deviations", value_name = "IMPLEMENTATION")]
+    known_deviations: Option<String>,
+    /// List every case in the terminal, not only those that did not pass.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+fn select(args: &ClientArgs) -> Result<Vec<Case>, i32> {
+    let cases = load(&args.cases_dir)?;
+    let inc = patterns(&args.cases)?;
+    let exc = patterns(&args.exclude)?;
+    let cases: Vec<Case> = case::select(cases, &inc, &exc)
+        .into_iter()
+        .filter(|c| c.role.applies_to(case::Role::Client))
+        .collect();
+    if cases.is_empty() {
+        return Err(fail(
+            "no client cases selected: check --cases and --exclude (`wsspec list` shows the ids and roles)",
+        ));
+    }
+    Ok(order_cases(cases))
+}
+
+/// Runs `wsspec client`; returns the exit code.
+pub fn main(args: ClientArgs) -> i32 {
+    let cases = match select(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    with_runtime(|| async move { run(args, cases).await })
+}
+
+async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
+    let cfg = ClientConfig {
+        session: SessionConfig {
+            step_timeout: Duration::from_millis(args.timeout),
+            strict: args.strict,
+            ..Default::default()
+        },
+        include: args.cases.clone(),
+        exclude: args.exclude.clone(),
+        out: Some(args.out.clone()),
+        exit_when_done: args.exit_when_done,
+        known_deviations: args.known_deviations.clone(),
+        ..Default::default()
+    };
+    let listen = args.listen.clone().unwrap_or_else(|| {
+        if args.exec.is_some() {
+            "127.0.0.1:0".into()
+        } else {
+            "127.0.0.1:9001".into()
+        }
+    });
+    let count = cases.len();
+    let mut server = match ClientServer::bind(&listen, cases, cfg).await {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
+    };
+    let code = match &args.exec {
+        Some(command) => {
+            if !command.contains("{url}") {
+                return fail("--exec needs {url} in the command, where the case URL goes");
+            }
+            let agent = args.agent.clone().unwrap_or_else(|| {
+                command
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("client")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("client")
+                    .to_owned()
+            });
+            eprintln!(
+                "wsspec: client mode on {}, running {count} cases with: {command}",
+                server.url()
+            );
+            let exec = ExecConfig {
+                command: command.clone(),
+                agent,
+                timeout: Duration::from_millis(args.exec_timeout),
+            };
+            let bar = indicatif::ProgressBar::new(count as u64);
+            run_all(&server, &exec, &|_, _| bar.inc(1)).await;
+            bar.finish_and_clear();
+            server.stop()
+        }
+        None => {
+            eprintln!(
+                "wsspec: client mode: {count} cases; point the harness at {} \
+                 (/getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A)",
+                server.url()
+            );
+            tokio::select! {
+                code = server.stopped() => code,
+                _ = tokio::signal::ctrl_c() => server.stop(),
+            }
+        }
+    };
+    finish(&server, &args, code)
+}
+
+fn finish(server: &ClientServer, args: &ClientArgs, code: i32) -> i32 {
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let agents = server.agents();
+    for agent in &agents {
+        if let Some(results) = server.results(agent) {
+            println!("agent {agent}:");
+            print!(
+                "{}",
+                terminal::render(
+                    &results,
+                    &terminal::Style {
+                        color,
+                        verbose: args.verbose
+                    }
+                )
+            );
+        }
+    }
+    for e in server.write_errors() {
+        eprintln!("wsspec: error: {e}");
+    }
+    if agents.is_empty() {
+        eprintln!("wsspec: error: no client ran any case");
+        return EXIT_ERROR;
+    }
+    let out = &args.out;
+    if agents.len() == 1 {
+        println!("wrote {}", out.join("results.json").display());
+    } else {
+        println!("wrote one results.json per agent under {}", out.display());
+    }
+    code
+}

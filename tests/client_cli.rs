@@ -1,0 +1,270 @@
+//! `wsspec client` as a CI job runs it: the binary, a harness, reports and exit codes;
+//! and `--exec` with a real client command. Everything on 127.0.0.1, bounded in time.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wsspec");
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("wsspec-client-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Starts `wsspec client --listen 127.0.0.1:0 ARGS` and reads the harness URL it prints.
+fn listen(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["client", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    // Keep draining stderr so the child never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (child, url)
+}
+
+fn wait(mut child: Child, limit: Duration) -> (i32, String) {
+    let t0 = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            let _ = std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out);
+            return (status.code().unwrap_or(-1), out);
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("wsspec did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The Autobahn harness loop with tokio-tungstenite (echo every message).
+async fn harness(base: &str, agent: &str, update: &str) {
+    let (mut ws, _) = connect_async(format!("{base}/getCaseCount")).await.unwrap();
+    let Some(Ok(Message::Text(t))) = ws.next().await else {
+        panic!("no case count")
+    };
+    let count: usize = t.parse().unwrap();
+    for case in 1..=count {
+        let url = format!("{base}/runCase?case={case}&agent={agent}");
+        let Ok((mut ws, _)) = connect_async(url).await else {
+            continue;
+        };
+        while let Some(Ok(m)) = ws.next().await {
+            if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+                break;
+            }
+        }
+    }
+    if let Ok((mut ws, _)) =
+        connect_async(format!("{base}/updateReports?agent={agent}{update}")).await
+    {
+        let _ = ws.close(None).await;
+    }
+}
+
+fn results(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_exit_when_done_passes_with_0() {
+    let out = tmp("pass");
+    let (child, url) = listen(&[
+        "--cases",
+        "handshake.client.request,handshake.client.response.extension",
+        "--known-deviations",
+        "tokio-tungstenite",
+        "--exit-when-done",
+        "--timeout",
+        "500",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    harness(&url, "tungstenite", "").await;
+    let (code, stdout) = wait(child, Duration::from_secs(20));
+    assert_eq!(code, 0, "{stdout}");
+    let r = results(&out);
+    assert_eq!(r["peer_role"], "client");
+    assert_eq!(r["agent"], "tungstenite");
+    assert_eq!(r["totals"]["pass"], 8);
+    // tungstenite's documented deviation is listed but does not fail the run.
+    assert_eq!(r["totals"]["fail"], 1);
+    let dev = r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "handshake.client.response.extension.unrequested")
+        .unwrap();
+    assert!(dev["deviation"].as_str().unwrap().contains("tungstenite"));
+    assert!(stdout.contains("agent tungstenite"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_on_complete_exits_1_on_failures() {
+    let out = tmp("fail");
+    let (child, url) = listen(&[
+        "--cases",
+        "handshake.client.response.extension,handshake.client.response.accepted",
+        "--timeout",
+        "500",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    harness(&url, "tungstenite", "&shutdownOnComplete=true").await;
+    let (code, _) = wait(child, Duration::from_secs(20));
+    assert_eq!(code, 1);
+    let r = results(&out);
+    assert_eq!(r["totals"]["fail"], 1);
+    assert_eq!(r["totals"]["pass"], 1);
+}
+
+#[test]
+fn no_cases_selected_is_a_usage_error() {
+    let out = Command::new(BIN)
+        .args(["client", "--cases", "no.such.case"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no client cases selected"));
+}
+
+/// When this test binary runs with WSSPEC_URL set (as `--exec` sets it), it is the
+/// client under test: a tokio-tungstenite echo client for that one URL. Otherwise it
+/// does nothing.
+#[test]
+fn exec_echo_client_helper() {
+    let Ok(url) = std::env::var("WSSPEC_URL") else {
+        return;
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            let Ok((mut ws, _)) = connect_async(url.as_str()).await else {
+                eprintln!("echo helper: handshake refused");
+                std::process::exit(1);
+            };
+            while let Some(Ok(m)) = ws.next().await {
+                if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+}
+
+#[test]
+fn exec_runs_the_client_once_per_case() {
+    let out = tmp("exec");
+    let me = std::env::current_exe().unwrap();
+    // libtest treats the trailing URL as one more name filter, which matches nothing.
+    let cmd = format!(
+        "'{}' exec_echo_client_helper --exact --quiet --nocapture --test-threads=1 {{url}}",
+        me.display()
+    );
+    let t0 = Instant::now();
+    let o = Command::new(BIN)
+        .args([
+            "client",
+            "--exec",
+            &cmd,
+            "--agent",
+            "echo-helper",
+            "--cases",
+            "framing.client.text.length,handshake.client.response.status.200",
+            "--timeout",
+            "500",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(t0.elapsed() < Duration::from_secs(60));
+    let r = results(&out);
+    assert_eq!(r["agent"], "echo-helper");
+    let cases = r["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 9);
+    let notes = |c: &serde_json::Value| {
+        c["transcript"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["text"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let echo = notes(&cases[0]);
+    assert!(
+        echo.contains("client process exited with status 0"),
+        "{echo}"
+    );
+    // The rejected handshake makes the helper exit 1 with its message on stderr.
+    let refused = cases
+        .iter()
+        .find(|c| c["id"] == "handshake.client.response.status.200")
+        .unwrap();
+    let n = notes(refused);
+    assert!(n.contains("exited with status 1"), "{n}");
+    assert!(n.contains("handshake refused"), "{n}");
+}
+
+#[test]
+fn exec_timeout_kills_the_process_group() {
+    let out = tmp("exec-timeout");
+    let t0 = Instant::now();
+    let o = Command::new(BIN)
+        .args([
+            "client",
+            "--exec",
+            "sleep 29.7531 & sleep 29.7531; echo {url}",
+            "--exec-timeout",
+            "300",
+            "--cases",
+            "handshake.client.request.host",
+            "--timeout",
+            "300",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    assert_eq!(o.status.code(), Some(1));
+    let r = results(&out);
+    let case = &r["cases"][0];
+    assert_eq!(case["verdict"], "fail");
+    let reasons = case["reasons"].to_string();
+    assert!(reasons.contains("never connected"), "{reasons}");
+    assert!(reasons.contains("killed"), "{reasons}");
+    // The background sleeper went with the group.
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(!ps.contains("sleep 29.7531"), "left behind:\n{ps}");
+}
