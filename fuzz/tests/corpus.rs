@@ -36,7 +36,7 @@ fn replay(root: &Path) -> usize {
         return 0;
     };
     let mut n = 0;
-    for t in targets.flatten() {
+    for t in targets.flatten().filter(|t| t.path().is_dir()) {
         let target = t.file_name().to_string_lossy().into_owned();
         for f in std::fs::read_dir(t.path()).unwrap().flatten() {
             let data = std::fs::read(f.path()).unwrap();
