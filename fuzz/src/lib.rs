@@ -331,6 +331,131 @@ fn check_frame(cfg: &DecoderConfig, stream: &[u8], f: &DecodedFrame, end: u64) {
     let mut got: Vec<Rule> = f.violations.iter().map(|v| v.rule).collect();
     got.sort();
     assert_eq!(got, expected_rules(fr, cfg), "violations of {fr:?}");
+    // And each at the exact byte where it first becomes visible.
+    let mut want = located_header_rules(wire, cfg);
+    want.extend(located_close_rules(fr, wire.len()));
+    let mut got: Vec<(u64, Rule)> = f
+        .violations
+        .iter()
+        .map(|v| (v.offset - f.offset, v.rule))
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "violation offsets of {fr:?}");
+}
+
+/// Frame-relative index of the first byte of the length field (1 = the
+/// 7-bit field, 2.. = the extended bytes) after which `holds(min, max)` is
+/// true for the range of lengths still possible, i.e. where a rule about the
+/// announced length becomes certain whatever the remaining bytes are.
+/// `header` must hold the whole length field, and `holds` must be true of
+/// the complete length.
+pub fn length_visible_at(header: &[u8], holds: impl Fn(u64, u64) -> bool) -> u64 {
+    let ext = match header[1] & 0x7F {
+        126 => 2,
+        127 => 8,
+        _ => return 1,
+    };
+    for last in 1..=1 + ext {
+        let known = &header[2..last + 1];
+        let unknown_bits = 8 * (ext - known.len()) as u32;
+        let prefix = known.iter().fold(0u128, |a, &b| (a << 8) | u128::from(b));
+        let min = prefix << unknown_bits;
+        let max = min | ((1u128 << unknown_bits) - 1);
+        if holds(min as u64, max as u64) {
+            return last as u64;
+        }
+    }
+    panic!("`holds` is false of the complete length")
+}
+
+/// The header rules a frame starting with `header` breaks, each with the
+/// frame-relative offset where it becomes visible, computed from the raw
+/// bytes (`header` must hold at least the whole length field).
+pub fn located_header_rules(header: &[u8], cfg: &DecoderConfig) -> Vec<(u64, Rule)> {
+    let (b0, b1) = (header[0], header[1]);
+    let (len, base) = announced_len(header, 0).expect("length field complete");
+    let (fin, rsv, opcode, masked) = (b0 & 0x80 != 0, (b0 >> 4) & 7, b0 & 0xF, b1 & 0x80 != 0);
+    let form = match base {
+        2 => LengthForm::Bits7,
+        4 => LengthForm::Bits16,
+        _ => LengthForm::Bits64,
+    };
+    let control = opcode & 0x8 != 0;
+    let mut r = Vec::new();
+    if rsv & !cfg.allowed_rsv != 0 {
+        r.push((0, Rule::ReservedBitSet));
+    }
+    if matches!(opcode, 3..=7 | 0xB..=0xF) {
+        r.push((0, Rule::ReservedOpcode));
+    }
+    if control && !fin {
+        r.push((0, Rule::ControlFrameFragmented));
+    }
+    match (cfg.expect, masked) {
+        (Expect::Masked, false) => r.push((1, Rule::MaskMissing)),
+        (Expect::Unmasked, true) => r.push((1, Rule::MaskPresent)),
+        _ => {}
+    }
+    if form == LengthForm::Bits64 && header[2] & 0x80 != 0 {
+        r.push((2, Rule::Length64MsbSet));
+    }
+    if form != minimal_form(len) {
+        // Non-minimal once the length is certain to fit the shorter form.
+        let fits_shorter = if form == LengthForm::Bits16 {
+            126
+        } else {
+            0x1_0000
+        };
+        r.push((
+            length_visible_at(header, |_, max| max < fits_shorter),
+            Rule::NonMinimalLength,
+        ));
+    }
+    if control && len > 125 {
+        r.push((
+            length_visible_at(header, |min, _| min > 125),
+            Rule::ControlFrameTooLong,
+        ));
+    }
+    r
+}
+
+/// Close-body rules (RFC 6455 §5.5.1, §7.4) with frame-relative offsets:
+/// a 1-byte body is visible at the last length byte; an invalid code at its
+/// first byte when no valid code has that high byte, else at its second; a
+/// bad reason at its first invalid byte, or at the frame's last byte when
+/// the reason ends inside a sequence.
+fn located_close_rules(fr: &Frame, wire_len: usize) -> Vec<(u64, Rule)> {
+    let mut r = Vec::new();
+    if fr.opcode != 0x8 {
+        return r;
+    }
+    let p = &fr.payload;
+    let payload_at = (wire_len - p.len()) as u64;
+    let base = fr.header_len() as u64 - if fr.mask.is_some() { 4 } else { 0 };
+    if p.len() == 1 {
+        r.push((base - 1, Rule::ClosePayloadOneByte));
+    } else if p.len() >= 2 {
+        if !close_code_ok(u16::from_be_bytes([p[0], p[1]])) {
+            // Valid codes: 0x03E8-0x03EB, 0x03EF-0x03F6, 0x0BB8-0x1387.
+            let high_byte_has_valid = matches!(p[0], 0x03 | 0x0B..=0x13);
+            r.push((
+                payload_at + u64::from(high_byte_has_valid),
+                Rule::CloseCodeInvalid,
+            ));
+        }
+        match utf8_expected(&p[2..]) {
+            Ok(()) => {}
+            Err(Utf8Error::Invalid { offset }) => {
+                r.push((payload_at + 2 + offset, Rule::CloseReasonInvalidUtf8))
+            }
+            Err(Utf8Error::Incomplete { .. }) => {
+                r.push((wire_len as u64 - 1, Rule::CloseReasonInvalidUtf8))
+            }
+        }
+    }
+    r
 }
 
 /// Payload length announced by the header at `at`, if the length field is
@@ -362,24 +487,25 @@ fn check_fatal(cfg: &DecoderConfig, stream: &[u8], e: &FatalError, consumed: u64
         *frame_offset, consumed,
         "fatal frame starts at the first unconsumed byte"
     );
-    let (len, base) =
+    let (len, _) =
         announced_len(&stream[..fed], *frame_offset as usize).expect("length field was complete");
     assert_eq!(*announced, len, "announced length matches the wire");
     assert!(len > *limit, "fatal only over the limit");
-    assert!(
-        *offset > *frame_offset && *offset < *frame_offset + base as u64,
-        "excess visible inside the length field"
+    let header = &stream[*frame_offset as usize..fed];
+    assert_eq!(
+        *offset - *frame_offset,
+        length_visible_at(header, |min, _| min > *limit),
+        "excess visible at the first length byte that makes it certain"
     );
-    for v in header_violations {
-        assert!(v.offset >= *frame_offset && v.offset < *frame_offset + base as u64);
-        assert!(
-            !matches!(
-                v.rule,
-                Rule::ClosePayloadOneByte | Rule::CloseCodeInvalid | Rule::CloseReasonInvalidUtf8
-            ),
-            "payload rules cannot be known from a header"
-        );
-    }
+    // Everything visible in the header is still reported.
+    let mut got: Vec<(u64, Rule)> = header_violations
+        .iter()
+        .map(|v| (v.offset - *frame_offset, v.rule))
+        .collect();
+    let mut want = located_header_rules(header, cfg);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "header violations of the oversized frame");
 }
 
 /// The `frame_decoder_*` targets: the same stream fed split at the chosen
