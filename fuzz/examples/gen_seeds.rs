@@ -18,11 +18,12 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 
+use arbitrary::Arbitrary;
 use arbitrary::Unstructured;
 use wsspec::case::{self, Case, Fragmenting, LengthSpec, MaskSpec, MessageSpec, Send, Step};
 use wsspec::codec::{Frame, LengthForm};
 use wsspec::handshake::{RequestSpec, ResponseSpec};
-use wsspec_fuzz::StreamInput;
+use wsspec_fuzz::{PayloadDesc, RoundTrip, StreamInput};
 
 /// The masking key of RFC 6455 §5.7, used wherever a case says "auto".
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -217,18 +218,48 @@ steps = [
 "#;
     s.add("case_loader", "seed-minimal.toml", toml.into());
 
-    // Round trip: a few byte strings that `arbitrary` turns into frame lists.
-    for (i, raw) in [
-        &b"\x01\x04\x00\x81\x01\x37\xfa\x21\x3d\x00\x00\x05Hello"[..],
-        &[0xFF; 64],
-        &[0x5A; 300],
-    ]
-    .iter()
-    .enumerate()
-    {
-        let u = Unstructured::new(raw);
-        if <wsspec_fuzz::RoundTrip as arbitrary::Arbitrary>::arbitrary_take_rest(u).is_ok() {
-            s.add("frame_roundtrip", &format!("seed-{i}"), raw.to_vec());
+    // Round trip: `arbitrary` has no inverse, so search a deterministic
+    // stream of byte strings for ones that decode to frame lists showing
+    // each feature: masking, the 16- and 64-bit forms, a long fill, a close
+    // body, several frames in small chunks.
+    let features: [(&str, fn(&RoundTrip) -> bool); 5] = [
+        ("masked", |rt| rt.frames.iter().any(|f| f.mask.is_some())),
+        ("bits16", |rt| {
+            rt.frames
+                .iter()
+                .any(|f| f.to_frame().resolved_length_form() == LengthForm::Bits16)
+        }),
+        ("bits64", |rt| {
+            rt.frames
+                .iter()
+                .any(|f| f.to_frame().resolved_length_form() == LengthForm::Bits64)
+        }),
+        ("close", |rt| {
+            rt.frames
+                .iter()
+                .any(|f| matches!(f.payload, PayloadDesc::Close { .. }))
+        }),
+        ("chunked", |rt| rt.frames.len() >= 3 && rt.chunks.len() >= 3),
+    ];
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for (name, has) in features {
+        for _ in 0..100_000 {
+            let len = 48 + (next() % 200) as usize;
+            let raw: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let Ok(rt) = RoundTrip::arbitrary_take_rest(Unstructured::new(&raw)) else {
+                continue;
+            };
+            let total: usize = rt.frames.iter().map(|f| f.to_frame().payload.len()).sum();
+            if (2..=6).contains(&rt.frames.len()) && total <= 80_000 && has(&rt) {
+                s.add("frame_roundtrip", &format!("seed-{name}"), raw);
+                break;
+            }
         }
     }
 }
