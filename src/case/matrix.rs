@@ -9,6 +9,9 @@ use toml::Value;
 /// One binding of matrix names to values; `index` (1-based) is always present.
 pub type Row = Vec<(String, Value)>;
 
+/// Most cases one matrix may expand to.
+const MAX_ROWS: usize = 100_000;
+
 /// Expands a `matrix` value into rows.
 ///
 /// Two forms: an array of tables gives one case per table (values that vary together, such
@@ -43,6 +46,11 @@ pub fn rows(matrix: Option<&Value>) -> Result<Vec<Row>, String> {
                 if values.is_empty() {
                     return Err(format!("matrix.{name} is empty"));
                 }
+                // Checked before building: a product of a few short arrays is
+                // astronomically large, and must be refused, not allocated.
+                if rows.len().saturating_mul(values.len()) > MAX_ROWS {
+                    return Err(format!("matrix expands to more than {MAX_ROWS} cases"));
+                }
                 let mut next = Vec::with_capacity(rows.len() * values.len());
                 for row in &rows {
                     for v in values {
@@ -60,9 +68,9 @@ pub fn rows(matrix: Option<&Value>) -> Result<Vec<Row>, String> {
     if out.is_empty() {
         return Err("matrix has no rows".into());
     }
-    if out.len() > 100_000 {
+    if out.len() > MAX_ROWS {
         return Err(format!(
-            "matrix expands to {} cases (limit 100000)",
+            "matrix expands to {} cases (limit {MAX_ROWS})",
             out.len()
         ));
     }
@@ -140,6 +148,23 @@ mod tests {
     fn table_form_is_a_product() {
         let r = rows(Some(&val("{ a = [1, 2], b = [\"x\", \"y\", \"z\"] }"))).unwrap();
         assert_eq!(r.len(), 6);
+    }
+
+    /// Seen while writing the case_loader fuzz target, and confirmed with it:
+    /// eight 10-value arrays (a 350-byte file) made the loader build 10^8
+    /// rows before checking the limit, and run out of memory.
+    #[test]
+    fn huge_products_are_refused_before_they_are_built() {
+        let ten = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]";
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let m = names.map(|n| format!("{n} = {ten}")).join(", ");
+        let e = rows(Some(&val(&format!("{{ {m} }}")))).unwrap_err();
+        assert!(e.contains("more than 100000 cases"), "{e}");
+        // The limit itself is still reachable.
+        let r = rows(Some(&val(&format!(
+            "{{ a = {ten}, b = {ten}, c = {ten}, d = {ten}, e = {ten} }}"
+        ))));
+        assert_eq!(r.unwrap().len(), 100_000);
     }
 
     #[test]
