@@ -14,6 +14,7 @@
 pub mod case;
 pub mod cli;
 pub mod codec;
+pub mod fuzz;
 pub mod handshake;
 pub mod judge;
 pub mod reference;
