@@ -254,10 +254,13 @@ pub fn judge(case: &Case, plan: &Plan, r: &CaseResult) -> Judged {
     if r.verdict != Grade::Fail {
         return Judged::Fine;
     }
-    let finding = |kind: FindingKind, reason: String, detail: &str| {
+    // The plan's rule is part of the signature only where the expectation that missed
+    // rests on it; a hang on an echo is the same hang whatever the sequence did later.
+    let finding = |kind: FindingKind, reason: String, detail: &str, decisive: bool| {
         let rule = plan
             .requirement
             .as_ref()
+            .filter(|_| decisive)
             .map(|q| q.name.as_str())
             .unwrap_or("answer");
         Judged::Finding {
@@ -271,6 +274,7 @@ pub fn judge(case: &Case, plan: &Plan, r: &CaseResult) -> Judged {
             FindingKind::ProtocolBreak,
             format!("the peer broke {}: {} ({})", v.section, v.rule, v.detail),
             &v.rule,
+            false,
         );
     }
     if r.checks.is_empty() {
@@ -325,7 +329,8 @@ pub fn judge(case: &Case, plan: &Plan, r: &CaseResult) -> Judged {
                 _ => FindingKind::WrongAnswer,
             }
         };
-        return finding(kind, reason, &detail);
+        let decisive = matches!(what, "fail" | "either" | "handshake-refusal" | "close");
+        return finding(kind, reason, &detail, decisive);
     }
     if let Some(close) = r.close.as_ref().filter(|c| c.verdict == Grade::Fail) {
         let kind = if close.detail.contains("got none back")
@@ -335,7 +340,12 @@ pub fn judge(case: &Case, plan: &Plan, r: &CaseResult) -> Judged {
         } else {
             FindingKind::WrongRejection
         };
-        return finding(kind, format!("close: {}", close.detail), &close.detail);
+        return finding(
+            kind,
+            format!("close: {}", close.detail),
+            &close.detail,
+            false,
+        );
     }
     let reason = r
         .reasons
@@ -348,7 +358,7 @@ pub fn judge(case: &Case, plan: &Plan, r: &CaseResult) -> Judged {
     } else {
         FindingKind::WrongAnswer
     };
-    finding(kind, reason.clone(), &reason)
+    finding(kind, reason.clone(), &reason, false)
 }
 
 /// When a run stops.
@@ -552,13 +562,28 @@ fn generic_requirement(case: &Case, r: &CaseResult, seq: &Sequence) -> Requireme
         Send::Message(m) => !matches!(m.fragments, Fragmenting::Whole),
         _ => false,
     });
-    let interleaved = fragmented
-        && seq
-            .actions
-            .iter()
-            .any(|a| matches!(&a.send, Send::Frame(f) if f.opcode & 8 != 0));
+    // A control frame sent while a message sent frame by frame is still open.
+    let mut open = false;
+    let mut interleaved = false;
+    for a in &seq.actions {
+        if let Send::Frame(f) = &a.send {
+            match f.opcode {
+                1 | 2 => open = !f.fin,
+                0 if f.fin => open = false,
+                op if op & 8 != 0 && open => interleaved = true,
+                _ => {}
+            }
+        }
+    }
     match failed {
         Some(Step::Expect(e)) => match &e.kind {
+            ExpectKind::Pong { .. } | ExpectKind::Message { .. } if interleaved => {
+                Requirement::new(
+                    "control-in-fragmented-message",
+                    "RFC 6455 §5.4",
+                    "An endpoint MUST be capable of handling control frames in the middle of a fragmented message.",
+                )
+            }
             ExpectKind::Pong { .. } => Requirement::new(
                 "ping-answered",
                 "RFC 6455 §5.5.2",
@@ -570,11 +595,6 @@ fn generic_requirement(case: &Case, r: &CaseResult, seq: &Sequence) -> Requireme
                 "If the server chooses to accept the incoming connection, it MUST reply with a valid HTTP response indicating the following: a Status-Line with a 101 response code, an |Upgrade| header field with value \"websocket\", a |Connection| header field with value \"Upgrade\", and a |Sec-WebSocket-Accept| header field computed from the key.",
             ),
             ExpectKind::Close { .. } => oracle::close_requirement(),
-            _ if interleaved => Requirement::new(
-                "control-in-fragmented-message",
-                "RFC 6455 §5.4",
-                "An endpoint MUST be capable of handling control frames in the middle of a fragmented message.",
-            ),
             _ if fragmented => Requirement::new(
                 "fragmented-message",
                 "RFC 6455 §5.4",
@@ -587,6 +607,29 @@ fn generic_requirement(case: &Case, r: &CaseResult, seq: &Sequence) -> Requireme
             ),
         },
         _ => oracle::close_requirement(),
+    }
+}
+
+/// The RFC requirement a failed run of `case` shows broken: the plan's rule where the
+/// expectation that missed rests on it, otherwise what that expectation asked for.
+fn requirement_for(plan: &Plan, case: &Case, r: &CaseResult, seq: &Sequence) -> Requirement {
+    let decisive = r.violations.is_empty()
+        && r.checks
+            .iter()
+            .find(|c| !c.matched && c.grade == Grade::Fail)
+            .and_then(|c| case.steps.get(c.step))
+            .is_some_and(|s| {
+                matches!(
+                    s,
+                    Step::Expect(e) if matches!(
+                        e.kind,
+                        ExpectKind::Fail { .. } | ExpectKind::Any(_) | ExpectKind::Close { .. }
+                    ) || matches!(&e.kind, ExpectKind::Handshake(h) if !h.status.iter().any(|p| p.matches(101)))
+                )
+            });
+    match &plan.requirement {
+        Some(q) if decisive => q.clone(),
+        _ => generic_requirement(case, r, seq),
     }
 }
 
@@ -641,6 +684,7 @@ struct Raw {
     kind: FindingKind,
     iteration: u64,
     reason: String,
+    requirement: Requirement,
     seq: Sequence,
 }
 
@@ -704,7 +748,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                 }
                 let seq = generate::generate(cfg.seed, i);
                 let id = format!("fuzz.seq.{}-{i}", cfg.seed);
-                let Some((_, toml, _, _, judged)) =
+                let Some((plan, toml, case, result, judged)) =
                     run_sequence(&seq, &id, &target, &cfg.session).await
                 else {
                     continue;
@@ -722,6 +766,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                     } => Some((Some((kind, signature)), reason)),
                 };
                 if let Some((finding, reason)) = found {
+                    let requirement = requirement_for(&plan, &case, &result, &seq);
                     if shared.stop.load(Ordering::Relaxed) && shared.crashed.load(Ordering::Relaxed)
                     {
                         // Failures after a crash are its consequences.
@@ -729,23 +774,21 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                         shared.crashed.store(true, Ordering::Relaxed);
                         shared.stop.store(true, Ordering::Relaxed);
                         let mut raw = shared.raw.lock().unwrap();
-                        let entry = raw.entry("crash".into()).or_insert(Raw {
+                        let crash = Raw {
                             kind: FindingKind::Crash,
                             iteration: i,
-                            reason: reason.clone(),
-                            seq: seq.clone(),
-                        });
+                            reason,
+                            requirement,
+                            seq,
+                        };
+                        let entry = raw.entry("crash".into()).or_insert_with(|| crash.clone());
                         if i < entry.iteration {
-                            *entry = Raw {
-                                kind: FindingKind::Crash,
-                                iteration: i,
-                                reason,
-                                seq,
-                            };
+                            *entry = crash;
                         }
                     } else if let Some((kind, signature)) = finding {
                         let mut raw = shared.raw.lock().unwrap();
-                        let full = raw.len() >= MAX_DISTINCT && !raw.contains_key(&signature);
+                        let cap = cfg.max_findings.unwrap_or(MAX_DISTINCT).min(MAX_DISTINCT);
+                        let full = raw.len() >= cap && !raw.contains_key(&signature);
                         if !full {
                             let keep = raw.get(&signature).is_none_or(|r| i < r.iteration);
                             if keep {
@@ -755,6 +798,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                                         kind,
                                         iteration: i,
                                         reason,
+                                        requirement,
                                         seq,
                                     },
                                 );
@@ -863,11 +907,9 @@ async fn settle(
         .as_ref()
         .map(|(.., r)| r.clone())
         .unwrap_or_else(|| raw.reason.clone());
-    let requirement = match (&plan.requirement, &last) {
-        (Some(q), _) if raw.kind != FindingKind::ProtocolBreak => q.clone(),
-        (_, Some((_, case, result, _))) => generic_requirement(case, result, &minimal),
-        (Some(q), None) => q.clone(),
-        (None, None) => oracle::close_requirement(),
+    let requirement = match &last {
+        Some((plan, case, result, _)) => requirement_for(plan, case, result, &minimal),
+        None => raw.requirement.clone(),
     };
     let mut title = format!("{}: {}", raw.kind.name(), minimal_reason);
     if title.chars().count() > 200 {
