@@ -416,7 +416,7 @@ async fn fuzz(args: FuzzArgs) -> i32 {
             );
             match s.phase {
                 Phase::Shrinking { done, of } => {
-                    bar.set_message(format!("{found}, shrinking {}/{of}", done + 1))
+                    bar.set_message(format!("{found}, shrinking ({done}/{of} done)"))
                 }
                 _ => bar.set_message(found),
             }

@@ -28,6 +28,8 @@ use wsspec::run::{run_case, SessionConfig, Target};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const CONN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The step timeout against the planted servers: a hang costs this much per run.
+const PLANTED_TIMEOUT_MS: u64 = 750;
 
 /// The one thing wrong with a test server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,7 +284,8 @@ fn config(seed: u64, iterations: u64, save: Option<PathBuf>) -> FuzzConfig {
         seed,
         limit: Limit::Iterations(iterations),
         jobs: 8,
-        session: session(400),
+        // Short enough that shrinking a hang stays quick, long enough for a loaded machine.
+        session: session(PLANTED_TIMEOUT_MS),
         save_dir: save,
         max_findings: Some(1),
         shrink: fuzz::shrink::Budget {
@@ -339,7 +342,12 @@ async fn finds(defect: Defect, kind: FindingKind, name: &str) -> Case {
     assert!(case.section.starts_with("RFC 6455 §"), "{}", case.section);
     assert!(case.title.starts_with(kind.name()), "{}", case.title);
 
-    let broken = run_case(&case, &Target::parse(&server.url()).unwrap(), &session(400)).await;
+    let broken = run_case(
+        &case,
+        &Target::parse(&server.url()).unwrap(),
+        &session(PLANTED_TIMEOUT_MS),
+    )
+    .await;
     assert_eq!(broken.verdict, Grade::Fail, "{:?}", broken.reasons);
     let reference = ReferenceServer::start().await.unwrap();
     let good = run_case(
@@ -567,7 +575,7 @@ fn the_cli_saves_cases_that_wsspec_server_replays() {
 /// `cargo test --release --test netfuzz soak -- --ignored --nocapture`: many more sequences
 /// against the reference server, and the rate.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "a long soak against the reference server; NETFUZZ_ITERATIONS, NETFUZZ_SEED"]
+#[ignore = "a long soak against the reference server; NETFUZZ_ITERATIONS, NETFUZZ_SEED, NETFUZZ_JOBS"]
 async fn soak_against_the_reference_server() {
     let n = std::env::var("NETFUZZ_ITERATIONS")
         .ok()
@@ -577,10 +585,32 @@ async fn soak_against_the_reference_server() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
+    // The fuzzer's own cost per sequence, without the network: generate, judge, write the
+    // case file and load it back.
+    let t0 = Instant::now();
+    for i in 0..5000 {
+        let seq = fuzz::generate::generate(seed, i);
+        let plan = fuzz::oracle::plan(&seq).unwrap();
+        let meta = fuzz::save::CaseMeta {
+            id: format!("fuzz.seq.{seed}-{i}"),
+            title: "t".into(),
+            section: "s".into(),
+            requirement: "r".into(),
+            comment: Vec::new(),
+        };
+        fuzz::save::load("x.toml", &fuzz::save::case_toml(&meta, &plan)).unwrap();
+    }
+    println!(
+        "generate + oracle + case file + load: {:.0} µs per sequence",
+        t0.elapsed().as_secs_f64() * 1e6 / 5000.0
+    );
     let server = ReferenceServer::start().await.unwrap();
     let mut cfg = config(seed, n, None);
     cfg.max_findings = None;
-    cfg.jobs = wsspec::run::default_jobs();
+    cfg.jobs = std::env::var("NETFUZZ_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(wsspec::run::default_jobs);
     cfg.session = session(2000);
     let report = fuzz::fuzz(&server.url(), &cfg).await.unwrap();
     println!("{}", describe(&report));

@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{self, StreamExt};
+
 use crate::case::{Case, ExpectKind, Fragmenting, Grade, HandshakeSpec, MaskSpec, Send, Step};
 use crate::case::{LengthSpec, WriteOpts};
 use crate::results::CaseResult;
@@ -831,13 +833,24 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
         .collect();
     raws.sort_by_key(|(_, r)| (r.kind != FindingKind::Crash, r.iteration));
 
+    // Findings are shrunk side by side (each one candidate at a time), in iteration order.
     let total = raws.len();
+    report_progress(&shared, Phase::Shrinking { done: 0, of: total });
+    let mut done = 0;
+    let target_ref: &Target = &target;
+    let settled: Vec<Finding> = stream::iter(raws.into_iter().map(|(signature, raw)| async move {
+        settle(&signature, raw, cfg, target_ref, crashed_server).await
+    }))
+    .buffered(cfg.jobs.clamp(1, 8))
+    .inspect(|_| {
+        done += 1;
+        report_progress(&shared, Phase::Shrinking { done, of: total });
+    })
+    .collect()
+    .await;
     let mut findings = Vec::with_capacity(total);
     let mut save_errors = Vec::new();
-    for (done, (signature, raw)) in raws.into_iter().enumerate() {
-        report_progress(&shared, Phase::Shrinking { done, of: total });
-        let f = settle(&signature, raw, cfg, &target, crashed_server).await;
-        let mut f = f;
+    for mut f in settled {
         if let Some(dir) = &cfg.save_dir {
             match save::write(dir, &f.id, &f.case_toml) {
                 Ok(p) => f.saved = Some(p),
