@@ -132,14 +132,6 @@ impl Sequence {
             last.opts.flush = true;
         }
     }
-
-    /// Send steps in the case made of this sequence (with those the oracle adds).
-    pub fn send_steps(plan: &Plan) -> usize {
-        plan.steps
-            .iter()
-            .filter(|s| matches!(s, Step::Send(..)))
-            .count()
-    }
 }
 
 /// What kind of problem a finding is.
@@ -941,8 +933,8 @@ async fn settle(
         } else {
             format!(
                 "Shrunk from {} to {} send steps in {} runs; the expectations are the oracle's for these steps.",
-                Sequence::send_steps(&original_plan),
-                Sequence::send_steps(&plan),
+                original_plan.send_steps(),
+                plan.send_steps(),
                 attempts
             )
         },
@@ -962,8 +954,8 @@ async fn settle(
         seed: cfg.seed,
         iteration: raw.iteration,
         reason: raw.reason,
-        original_sends: Sequence::send_steps(&original_plan),
-        minimal_sends: Sequence::send_steps(&plan),
+        original_sends: original_plan.send_steps(),
+        minimal_sends: plan.send_steps(),
         original: raw.seq,
         minimal,
         minimal_reason,

@@ -126,6 +126,16 @@ pub struct Plan {
     pub requirement: Option<Requirement>,
 }
 
+impl Plan {
+    /// Send steps in the case (with those the oracle adds: a probe ping, filler).
+    pub fn send_steps(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s, Step::Send(..)))
+            .count()
+    }
+}
+
 /// The oracle cannot say what a correct server does (or the case loader would reject the
 /// steps); such sequences are not run.
 #[derive(Debug, Clone, PartialEq, Eq)]
