@@ -15,6 +15,7 @@ pub mod case;
 pub mod cli;
 pub mod codec;
 pub mod deflate;
+pub mod fuzz;
 pub mod handshake;
 pub mod judge;
 pub mod reference;

@@ -1,0 +1,991 @@
+//! The network fuzzer behind `wsspec fuzz URL`.
+//!
+//! Each iteration draws a short sequence of sends from a seeded generator
+//! ([`generate`]), asks the oracle what RFC 6455 requires of a server for it ([`oracle`]),
+//! writes the result as a case file ([`save`]), loads it back, and runs it with the same
+//! session and strict judging as `wsspec server` ([`crate::run::run_case`]). A case that
+//! fails is a finding: the server crashed (stopped accepting TCP connections), hung,
+//! broke the protocol in its own bytes, or accepted or refused what the RFC says it must
+//! not. Findings are deduplicated, shrunk to a minimal reproducer ([`shrink`]) and saved
+//! as case files that `wsspec server URL --cases-dir DIR --cases fuzz` runs again.
+//!
+//! Iteration `i` of a run seeded with `s` always sends the same sequence, whatever the
+//! parallelism: its generator is derived from `(s, i)` alone.
+
+pub mod generate;
+pub mod oracle;
+pub mod save;
+pub mod shrink;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::case::{Case, ExpectKind, Fragmenting, Grade, HandshakeSpec, MaskSpec, Send, Step};
+use crate::case::{LengthSpec, WriteOpts};
+use crate::results::CaseResult;
+use crate::run::{self, RunError, SessionConfig, Target};
+use oracle::{Plan, Requirement};
+
+/// One send step of a sequence.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub send: Send,
+    pub opts: WriteOpts,
+}
+
+/// What one iteration sends: an opening handshake (changed, or the standard one when
+/// `None`) and up to [`generate::MAX_ACTIONS`] frames, messages or raw bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Sequence {
+    pub handshake: Option<Action>,
+    pub actions: Vec<Action>,
+}
+
+/// How big a sequence is, compared in this order: steps, payload bytes, then fields away
+/// from their defaults. Shrinking only ever moves down this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Size {
+    pub actions: usize,
+    pub bytes: usize,
+    pub knobs: usize,
+}
+
+fn handshake_knobs(h: &HandshakeSpec) -> usize {
+    [&h.method, &h.target, &h.version, &h.request_line]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+        + h.set.len()
+        + h.add.len()
+        + h.remove.len()
+        + h.rename.len()
+        + h.protocols.len()
+        + h.extensions.len()
+}
+
+fn opts_knobs(o: &WriteOpts) -> usize {
+    usize::from(o.chop.is_some()) + usize::from(o.pause_ms > 0) + usize::from(!o.flush)
+}
+
+impl Sequence {
+    pub fn size(&self) -> Size {
+        let mut s = Size {
+            actions: self.actions.len(),
+            bytes: 0,
+            knobs: 0,
+        };
+        if let Some(h) = &self.handshake {
+            s.knobs += 1 + opts_knobs(&h.opts);
+            if let Send::Handshake(spec) = &h.send {
+                s.knobs += handshake_knobs(spec);
+            }
+        }
+        for a in &self.actions {
+            s.knobs += opts_knobs(&a.opts);
+            match &a.send {
+                Send::Frame(f) => {
+                    s.bytes += f.payload.len();
+                    s.knobs += usize::from(!f.fin)
+                        + usize::from(f.rsv1)
+                        + usize::from(f.rsv2)
+                        + usize::from(f.rsv3)
+                        + usize::from(f.mask != MaskSpec::Auto)
+                        + usize::from(f.length_form != LengthSpec::Minimal)
+                        + usize::from(f.declared_len.is_some());
+                }
+                Send::Message(m) => {
+                    s.bytes += m.payload.len();
+                    s.knobs += usize::from(m.mask != MaskSpec::Auto)
+                        + match &m.fragments {
+                            Fragmenting::Whole => 0,
+                            Fragmenting::Size(_) => 1,
+                            Fragmenting::Sizes(v) => v.len(),
+                        };
+                }
+                Send::Raw(p) => s.bytes += p.len(),
+                Send::Handshake(spec) => s.knobs += handshake_knobs(spec),
+                Send::Shutdown => {}
+            }
+        }
+        s
+    }
+
+    /// Whether a frame announces a length other than its payload's.
+    pub fn has_lie(&self) -> bool {
+        self.actions.iter().any(|a| match &a.send {
+            Send::Frame(f) => f.declared_len.is_some_and(|d| d != f.payload.len() as u64),
+            _ => false,
+        })
+    }
+
+    /// What every sequence keeps: the last write is flushed, the handshake is too.
+    pub fn normalize(&mut self) {
+        if let Some(h) = &mut self.handshake {
+            h.opts.flush = true;
+        }
+        if let Some(last) = self.actions.last_mut() {
+            last.opts.flush = true;
+        }
+    }
+}
+
+/// What kind of problem a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingKind {
+    /// The server stopped accepting TCP connections after the sequence.
+    Crash,
+    /// The server neither answered nor closed within the timeout.
+    Hang,
+    /// The server's own bytes broke RFC 6455 (a violation found by the strict decoder, or
+    /// an invalid handshake response).
+    ProtocolBreak,
+    /// The server went on after something it must refuse (a bad frame, a bad request).
+    WrongAcceptance,
+    /// The server failed the connection, closed it or refused the handshake where it must
+    /// have answered.
+    WrongRejection,
+    /// The server answered, but not with what it must (another payload, opcode, status).
+    WrongAnswer,
+}
+
+impl FindingKind {
+    /// Used in case ids: `fuzz.<name>.<seed>-<iteration>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::Crash => "crash",
+            FindingKind::Hang => "hang",
+            FindingKind::ProtocolBreak => "protocol-break",
+            FindingKind::WrongAcceptance => "wrong-acceptance",
+            FindingKind::WrongRejection => "wrong-rejection",
+            FindingKind::WrongAnswer => "wrong-answer",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            FindingKind::Crash => "the server stopped accepting connections",
+            FindingKind::Hang => "the server neither answered nor closed",
+            FindingKind::ProtocolBreak => "the server broke the protocol",
+            FindingKind::WrongAcceptance => "the server went on where it must fail",
+            FindingKind::WrongRejection => "the server failed where it must answer",
+            FindingKind::WrongAnswer => "the server answered wrongly",
+        }
+    }
+}
+
+/// How one run of a case is judged by the fuzzer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judged {
+    /// Passed, or only non-strict or informational: not a finding.
+    Fine,
+    /// wsspec could not connect at all (the server may have crashed).
+    Unreachable(String),
+    Finding {
+        kind: FindingKind,
+        /// The first failing reason, as reported.
+        reason: String,
+        /// Kind and the shape of the reason, for deduplication.
+        signature: String,
+    },
+}
+
+/// A reason with its numbers, hex and quoted text blanked, so that findings differing only
+/// in sizes or payloads count as one.
+pub fn shape(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut chars = reason.chars().peekable();
+    let mut in_quote = false;
+    while let Some(c) = chars.next() {
+        if in_quote {
+            if c == '\\' {
+                chars.next();
+            } else if c == '"' {
+                in_quote = false;
+                out.push('"');
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_quote = true;
+                out.push_str("\"…");
+            }
+            '0' if chars.peek() == Some(&'x') => {
+                chars.next();
+                while chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
+                    chars.next();
+                }
+                out.push('#');
+            }
+            c if c.is_ascii_digit() => {
+                while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    chars.next();
+                }
+                out.push('#');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn ends_connection(observed: &str) -> bool {
+    observed.starts_with("TCP closed")
+        || observed.starts_with("connection error")
+        || observed.starts_with("close")
+        || observed.starts_with("stopped reading")
+        || observed.starts_with("invalid handshake response")
+        || observed.starts_with("handshake response")
+}
+
+/// Classifies one run of `case` (made from `plan`).
+pub fn judge(case: &Case, plan: &Plan, r: &CaseResult) -> Judged {
+    if r.verdict != Grade::Fail {
+        return Judged::Fine;
+    }
+    // The plan's rule is part of the signature only where the expectation that missed
+    // rests on it; a hang on an echo is the same hang whatever the sequence did later.
+    let finding = |kind: FindingKind, reason: String, detail: &str, decisive: bool| {
+        let rule = plan
+            .requirement
+            .as_ref()
+            .filter(|_| decisive)
+            .map(|q| q.name.as_str())
+            .unwrap_or("answer");
+        Judged::Finding {
+            kind,
+            signature: format!("{}|{rule}|{}", kind.name(), shape(detail)),
+            reason,
+        }
+    };
+    if let Some(v) = r.violations.first() {
+        return finding(
+            FindingKind::ProtocolBreak,
+            format!("the peer broke {}: {} ({})", v.section, v.rule, v.detail),
+            &v.rule,
+            false,
+        );
+    }
+    if r.checks.is_empty() {
+        if let Some(reason) = r
+            .reasons
+            .iter()
+            .find(|x| x.contains("cannot connect") || x.contains("connecting to"))
+        {
+            return Judged::Unreachable(reason.clone());
+        }
+    }
+    if let Some(c) = r
+        .checks
+        .iter()
+        .find(|c| !c.matched && c.grade == Grade::Fail)
+    {
+        let reason = format!("expected {}; observed {}", c.expected, c.observed);
+        let expected = case.steps.get(c.step).and_then(|s| match s {
+            Step::Expect(e) => Some(&e.kind),
+            _ => None,
+        });
+        let what = match expected {
+            Some(ExpectKind::Handshake(h)) if h.status.iter().any(|p| p.matches(101)) => {
+                "handshake-101"
+            }
+            Some(ExpectKind::Handshake(_)) => "handshake-refusal",
+            Some(ExpectKind::Message { .. }) => "message",
+            Some(ExpectKind::Pong { .. }) => "pong",
+            Some(ExpectKind::Close { .. }) => "close",
+            Some(ExpectKind::Fail { .. }) => "fail",
+            Some(ExpectKind::Any(_)) => "either",
+            _ => "other",
+        };
+        let observed = c.observed.as_str();
+        let event = observed.split([':', '(']).next().unwrap_or(observed).trim();
+        let detail = format!("{what}: {event}");
+        let kind = if observed.contains("(timed out)") {
+            FindingKind::Hang
+        } else {
+            match what {
+                "fail" | "handshake-refusal" if observed.starts_with("status 101") => {
+                    FindingKind::WrongAcceptance
+                }
+                "fail" => FindingKind::WrongAcceptance,
+                "handshake-refusal" => FindingKind::WrongAnswer,
+                "handshake-101" if observed.starts_with("status 4") => FindingKind::WrongRejection,
+                // A 101 with a bad Accept, Upgrade or Connection is the server's own bytes
+                // breaking §4.2.2.
+                "handshake-101" if observed.starts_with("status 101") => FindingKind::ProtocolBreak,
+                "handshake-101" => FindingKind::WrongRejection,
+                _ if ends_connection(observed) => FindingKind::WrongRejection,
+                _ => FindingKind::WrongAnswer,
+            }
+        };
+        let decisive = matches!(what, "fail" | "either" | "handshake-refusal" | "close");
+        return finding(kind, reason, &detail, decisive);
+    }
+    if let Some(close) = r.close.as_ref().filter(|c| c.verdict == Grade::Fail) {
+        let kind = if close.detail.contains("got none back")
+            && close.tcp_closed_by != crate::results::Party::Peer
+        {
+            FindingKind::Hang
+        } else {
+            FindingKind::WrongRejection
+        };
+        return finding(
+            kind,
+            format!("close: {}", close.detail),
+            &close.detail,
+            false,
+        );
+    }
+    let reason = r
+        .reasons
+        .iter()
+        .find(|x| x.starts_with("[fail]"))
+        .cloned()
+        .unwrap_or_else(|| "the case failed".into());
+    let kind = if reason.contains("did not finish") {
+        FindingKind::Hang
+    } else {
+        FindingKind::WrongAnswer
+    };
+    finding(kind, reason.clone(), &reason, false)
+}
+
+/// When a run stops.
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    Iterations(u64),
+    Duration(Duration),
+}
+
+/// Called with each iteration's index and case file, as it is run.
+pub type CaseHook = Arc<dyn Fn(u64, &str) + std::marker::Send + Sync>;
+/// Called as the run progresses.
+pub type ProgressHook = Arc<dyn Fn(&Status) + std::marker::Send + Sync>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Fuzzing,
+    Shrinking { done: usize, of: usize },
+    Done,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Status {
+    pub iterations: u64,
+    pub findings: usize,
+    pub phase: Phase,
+}
+
+#[derive(Clone)]
+pub struct FuzzConfig {
+    pub seed: u64,
+    pub limit: Limit,
+    /// Sequences run at once.
+    pub jobs: usize,
+    pub session: SessionConfig,
+    /// Where minimal reproducers are written as case files.
+    pub save_dir: Option<PathBuf>,
+    /// Stop once this many distinct findings are known.
+    pub max_findings: Option<usize>,
+    /// Per finding.
+    pub shrink: shrink::Budget,
+    pub on_case: Option<CaseHook>,
+    pub progress: Option<ProgressHook>,
+}
+
+impl Default for FuzzConfig {
+    fn default() -> Self {
+        FuzzConfig {
+            seed: 0,
+            limit: Limit::Duration(Duration::from_secs(30)),
+            jobs: run::default_jobs(),
+            session: SessionConfig {
+                step_timeout: Duration::from_millis(1000),
+                ..Default::default()
+            },
+            save_dir: None,
+            max_findings: None,
+            shrink: shrink::Budget::default(),
+            on_case: None,
+            progress: None,
+        }
+    }
+}
+
+/// One distinct problem, with its minimal reproducer.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub signature: String,
+    pub seed: u64,
+    /// The first iteration that showed it.
+    pub iteration: u64,
+    /// The first failing reason of that iteration.
+    pub reason: String,
+    pub original: Sequence,
+    pub minimal: Sequence,
+    /// The first failing reason of the minimal reproducer.
+    pub minimal_reason: String,
+    pub original_sends: usize,
+    pub minimal_sends: usize,
+    pub shrink_attempts: usize,
+    /// `fuzz.<kind>.<seed>-<iteration>`
+    pub id: String,
+    pub case_toml: String,
+    pub saved: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FuzzReport {
+    pub seed: u64,
+    pub target: String,
+    /// Sequences run (shrinking not counted).
+    pub iterations: u64,
+    /// Time spent running sequences (shrinking not counted).
+    pub elapsed: Duration,
+    pub findings: Vec<Finding>,
+    /// The server stopped accepting connections; the run ended there.
+    pub crashed: bool,
+    /// Reproducers that could not be written.
+    pub save_errors: Vec<String>,
+}
+
+impl FuzzReport {
+    pub fn sequences_per_sec(&self) -> f64 {
+        self.iterations as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The end-of-run summary for the terminal.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "wsspec fuzz {}: seed {}, {} sequences in {:.1} s ({:.0} sequences/s), {} finding{}\n",
+            self.target,
+            self.seed,
+            self.iterations,
+            self.elapsed.as_secs_f64(),
+            self.sequences_per_sec(),
+            self.findings.len(),
+            if self.findings.len() == 1 { "" } else { "s" }
+        );
+        if self.crashed {
+            s.push_str("the server stopped accepting connections: the run ended there\n");
+        }
+        for f in &self.findings {
+            s.push_str(&format!(
+                "\n  {} (iteration {}): {}\n    {}\n",
+                f.kind.name(),
+                f.iteration,
+                f.kind.describe(),
+                f.reason
+            ));
+            if f.kind == FindingKind::Crash {
+                s.push_str("    not shrunk: the server is gone; replay the case once it is back\n");
+            } else {
+                s.push_str(&format!(
+                    "    shrunk from {} to {} send steps in {} runs; now: {}\n",
+                    f.original_sends, f.minimal_sends, f.shrink_attempts, f.minimal_reason
+                ));
+            }
+            match &f.saved {
+                Some(p) => s.push_str(&format!("    saved {}\n", p.display())),
+                None => {
+                    s.push_str("    reproducer (no --save-cases given):\n");
+                    for line in f.case_toml.lines() {
+                        s.push_str("      ");
+                        s.push_str(line);
+                        s.push('\n');
+                    }
+                }
+            }
+        }
+        for e in &self.save_errors {
+            s.push_str(&format!("cannot save: {e}\n"));
+        }
+        if let Some(dir) = self.findings.iter().find_map(|f| f.saved.as_ref()) {
+            if let Some(dir) = dir.parent() {
+                s.push_str(&format!(
+                    "\nreplay: wsspec server {} --cases-dir {} --cases fuzz\n",
+                    self.target,
+                    dir.display()
+                ));
+            }
+        }
+        s
+    }
+}
+
+/// Parses `30s`, `2m`, `500ms`, `1h` or a number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: a duration is a number with ms, s, m or h, e.g. 30s"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        u => return Err(format!("{s:?}: unknown unit {u:?} (ms, s, m or h)")),
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
+        return Err(format!("{s:?}: the duration must be positive"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn generic_requirement(case: &Case, r: &CaseResult, seq: &Sequence) -> Requirement {
+    if let Some(v) = r.violations.first() {
+        return Requirement::new("peer-violation", &v.section, &v.rule);
+    }
+    let failed = r
+        .checks
+        .iter()
+        .find(|c| !c.matched && c.grade == Grade::Fail)
+        .and_then(|c| case.steps.get(c.step));
+    let fragmented = seq.actions.iter().any(|a| match &a.send {
+        Send::Frame(f) => !f.fin || f.opcode == 0,
+        Send::Message(m) => !matches!(m.fragments, Fragmenting::Whole),
+        _ => false,
+    });
+    // A control frame sent while a message sent frame by frame is still open.
+    let mut open = false;
+    let mut interleaved = false;
+    for a in &seq.actions {
+        if let Send::Frame(f) = &a.send {
+            match f.opcode {
+                1 | 2 => open = !f.fin,
+                0 if f.fin => open = false,
+                op if op & 8 != 0 && open => interleaved = true,
+                _ => {}
+            }
+        }
+    }
+    match failed {
+        Some(Step::Expect(e)) => match &e.kind {
+            ExpectKind::Pong { .. } | ExpectKind::Message { .. } if interleaved => {
+                Requirement::new(
+                    "control-in-fragmented-message",
+                    "RFC 6455 §5.4",
+                    "An endpoint MUST be capable of handling control frames in the middle of a fragmented message.",
+                )
+            }
+            ExpectKind::Pong { .. } => Requirement::new(
+                "ping-answered",
+                "RFC 6455 §5.5.2",
+                "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it already received a Close frame. A Pong frame sent in response to a Ping frame must have identical \"Application data\" as found in the message body of the Ping frame being replied to.",
+            ),
+            ExpectKind::Handshake(_) => Requirement::new(
+                "handshake-accepted",
+                "RFC 6455 §4.2.2",
+                "If the server chooses to accept the incoming connection, it MUST reply with a valid HTTP response indicating the following: a Status-Line with a 101 response code, an |Upgrade| header field with value \"websocket\", a |Connection| header field with value \"Upgrade\", and a |Sec-WebSocket-Accept| header field computed from the key.",
+            ),
+            ExpectKind::Close { .. } => oracle::close_requirement(),
+            _ if fragmented => Requirement::new(
+                "fragmented-message",
+                "RFC 6455 §5.4",
+                "A fragmented message is conceptually equivalent to a single larger message whose payload is equal to the concatenation of the payloads of the fragments in order.",
+            ),
+            _ => Requirement::new(
+                "message-received",
+                "RFC 6455 §6.2",
+                "If the frame comprises an unfragmented message, it is said that _A WebSocket Message Has Been Received_ with type /type/ and data /data/; the echo server under test sends each message it receives back.",
+            ),
+        },
+        _ => oracle::close_requirement(),
+    }
+}
+
+/// The RFC requirement a failed run of `case` shows broken: the plan's rule where the
+/// expectation that missed rests on it, otherwise what that expectation asked for.
+fn requirement_for(plan: &Plan, case: &Case, r: &CaseResult, seq: &Sequence) -> Requirement {
+    let decisive = r.violations.is_empty()
+        && r.checks
+            .iter()
+            .find(|c| !c.matched && c.grade == Grade::Fail)
+            .and_then(|c| case.steps.get(c.step))
+            .is_some_and(|s| {
+                matches!(
+                    s,
+                    Step::Expect(e) if matches!(
+                        e.kind,
+                        ExpectKind::Fail { .. } | ExpectKind::Any(_) | ExpectKind::Close { .. }
+                    ) || matches!(&e.kind, ExpectKind::Handshake(h) if !h.status.iter().any(|p| p.matches(101)))
+                )
+            });
+    match &plan.requirement {
+        Some(q) if decisive => q.clone(),
+        _ => generic_requirement(case, r, seq),
+    }
+}
+
+/// Runs one sequence as a case. `id` names the case.
+async fn run_sequence(
+    seq: &Sequence,
+    id: &str,
+    target: &Target,
+    session: &SessionConfig,
+) -> Option<(Plan, String, Case, CaseResult, Judged)> {
+    let plan = oracle::plan(seq).ok()?;
+    let meta = save::CaseMeta {
+        id: id.to_owned(),
+        title: "a generated sequence".into(),
+        section: plan
+            .requirement
+            .as_ref()
+            .map(|q| q.section.clone())
+            .unwrap_or_else(|| "RFC 6455 §5".into()),
+        requirement: plan
+            .requirement
+            .as_ref()
+            .map(|q| q.text.clone())
+            .unwrap_or_else(|| "Frames and messages are answered as RFC 6455 requires.".into()),
+        comment: Vec::new(),
+    };
+    let toml = save::case_toml(&meta, &plan);
+    let case = match save::load(&format!("{id}.toml"), &toml) {
+        Ok(c) => c,
+        Err(e) => panic!("a generated case does not load (a wsspec bug): {e}\n{toml}"),
+    };
+    let result = run::run_case(&case, target, session).await;
+    let judged = judge(&case, &plan, &result);
+    Some((plan, toml, case, result, judged))
+}
+
+/// Whether the server stopped accepting connections (two probes, a moment apart).
+async fn crashed(target: &Target, timeout: Duration) -> bool {
+    for attempt in 0..2 {
+        if run::probe(target, timeout).await.is_ok() {
+            return false;
+        }
+        if attempt == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    true
+}
+
+#[derive(Debug, Clone)]
+struct Raw {
+    kind: FindingKind,
+    iteration: u64,
+    reason: String,
+    requirement: Requirement,
+    seq: Sequence,
+}
+
+struct Shared {
+    next: AtomicU64,
+    done: AtomicU64,
+    stop: AtomicBool,
+    crashed: AtomicBool,
+    raw: Mutex<BTreeMap<String, Raw>>,
+}
+
+/// Distinct findings kept while fuzzing; a server that fails everything cannot make the
+/// fuzzer hold more.
+const MAX_DISTINCT: usize = 256;
+
+/// Fuzzes the server at `url`.
+pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
+    let target = Target::parse(url)?;
+    if target.secure {
+        return Err(RunError::TlsUnsupported {
+            url: target.url().to_owned(),
+        });
+    }
+    run::probe(&target, cfg.session.connect_timeout).await?;
+    let target = Arc::new(target);
+    let shared = Arc::new(Shared {
+        next: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        crashed: AtomicBool::new(false),
+        raw: Mutex::new(BTreeMap::new()),
+    });
+    let started = Instant::now();
+    let report_progress = |shared: &Shared, phase: Phase| {
+        if let Some(p) = &cfg.progress {
+            p(&Status {
+                iterations: shared.done.load(Ordering::Relaxed),
+                findings: shared.raw.lock().unwrap().len(),
+                phase,
+            });
+        }
+    };
+    report_progress(&shared, Phase::Fuzzing);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..cfg.jobs.max(1) {
+        let shared = shared.clone();
+        let target = target.clone();
+        let cfg = cfg.clone();
+        workers.spawn(async move {
+            loop {
+                if shared.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = shared.next.fetch_add(1, Ordering::Relaxed);
+                let more = match cfg.limit {
+                    Limit::Iterations(n) => i < n,
+                    Limit::Duration(d) => started.elapsed() < d,
+                };
+                if !more {
+                    break;
+                }
+                let seq = generate::generate(cfg.seed, i);
+                let id = format!("fuzz.seq.{}-{i}", cfg.seed);
+                let Some((plan, toml, case, result, judged)) =
+                    run_sequence(&seq, &id, &target, &cfg.session).await
+                else {
+                    continue;
+                };
+                if let Some(hook) = &cfg.on_case {
+                    hook(i, &toml);
+                }
+                let found = match judged {
+                    Judged::Fine => None,
+                    Judged::Unreachable(reason) => Some((None, reason)),
+                    Judged::Finding {
+                        kind,
+                        reason,
+                        signature,
+                    } => Some((Some((kind, signature)), reason)),
+                };
+                if let Some((finding, reason)) = found {
+                    let requirement = requirement_for(&plan, &case, &result, &seq);
+                    if shared.stop.load(Ordering::Relaxed) && shared.crashed.load(Ordering::Relaxed)
+                    {
+                        // Failures after a crash are its consequences.
+                    } else if crashed(&target, cfg.session.connect_timeout).await {
+                        shared.crashed.store(true, Ordering::Relaxed);
+                        shared.stop.store(true, Ordering::Relaxed);
+                        let mut raw = shared.raw.lock().unwrap();
+                        let crash = Raw {
+                            kind: FindingKind::Crash,
+                            iteration: i,
+                            reason,
+                            requirement,
+                            seq,
+                        };
+                        let entry = raw.entry("crash".into()).or_insert_with(|| crash.clone());
+                        if i < entry.iteration {
+                            *entry = crash;
+                        }
+                    } else if let Some((kind, signature)) = finding {
+                        let mut raw = shared.raw.lock().unwrap();
+                        let cap = cfg.max_findings.unwrap_or(MAX_DISTINCT).min(MAX_DISTINCT);
+                        let full = raw.len() >= cap && !raw.contains_key(&signature);
+                        if !full {
+                            let keep = raw.get(&signature).is_none_or(|r| i < r.iteration);
+                            if keep {
+                                raw.insert(
+                                    signature,
+                                    Raw {
+                                        kind,
+                                        iteration: i,
+                                        reason,
+                                        requirement,
+                                        seq,
+                                    },
+                                );
+                            }
+                        }
+                        if cfg.max_findings.is_some_and(|m| raw.len() >= m) {
+                            shared.stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+                shared.done.fetch_add(1, Ordering::Relaxed);
+                if let Some(p) = &cfg.progress {
+                    p(&Status {
+                        iterations: shared.done.load(Ordering::Relaxed),
+                        findings: shared.raw.lock().unwrap().len(),
+                        phase: Phase::Fuzzing,
+                    });
+                }
+            }
+        });
+    }
+    while let Some(r) = workers.join_next().await {
+        r.expect("a fuzzing worker panicked");
+    }
+    let elapsed = started.elapsed();
+    let iterations = shared.done.load(Ordering::Relaxed);
+    let crashed_server = shared.crashed.load(Ordering::Relaxed);
+    let mut raws: Vec<(String, Raw)> = std::mem::take(&mut *shared.raw.lock().unwrap())
+        .into_iter()
+        .collect();
+    raws.sort_by_key(|(_, r)| (r.kind != FindingKind::Crash, r.iteration));
+
+    // Findings are shrunk side by side (each one candidate at a time), in iteration order.
+    let total = raws.len();
+    report_progress(&shared, Phase::Shrinking { done: 0, of: total });
+    let mut done = 0;
+    let target_ref: &Target = &target;
+    let settled: Vec<Finding> = stream::iter(raws.into_iter().map(|(signature, raw)| async move {
+        settle(&signature, raw, cfg, target_ref, crashed_server).await
+    }))
+    .buffered(cfg.jobs.clamp(1, 8))
+    .inspect(|_| {
+        done += 1;
+        report_progress(&shared, Phase::Shrinking { done, of: total });
+    })
+    .collect()
+    .await;
+    let mut findings = Vec::with_capacity(total);
+    let mut save_errors = Vec::new();
+    for mut f in settled {
+        if let Some(dir) = &cfg.save_dir {
+            match save::write(dir, &f.id, &f.case_toml) {
+                Ok(p) => f.saved = Some(p),
+                Err(e) => save_errors.push(format!("{}: {e}", dir.display())),
+            }
+        }
+        findings.push(f);
+    }
+    report_progress(&shared, Phase::Done);
+    Ok(FuzzReport {
+        seed: cfg.seed,
+        target: target.url().to_owned(),
+        iterations,
+        elapsed,
+        findings,
+        crashed: crashed_server,
+        save_errors,
+    })
+}
+
+/// Shrinks one finding (unless the server is gone) and writes its case file.
+async fn settle(
+    signature: &str,
+    raw: Raw,
+    cfg: &FuzzConfig,
+    target: &Target,
+    crashed_server: bool,
+) -> Finding {
+    let id = format!("fuzz.{}.{}-{}", raw.kind.name(), cfg.seed, raw.iteration);
+    let original_plan = oracle::plan(&raw.seq).expect("run sequences have a plan");
+    let mut minimal = raw.seq.clone();
+    let mut attempts = 0;
+    let mut last: Option<(Plan, Case, CaseResult, String)> = None;
+    if !crashed_server {
+        let kind = raw.kind;
+        let counter = AtomicU64::new(0);
+        let shrunk = shrink::shrink(raw.seq.clone(), cfg.shrink, |cand| {
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            let id = format!("{id}.shrink-{n}");
+            async move {
+                match run_sequence(&cand, &id, target, &cfg.session).await {
+                    Some((.., Judged::Finding { kind: k, .. })) => k == kind,
+                    _ => false,
+                }
+            }
+        })
+        .await;
+        attempts = shrunk.attempts;
+        // Confirm the reproducer once more; a flaky one falls back to the original.
+        for candidate in [shrunk.sequence, raw.seq.clone()] {
+            if let Some((plan, _, case, result, Judged::Finding { kind, reason, .. })) =
+                run_sequence(&candidate, &id, target, &cfg.session).await
+            {
+                if kind == raw.kind {
+                    minimal = candidate;
+                    last = Some((plan, case, result, reason));
+                    break;
+                }
+            }
+        }
+    }
+    let plan = last
+        .as_ref()
+        .map(|(p, ..)| p.clone())
+        .unwrap_or_else(|| original_plan.clone());
+    let minimal_reason = last
+        .as_ref()
+        .map(|(.., r)| r.clone())
+        .unwrap_or_else(|| raw.reason.clone());
+    let requirement = match &last {
+        Some((plan, case, result, _)) => requirement_for(plan, case, result, &minimal),
+        None => raw.requirement.clone(),
+    };
+    let mut title = format!("{}: {}", raw.kind.name(), minimal_reason);
+    if title.chars().count() > 200 {
+        title = title.chars().take(199).collect::<String>() + "…";
+    }
+    let comment = vec![
+        format!(
+            "Found by `wsspec fuzz --seed {}` at iteration {}: {}.",
+            cfg.seed,
+            raw.iteration,
+            raw.kind.describe()
+        ),
+        format!("First seen: {}", raw.reason),
+        if crashed_server {
+            "Not shrunk: the server stopped accepting connections.".to_owned()
+        } else {
+            format!(
+                "Shrunk from {} to {} send steps in {} runs; the expectations are the oracle's for these steps.",
+                original_plan.send_steps(),
+                plan.send_steps(),
+                attempts
+            )
+        },
+        format!("Replay: wsspec server URL --cases-dir DIR --cases {id}"),
+    ];
+    let meta = save::CaseMeta {
+        id: id.clone(),
+        title,
+        section: requirement.section.clone(),
+        requirement: requirement.text.clone(),
+        comment,
+    };
+    let case_toml = save::case_toml(&meta, &plan);
+    Finding {
+        kind: raw.kind,
+        signature: signature.to_owned(),
+        seed: cfg.seed,
+        iteration: raw.iteration,
+        reason: raw.reason,
+        original_sends: original_plan.send_steps(),
+        minimal_sends: plan.send_steps(),
+        original: raw.seq,
+        minimal,
+        minimal_reason,
+        shrink_attempts: attempts,
+        id,
+        case_toml,
+        saved: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_blank_numbers_hex_and_quotes() {
+        assert_eq!(
+            shape("text message of 12 bytes: byte 3 is 0x1f, \"ab\\\"c\" 1000"),
+            "text message of # bytes: byte # is #, \"…\" #"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}
