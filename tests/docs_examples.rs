@@ -228,6 +228,10 @@ fn documented_flags_exist() {
         &["demo", "--help"],
         &["list", "--help"],
         &["check", "--help"],
+        &["client", "--help"],
+        &["fuzz", "--help"],
+        &["report", "--help"],
+        &["baseline", "--help"],
     ] {
         let out = wsspec(sub);
         assert_eq!(out.status.code(), Some(0));
@@ -240,6 +244,8 @@ fn documented_flags_exist() {
         "--all-targets",
         "--check",
         "--lib",
+        "--git",
+        "--locked",
     ];
     for rel in ["README.md", "cases/README.md"] {
         let text = read(rel);

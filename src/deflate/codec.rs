@@ -56,26 +56,31 @@ impl Compressor {
         let mut out = Vec::with_capacity(message.len() / 2 + 64);
         let start_in = self.inner.total_in();
         loop {
-            let consumed = (self.inner.total_in() - start_in) as usize;
             if out.capacity() - out.len() < 64 {
                 out.reserve(out.capacity().max(64));
             }
-            let before = self.inner.total_out();
+            let consumed = (self.inner.total_in() - start_in) as usize;
+            let (in_before, out_before) = (self.inner.total_in(), self.inner.total_out());
             self.inner
                 .compress_vec(&message[consumed..], &mut out, FlushCompress::Sync)
                 .expect("compressing into a growing buffer does not fail");
-            let done_in = (self.inner.total_in() - start_in) as usize == message.len();
-            // A sync flush is complete when the output ends with the empty stored block and
-            // the call stopped producing because it had room to spare.
-            if done_in
-                && out.ends_with(&TAIL)
-                && out.len() < out.capacity()
-                && self.inner.total_out() >= before
-            {
+            let all_in = (self.inner.total_in() - start_in) as usize == message.len();
+            // zlib returns with room to spare only once the flush is complete; with no
+            // progress at all there was nothing left to flush.
+            let stalled =
+                self.inner.total_in() == in_before && self.inner.total_out() == out_before;
+            if (all_in && out.len() < out.capacity()) || stalled {
                 break;
             }
         }
-        out.truncate(out.len() - TAIL.len());
+        if out.ends_with(&TAIL) {
+            out.truncate(out.len() - TAIL.len());
+        }
+        if out.is_empty() {
+            // Nothing was pending (an empty message right after a flush): RFC 7692 §7.2.3.6
+            // uses a lone empty stored-block header as the payload.
+            out.push(0x00);
+        }
         if self.no_context_takeover {
             self.inner.reset();
         }

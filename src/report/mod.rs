@@ -221,7 +221,12 @@ mod tests {
             "markdown".parse::<Formats>().unwrap().0,
             vec![Format::Markdown]
         );
-        assert_eq!("all".parse::<Formats>().unwrap(), Formats::default());
+        assert_eq!("all".parse::<Formats>().unwrap().0, Format::ALL.to_vec());
+        assert_eq!(Formats::default().0, Format::DEFAULT.to_vec());
+        assert_eq!(
+            "autobahn".parse::<Formats>().unwrap().0,
+            vec![Format::Autobahn]
+        );
         let e = "html,pdf".parse::<Formats>().unwrap_err();
         assert!(e.to_string().contains("\"pdf\""), "{e}");
         assert!("".parse::<Formats>().is_err());
