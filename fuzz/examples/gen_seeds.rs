@@ -349,34 +349,7 @@ fn case_seeds(s: &mut Seeds) {
                 Send::Handshake(h) => {
                     let mut req =
                         RequestSpec::standard("127.0.0.1", 9001, false, "/", SAMPLE_KEY.into());
-                    if let Some(m) = &h.method {
-                        req.method = m.clone();
-                    }
-                    if let Some(t) = &h.target {
-                        req.target = t.clone();
-                    }
-                    if let Some(v) = &h.version {
-                        req.version = v.clone();
-                    }
-                    req.request_line = h.request_line.clone();
-                    if !h.protocols.is_empty() {
-                        req.set("Sec-WebSocket-Protocol", &h.protocols.join(", "));
-                    }
-                    if !h.extensions.is_empty() {
-                        req.set("Sec-WebSocket-Extensions", &h.extensions.join(", "));
-                    }
-                    for (from, to) in &h.rename {
-                        req.rename(from, to);
-                    }
-                    for name in &h.remove {
-                        req.remove(name);
-                    }
-                    for (k, v) in &h.set {
-                        req.set(k, v);
-                    }
-                    for (k, v) in &h.add {
-                        req.add(k, v);
-                    }
+                    h.apply_to(&mut req);
                     s.add(
                         "handshake_request",
                         &format!("case-{}", c.id),

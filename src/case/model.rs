@@ -186,6 +186,45 @@ pub struct HandshakeSpec {
     pub extensions: Vec<String>,
 }
 
+impl HandshakeSpec {
+    /// Applies the case's changes to a request, in the order every user of a handshake step
+    /// relies on: request line parts, offers, then rename, remove, set and add, so the case
+    /// always has the last word.
+    pub fn apply_to(&self, req: &mut crate::handshake::RequestSpec) {
+        let h = self;
+        if let Some(m) = &h.method {
+            req.method = m.clone();
+        }
+        if let Some(t) = &h.target {
+            req.target = t.clone();
+        }
+        if let Some(v) = &h.version {
+            req.version = v.clone();
+        }
+        if h.request_line.is_some() {
+            req.request_line = h.request_line.clone();
+        }
+        if !h.protocols.is_empty() {
+            req.set("Sec-WebSocket-Protocol", &h.protocols.join(", "));
+        }
+        if !h.extensions.is_empty() {
+            req.set("Sec-WebSocket-Extensions", &h.extensions.join(", "));
+        }
+        for (from, to) in &h.rename {
+            req.rename(from, to);
+        }
+        for name in &h.remove {
+            req.remove(name);
+        }
+        for (k, v) in &h.set {
+            req.set(k, v);
+        }
+        for (k, v) in &h.add {
+            req.add(k, v);
+        }
+    }
+}
+
 /// A frame with every header field under the case's control.
 #[derive(Debug, Clone)]
 pub struct FrameSpec {

@@ -179,36 +179,7 @@ fn pong(payload: &[u8]) -> Expect {
 /// case's own changes).
 fn request_bytes(h: &HandshakeSpec) -> Vec<u8> {
     let mut req = RequestSpec::standard("127.0.0.1", 9001, false, "/", generate_key([7; 16]));
-    if let Some(m) = &h.method {
-        req.method = m.clone();
-    }
-    if let Some(t) = &h.target {
-        req.target = t.clone();
-    }
-    if let Some(v) = &h.version {
-        req.version = v.clone();
-    }
-    if h.request_line.is_some() {
-        req.request_line = h.request_line.clone();
-    }
-    if !h.protocols.is_empty() {
-        req.set("Sec-WebSocket-Protocol", &h.protocols.join(", "));
-    }
-    if !h.extensions.is_empty() {
-        req.set("Sec-WebSocket-Extensions", &h.extensions.join(", "));
-    }
-    for (from, to) in &h.rename {
-        req.rename(from, to);
-    }
-    for name in &h.remove {
-        req.remove(name);
-    }
-    for (k, v) in &h.set {
-        req.set(k, v);
-    }
-    for (k, v) in &h.add {
-        req.add(k, v);
-    }
+    h.apply_to(&mut req);
     req.to_bytes()
 }
 

@@ -680,36 +680,7 @@ fn request(h: &HandshakeSpec, target: &Target, cfg: &SessionConfig) -> RequestSp
     for (k, v) in &cfg.headers {
         req.set(k, v);
     }
-    if let Some(m) = &h.method {
-        req.method = m.clone();
-    }
-    if let Some(t) = &h.target {
-        req.target = t.clone();
-    }
-    if let Some(v) = &h.version {
-        req.version = v.clone();
-    }
-    if h.request_line.is_some() {
-        req.request_line = h.request_line.clone();
-    }
-    if !h.protocols.is_empty() {
-        req.set("Sec-WebSocket-Protocol", &h.protocols.join(", "));
-    }
-    if !h.extensions.is_empty() {
-        req.set("Sec-WebSocket-Extensions", &h.extensions.join(", "));
-    }
-    for (from, to) in &h.rename {
-        req.rename(from, to);
-    }
-    for name in &h.remove {
-        req.remove(name);
-    }
-    for (k, v) in &h.set {
-        req.set(k, v);
-    }
-    for (k, v) in &h.add {
-        req.add(k, v);
-    }
+    h.apply_to(&mut req);
     req
 }
 
