@@ -265,10 +265,10 @@ steps = [
 }
 
 /// The frame a case step sends, as a client would (masked with [`KEY`]
-/// when the case says "auto").
+/// when the case says "auto" or asks for a random key).
 fn mask(m: MaskSpec) -> Option<[u8; 4]> {
     match m {
-        MaskSpec::Auto => Some(KEY),
+        MaskSpec::Auto | MaskSpec::Random => Some(KEY),
         MaskSpec::None => None,
         MaskSpec::Key(k) => Some(k),
     }
