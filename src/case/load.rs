@@ -368,6 +368,7 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
             _ => {}
         }
     }
+    check_deflate_steps(&out, hs_send, hs_expect)?;
     if let Some((_, at)) = out
         .iter()
         .rev()
@@ -381,6 +382,59 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
         ));
     }
     Ok(out.into_iter().map(|(s, _)| s).collect())
+}
+
+/// Compression needs an agreement: a `deflate` expectation needs an offer to judge, and a
+/// compressed message needs the server to have accepted it, or the case would send RSV1
+/// frames to a peer that never agreed to them and blame it for failing.
+fn check_deflate_steps(
+    out: &[(Step, Option<At>)],
+    hs_send: usize,
+    hs_expect: usize,
+) -> Result<(), CheckError> {
+    let offers = match &out[hs_send].0 {
+        Step::Send(Send::Handshake(h), _) => {
+            let mut values: Vec<&str> = h.extensions.iter().map(String::as_str).collect();
+            values.extend(
+                h.set
+                    .iter()
+                    .chain(&h.add)
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+                    .map(|(_, v)| v.as_str()),
+            );
+            values.iter().any(|v| {
+                v.to_ascii_lowercase()
+                    .contains(crate::deflate::negotiate::NAME)
+            })
+        }
+        _ => false,
+    };
+    let deflate = match &out[hs_expect].0 {
+        Step::Expect(Expect {
+            kind: ExpectKind::Handshake(h),
+            ..
+        }) => h.deflate,
+        _ => None,
+    };
+    if deflate.is_some() && !offers {
+        return Err(err_at(
+            out[hs_expect].1,
+            ".deflate",
+            "the handshake step does not offer permessage-deflate (extensions = [\"permessage-deflate\"])",
+        ));
+    }
+    for (step, at) in out {
+        if let Step::Send(Send::Message(m), _) = step {
+            if m.compress && deflate != Some(DeflateExpect::Accepted) {
+                return Err(err_at(
+                    *at,
+                    ".compress",
+                    "a compressed message needs the handshake expectation to say deflate = \"accepted\"",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn default_handshake_expect() -> Step {

@@ -15,7 +15,8 @@ const MAX_ROWS: usize = 100_000;
 /// Expands a `matrix` value into rows.
 ///
 /// Two forms: an array of tables gives one case per table (values that vary together, such
-/// as a length and its Autobahn id); a table of arrays gives the cartesian product.
+/// as a length and its Autobahn id); a table of arrays gives the cartesian product, where
+/// an axis of tables binds each table's keys as well as the axis name.
 pub fn rows(matrix: Option<&Value>) -> Result<Vec<Row>, String> {
     let mut out: Vec<Row> = match matrix {
         None => vec![Vec::new()],
@@ -55,7 +56,24 @@ pub fn rows(matrix: Option<&Value>) -> Result<Vec<Row>, String> {
                 for row in &rows {
                     for v in values {
                         let mut r = row.clone();
+                        if r.iter().any(|(bound, _)| bound == name) {
+                            return Err(format!(
+                                "matrix.{name} is already bound by a table of another axis"
+                            ));
+                        }
                         r.push((name.clone(), v.clone()));
+                        // A table value also binds each of its keys: values that vary
+                        // together along one axis (a parameter set's name and its offer).
+                        if let Value::Table(group) = v {
+                            for (k, kv) in group {
+                                if r.iter().any(|(bound, _)| bound == k) {
+                                    return Err(format!(
+                                        "matrix.{name}: the key {k:?} is already bound by another axis"
+                                    ));
+                                }
+                                r.push((k.clone(), kv.clone()));
+                            }
+                        }
                         next.push(r);
                     }
                 }
@@ -105,21 +123,30 @@ pub fn substitute_str(s: &str, row: &Row) -> String {
     out
 }
 
-/// Replaces placeholders throughout a value tree.
+/// Replaces placeholders throughout a value tree. A value inserted whole from the matrix
+/// is substituted once more, so an axis of payload tables can refer to another axis
+/// (`{ repeat = "ab", len = "{size}" }`); only once, so a value naming itself cannot loop.
 pub fn substitute(v: &Value, row: &Row) -> Value {
+    subst(v, row, 1)
+}
+
+fn subst(v: &Value, row: &Row, depth: u8) -> Value {
     match v {
         Value::String(s) => {
             if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
                 if let Some((_, value)) = row.iter().find(|(k, _)| k == name) {
-                    return value.clone();
+                    return match depth {
+                        0 => value.clone(),
+                        d => subst(value, row, d - 1),
+                    };
                 }
             }
             Value::String(substitute_str(s, row))
         }
-        Value::Array(items) => Value::Array(items.iter().map(|i| substitute(i, row)).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|i| subst(i, row, depth)).collect()),
         Value::Table(t) => Value::Table(
             t.iter()
-                .map(|(k, v)| (k.clone(), substitute(v, row)))
+                .map(|(k, v)| (k.clone(), subst(v, row, depth)))
                 .collect(),
         ),
         other => other.clone(),
@@ -132,6 +159,44 @@ mod tests {
 
     fn val(s: &str) -> Value {
         toml::from_str::<toml::Table>(&format!("v = {s}")).unwrap()["v"].clone()
+    }
+
+    #[test]
+    fn an_inserted_table_is_substituted_once() {
+        let m = val(
+            r#"{ p = [{ repeat = "ab", len = "{size}" }], size = [3], self_ref = ["{self_ref}"] }"#,
+        );
+        let r = rows(Some(&m)).unwrap();
+        assert_eq!(
+            substitute(&Value::String("{p}".into()), &r[0]),
+            val(r#"{ repeat = "ab", len = 3 }"#)
+        );
+        // A value naming itself stops after one pass.
+        assert_eq!(
+            substitute(&Value::String("{self_ref}".into()), &r[0]),
+            Value::String("{self_ref}".into())
+        );
+    }
+
+    #[test]
+    fn a_product_axis_of_tables_binds_their_keys() {
+        let m = val(
+            r#"{ set = [{ name = "a", offer = "x" }, { name = "b", offer = "y" }], n = [1, 2] }"#,
+        );
+        let r = rows(Some(&m)).unwrap();
+        assert_eq!(r.len(), 4);
+        assert_eq!(substitute_str("{name}/{offer}/{n}", &r[3]), "b/y/2");
+        for clash in [
+            r#"{ set = [{ n = 1 }], n = [1] }"#,
+            r#"{ a = [{ z = 1 }], z = [1] }"#,
+        ] {
+            assert!(
+                rows(Some(&val(clash)))
+                    .unwrap_err()
+                    .contains("already bound"),
+                "{clash}"
+            );
+        }
     }
 
     #[test]

@@ -265,6 +265,9 @@ pub struct MessageSpec {
     pub payload: Payload,
     pub fragments: Fragmenting,
     pub mask: MaskSpec,
+    /// Compress with the agreed permessage-deflate parameters (RFC 7692 §6.1): the
+    /// fragments then split the compressed payload, and RSV1 marks the first frame.
+    pub compress: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,7 +276,9 @@ pub enum Fragmenting {
     Whole,
     /// Frames of this many payload bytes (the last may be shorter).
     Size(usize),
-    /// Exactly these payload sizes; they must add up to the payload length.
+    /// Exactly these payload sizes; they must add up to the payload length. For a compressed
+    /// message (whose length the case cannot know) they are taken from the start of the
+    /// compressed payload and what is left goes in one more frame.
     Sizes(Vec<usize>),
 }
 
@@ -330,6 +335,19 @@ pub struct HandshakeExpect {
     /// RFC 6455 §4.1 request rules to check. None: all of them; empty: none (the implicit
     /// handshake step, so a client with one flaw fails only the case about that flaw).
     pub rules: Option<Vec<RequestCheck>>,
+    /// Whether the server must accept or decline wsspec's permessage-deflate offer. Whatever
+    /// this says, an answer that fits no valid offer is the server's violation (RFC 7692 §7).
+    pub deflate: Option<DeflateExpect>,
+}
+
+/// What a handshake expectation asks of the permessage-deflate negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeflateExpect {
+    /// The 101 agrees on permessage-deflate with a valid answer.
+    Accepted,
+    /// No agreement: a 101 without permessage-deflate, or no 101 at all.
+    Declined,
 }
 
 /// A group of the request rules of RFC 6455 §4.1 (see `handshake::HandshakeRule`).

@@ -187,6 +187,8 @@ struct RawMessage {
     fragment_size: Option<usize>,
     fragments: Option<Vec<usize>>,
     mask: Option<RawMask>,
+    #[serde(default)]
+    compress: bool,
 }
 
 #[derive(Deserialize)]
@@ -348,6 +350,12 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
                     }
                     Fragmenting::Size(n)
                 }
+                (None, Some(sizes)) if r.compress => {
+                    if sizes.is_empty() || sizes.len() > 1_000_000 {
+                        return Err(StepError::new(format!("{field}.fragments"), "give 1 to 1000000 fragment sizes"));
+                    }
+                    Fragmenting::Sizes(sizes)
+                }
                 (None, Some(sizes)) => {
                     let total: usize = sizes.iter().sum();
                     if total != payload.len() || sizes.is_empty() {
@@ -362,6 +370,7 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
                 payload,
                 fragments,
                 mask: mask_of(r.mask, field)?,
+                compress: r.compress,
             })
         }
         "raw" => {
@@ -496,6 +505,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
                 #[serde(default)]
                 absent: Vec<String>,
                 rules: Option<Vec<RequestCheck>>,
+                deflate: Option<DeflateExpect>,
             }
             let h: H = typed(t, field)?;
             ExpectKind::Handshake(HandshakeExpect {
@@ -506,6 +516,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
                 headers: h.headers.0,
                 absent: h.absent,
                 rules: h.rules,
+                deflate: h.deflate,
             })
         }
         "message" => {

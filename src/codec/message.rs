@@ -67,18 +67,35 @@ impl Assembler {
 
     /// Takes the next decoded frame in stream order.
     pub fn push(&mut self, f: &DecodedFrame) -> Result<Assembled, Violation> {
+        self.push_transformed(f, false)
+    }
+
+    /// Like [`push`](Self::push), but a message that `f` starts carries data transformed by
+    /// a negotiated extension (permessage-deflate, RFC 7692 §6.1): its payload is not
+    /// UTF-8 until the extension has undone the transform, so the caller validates it then.
+    /// `transformed` only matters on the first frame of a message.
+    pub fn push_transformed(
+        &mut self,
+        f: &DecodedFrame,
+        transformed: bool,
+    ) -> Result<Assembled, Violation> {
         let op = OpCode(f.frame.opcode);
         if op.is_control() {
             return Ok(Assembled::Control(f.frame.clone()));
         }
-        let result = self.push_data(f, op);
+        let result = self.push_data(f, op, transformed);
         if result.is_err() {
             self.open = None;
         }
         result
     }
 
-    fn push_data(&mut self, f: &DecodedFrame, op: OpCode) -> Result<Assembled, Violation> {
+    fn push_data(
+        &mut self,
+        f: &DecodedFrame,
+        op: OpCode,
+        transformed: bool,
+    ) -> Result<Assembled, Violation> {
         match op {
             OpCode::CONTINUATION if self.open.is_none() => {
                 return Err(Violation::new(
@@ -105,7 +122,7 @@ impl Assembler {
                     opcode: op.0,
                     payload: Vec::new(),
                     frames: 0,
-                    utf8: (op == OpCode::TEXT).then(Utf8Validator::new),
+                    utf8: (op == OpCode::TEXT && !transformed).then(Utf8Validator::new),
                 });
             }
             _ => {

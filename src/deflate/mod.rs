@@ -1,5 +1,7 @@
 //! permessage-deflate (RFC 7692): the message transforms and the negotiation parameters.
 
 pub mod codec;
+pub mod negotiate;
 
 pub use codec::{Compressor, Decompressor, InflateError, TAIL};
+pub use negotiate::{check_answer, Agreement};

@@ -248,6 +248,7 @@ fn message(rng: &mut Rng) -> Action {
         payload: Payload::Bytes(payload),
         fragments,
         mask: MaskSpec::Auto,
+        compress: false,
     }))
 }
 
@@ -608,6 +609,7 @@ fn mutate(rng: &mut Rng, actions: &mut Vec<Action>) {
                         payload: Payload::Bytes(p),
                         fragments: Fragmenting::Whole,
                         mask: MaskSpec::Auto,
+                        compress: false,
                     }));
                     insert_somewhere(rng, actions, a);
                 }

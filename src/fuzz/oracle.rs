@@ -706,6 +706,7 @@ mod tests {
             payload: Payload::Bytes(b"abc".to_vec()),
             fragments: Fragmenting::Sizes(vec![1, 1]),
             mask: MaskSpec::Auto,
+            compress: false,
         };
         assert!(plan(&seq(vec![Send::Message(m)])).is_err());
     }

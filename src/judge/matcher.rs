@@ -4,7 +4,7 @@
 //! never waits longer than the evidence requires, which is what keeps a full run in seconds.
 
 use super::event::Event;
-use crate::case::{Expect, ExpectKind, Grade, HandshakeExpect};
+use crate::case::{DeflateExpect, Expect, ExpectKind, Grade, HandshakeExpect};
 use crate::codec::OpCode;
 use crate::handshake::{validate_response, Offer};
 use crate::report::bounded_lossy;
@@ -21,6 +21,8 @@ pub struct Context {
     pub peer_limit: Option<u64>,
     pub protocols: Vec<String>,
     pub extensions: Vec<String>,
+    /// The permessage-deflate agreement, once the server's answer was read and is valid.
+    pub deflate: Option<crate::deflate::Agreement>,
 }
 
 /// The decision on one expectation.
@@ -251,8 +253,39 @@ impl Matcher {
                             problems.push(format!("header {name} present"));
                         }
                     }
+                    let mut agreed = String::new();
+                    match h.deflate {
+                        Some(DeflateExpect::Accepted) => match &ctx.deflate {
+                            Some(a) => agreed = format!(", permessage-deflate agreed ({})", a.answer),
+                            None if resp.status == 101 => problems.push(
+                                "permessage-deflate not agreed (no valid permessage-deflate answer)"
+                                    .into(),
+                            ),
+                            None => {}
+                        },
+                        Some(DeflateExpect::Declined) => {
+                            let answer = crate::handshake::parse_extension_lines(
+                                resp.headers_named("Sec-WebSocket-Extensions"),
+                            )
+                            .unwrap_or_default();
+                            if let Some(e) = answer.iter().find(|e| {
+                                e.name.eq_ignore_ascii_case(crate::deflate::negotiate::NAME)
+                            }) {
+                                problems.push(format!(
+                                    "the server accepted permessage-deflate ({})",
+                                    bounded_lossy(
+                                        crate::deflate::negotiate::describe(e).as_bytes(),
+                                        120
+                                    )
+                                ));
+                            } else if resp.status == 101 {
+                                agreed = ", permessage-deflate declined".into();
+                            }
+                        }
+                        None => {}
+                    }
                     if problems.is_empty() {
-                        self.done(true, format!("status {}", resp.status))
+                        self.done(true, format!("status {}{agreed}", resp.status))
                     } else {
                         self.done(false, problems.join("; "))
                     }
@@ -415,6 +448,15 @@ fn describe_handshake(h: &HandshakeExpect) -> String {
     }
     for n in &h.absent {
         parts.push(format!("no header {n}"));
+    }
+    match h.deflate {
+        Some(DeflateExpect::Accepted) => {
+            parts.push("permessage-deflate accepted with a valid answer (RFC 7692 §7)".into())
+        }
+        Some(DeflateExpect::Declined) => {
+            parts.push("permessage-deflate declined (RFC 7692 §7)".into())
+        }
+        None => {}
     }
     parts.join(", ")
 }

@@ -12,7 +12,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::codec::{
     Assembled, Assembler, Decoder, DecoderConfig, Expect as MaskRule, FatalError, Violation,
 };
-use crate::handshake::parse_response;
+use crate::deflate::negotiate::{self, Agreement};
+use crate::deflate::{Decompressor, InflateError};
+use crate::handshake::{parse_extension_lines, parse_response, ExtensionOffer};
 use crate::judge::{Event, PeerViolation};
 use crate::transcript::{Direction, Transcript};
 
@@ -44,6 +46,25 @@ pub struct Shared {
     pub bytes_sent: AtomicU64,
     /// Events sent and not yet taken by the interpreter.
     pub queued: AtomicUsize,
+    /// The extensions wsspec offered in its handshake request, set before it is written, so
+    /// the reader can judge the answer the moment it arrives (frames may follow it in the
+    /// same segment).
+    pub offered: Mutex<Vec<ExtensionOffer>>,
+    /// What the server agreed to (RFC 7692), once its answer is read and found valid.
+    pub agreed: Mutex<Option<Agreement>>,
+}
+
+impl Shared {
+    pub fn new(transcript: Transcript) -> Shared {
+        Shared {
+            transcript: Mutex::new(transcript),
+            bytes_received: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
+            offered: Mutex::new(Vec::new()),
+            agreed: Mutex::new(None),
+        }
+    }
 }
 
 pub fn to_peer_violation(v: &Violation) -> PeerViolation {
@@ -126,6 +147,11 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                 Ok(Some(resp)) => {
                     let rest = head.split_off(resp.head_len.min(head.len()));
                     let upgraded = resp.status == 101;
+                    let agreement = if upgraded {
+                        negotiate_deflate(&resp, &out)
+                    } else {
+                        None
+                    };
                     if !out.send(Event::Handshake(Box::new(resp))) {
                         return;
                     }
@@ -134,6 +160,9 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                         continue;
                     }
                     let mut f = FrameStage::new(MaskRule::Unmasked, limits);
+                    if let Some(a) = agreement {
+                        f = f.with_deflate(&a);
+                    }
                     if !f.feed(&rest, &out, &mut |_| {}) {
                         return;
                     }
@@ -159,25 +188,163 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
+/// Judges the server's permessage-deflate answer against what wsspec offered (RFC 7692
+/// §5, §7), and records a valid agreement for the session before the handshake event
+/// reaches it. An invalid answer is the server's violation; nothing is inflated on its
+/// strength.
+fn negotiate_deflate(resp: &crate::handshake::Response, out: &Out) -> Option<Agreement> {
+    let offered = out.shared.offered.lock().unwrap().clone();
+    if negotiate::offers(&offered).is_empty() {
+        return None;
+    }
+    // A malformed header is reported by the handshake checks; here it means "no answer".
+    let answer =
+        parse_extension_lines(resp.headers_named("Sec-WebSocket-Extensions")).unwrap_or_default();
+    match negotiate::check_answer(&offered, &answer) {
+        Ok(Some(a)) => {
+            out.shared.transcript.lock().unwrap().note(format!(
+                "permessage-deflate agreed ({}): server window {} bits{}, client window {} bits{}",
+                a.answer,
+                a.server_max_window_bits,
+                if a.server_no_context_takeover {
+                    ", no server context takeover"
+                } else {
+                    ""
+                },
+                a.client_max_window_bits,
+                if a.client_no_context_takeover {
+                    ", no client context takeover"
+                } else {
+                    ""
+                },
+            ));
+            *out.shared.agreed.lock().unwrap() = Some(a.clone());
+            Some(a)
+        }
+        Ok(None) => {
+            out.shared
+                .transcript
+                .lock()
+                .unwrap()
+                .note("permessage-deflate declined: the answer has no permessage-deflate element");
+            None
+        }
+        Err(p) => {
+            let _ = out.send(Event::Violation(PeerViolation {
+                section: p.section.into(),
+                rule: p.rule.into(),
+                detail: p.detail,
+            }));
+            None
+        }
+    }
+}
+
 /// The frames after the opening handshake, in either role: decoding with the masking
 /// rule of the peer's role, reassembly, and the rule that nothing follows a close frame.
 pub(crate) struct FrameStage {
     decoder: Decoder,
     assembler: Assembler,
     peer_closed: bool,
+    inflate: Option<Inflate>,
+    expect: MaskRule,
+    limits: ReadLimits,
+}
+
+/// The receiving half of an agreed permessage-deflate (RFC 7692 §6.2, §7.2.2).
+struct Inflate {
+    decompressor: Decompressor,
+    agreement: Agreement,
+    max_message: usize,
+    /// The message being assembled started with RSV1 set.
+    open_compressed: bool,
+}
+
+impl Inflate {
+    fn fresh_decompressor(a: &Agreement, max_message: usize) -> Decompressor {
+        Decompressor::new(
+            a.server_max_window_bits,
+            a.server_no_context_takeover,
+            max_message,
+        )
+    }
+
+    /// The message a compressed payload stands for, or what is wrong with it.
+    fn message(&mut self, opcode: u8, payload: &[u8], frames: usize, at: u64) -> Event {
+        match self.decompressor.decompress(payload) {
+            Ok(plain) => {
+                if opcode == 1 {
+                    if let Err(e) = crate::utf8::validate(&plain) {
+                        return Event::Violation(PeerViolation {
+                            section: "RFC 7692 §6.1".into(),
+                            rule: "the payload after decompression is subject to the constraints for the original data type (text: UTF-8, RFC 6455 §8.1)".into(),
+                            detail: format!(
+                                "the compressed text message ending at byte {at} inflates to {} bytes that are not valid UTF-8 ({e})",
+                                plain.len()
+                            ),
+                        });
+                    }
+                }
+                Event::Message {
+                    opcode,
+                    payload: plain,
+                    frames,
+                }
+            }
+            Err(InflateError::Corrupt(why)) => {
+                self.decompressor = Self::fresh_decompressor(&self.agreement, self.max_message);
+                let hint = if self.agreement.server_no_context_takeover {
+                    "; server_no_context_takeover was agreed, so each message must inflate with an empty window: a server that keeps its window refers back into earlier messages"
+                } else {
+                    ""
+                };
+                Event::Violation(PeerViolation {
+                    section: "RFC 7692 §7.2.2".into(),
+                    rule: "a compressed message is DEFLATE data (RFC 1951) that inflates with the agreed window and context takeover".into(),
+                    detail: format!(
+                        "the compressed message ending at byte {at} ({} bytes) does not inflate: {why}{hint}",
+                        payload.len()
+                    ),
+                })
+            }
+            Err(e @ InflateError::TooLarge { .. }) => Event::Fatal(format!(
+                "a compressed message ending at byte {at}: {e}; wsspec stopped reading"
+            )),
+        }
+    }
 }
 
 impl FrameStage {
     pub(crate) fn new(expect: MaskRule, limits: ReadLimits) -> FrameStage {
+        FrameStage::build(expect, limits, None)
+    }
+
+    fn build(expect: MaskRule, limits: ReadLimits, a: Option<&Agreement>) -> FrameStage {
+        let max_message = usize::try_from(limits.max_message).unwrap_or(usize::MAX);
         FrameStage {
             decoder: Decoder::new(DecoderConfig {
                 expect,
                 max_frame_payload: limits.max_frame,
-                allowed_rsv: 0,
+                // RSV1 is permessage-deflate's "Per-Message Compressed" bit (RFC 7692 §6).
+                allowed_rsv: if a.is_some() { 0b100 } else { 0 },
             }),
             assembler: Assembler::new(limits.max_message),
             peer_closed: false,
+            inflate: a.map(|a| Inflate {
+                decompressor: Inflate::fresh_decompressor(a, max_message),
+                agreement: a.clone(),
+                max_message,
+                open_compressed: false,
+            }),
+            expect,
+            limits,
         }
+    }
+
+    /// The same stage with permessage-deflate agreed: RSV1 allowed on the first frame of a
+    /// message, and compressed messages inflated before they are judged.
+    pub(crate) fn with_deflate(self, a: &Agreement) -> FrameStage {
+        FrameStage::build(self.expect, self.limits, Some(a))
     }
 
     /// The peer closed TCP: a frame cut short is a violation.
@@ -233,16 +400,62 @@ impl FrameStage {
                     if self.peer_closed {
                         continue;
                     }
-                    let ev = match self.assembler.push(&df) {
+                    let mut compressed = false;
+                    if let (Some(inf), true) = (&mut self.inflate, df.frame.rsv1) {
+                        let op = df.frame.opcode;
+                        if op == 0 || op & 0x8 != 0 {
+                            let what = if op == 0 {
+                                "a continuation frame"
+                            } else {
+                                "a control frame"
+                            };
+                            if !out.send(Event::Violation(PeerViolation {
+                                section: "RFC 7692 §6.1".into(),
+                                rule: "an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames and non-first fragments of a data message".into(),
+                                detail: format!("RSV1 set on {what} (opcode 0x{op:x}) at byte {}", df.offset),
+                            })) {
+                                return false;
+                            }
+                        } else if !self.assembler.in_message() {
+                            compressed = true;
+                            inf.open_compressed = true;
+                        }
+                    }
+                    let pushed = self.assembler.push_transformed(&df, compressed);
+                    if pushed.is_err() {
+                        if let Some(inf) = &mut self.inflate {
+                            inf.open_compressed = false;
+                        }
+                    }
+                    let ev = match pushed {
                         Ok(Assembled::Partial) => continue,
                         Ok(Assembled::Message {
                             opcode,
                             payload,
                             frames,
-                        }) => Event::Message {
-                            opcode,
-                            payload,
-                            frames,
+                        }) => match self.inflate.as_mut().filter(|inf| inf.open_compressed) {
+                            Some(inf) => {
+                                inf.open_compressed = false;
+                                let at = df.offset + df.wire_len as u64;
+                                let ev = inf.message(opcode, &payload, frames, at);
+                                if let Event::Message { payload: p, .. } = &ev {
+                                    shared.transcript.lock().unwrap().note(format!(
+                                        "inflated a compressed message: {} -> {} bytes",
+                                        payload.len(),
+                                        p.len()
+                                    ));
+                                }
+                                if matches!(ev, Event::Fatal(_)) {
+                                    let _ = out.send(ev);
+                                    return false;
+                                }
+                                ev
+                            }
+                            _ => Event::Message {
+                                opcode,
+                                payload,
+                                frames,
+                            },
                         },
                         Ok(Assembled::Control(f)) => match f.opcode {
                             0x9 => Event::Ping(f.payload),

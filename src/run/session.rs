@@ -5,8 +5,8 @@
 //! role from `State::masking`. Every step has a deadline and the case has one as a
 //! whole; a peer that stalls, floods or resets can only produce a verdict.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -20,6 +20,7 @@ use crate::case::{
     WriteOpts,
 };
 use crate::codec::{Frame, LengthForm, OpCode};
+use crate::deflate::Compressor;
 use crate::handshake::{generate_key, RequestSpec};
 use crate::judge::{
     case_verdict, judge_close, CloseFacts, Context, Event, Matcher, PeerViolation, Progress,
@@ -74,17 +75,17 @@ pub(super) struct State {
     /// wsspec plays the client, so its frames are masked (RFC 6455 §5.1); false when it
     /// plays the server.
     pub(super) masking: bool,
+    /// wsspec's compressor once permessage-deflate is agreed (RFC 7692 §7.2.1).
+    pub(super) compressor: Option<Compressor>,
+    /// An expectation graded `unimplemented` missed: the peer lacks the feature the rest
+    /// of the case is about, so its remaining steps are skipped (the close still runs).
+    pub(super) skip_rest: bool,
 }
 
 impl State {
     pub(super) fn new(started: Instant, masking: bool) -> State {
         State {
-            shared: Arc::new(Shared {
-                transcript: Mutex::new(Transcript::new(started)),
-                bytes_received: AtomicU64::new(0),
-                bytes_sent: AtomicU64::new(0),
-                queued: AtomicUsize::new(0),
-            }),
+            shared: Arc::new(Shared::new(Transcript::new(started))),
             checks: Vec::new(),
             violations: Vec::new(),
             violations_dropped: 0,
@@ -99,6 +100,8 @@ impl State {
             error: None,
             pending: Vec::new(),
             masking,
+            compressor: None,
+            skip_rest: false,
         }
     }
 
@@ -254,7 +257,7 @@ async fn drive(
     let _guard = AbortOnDrop(reader);
 
     for (i, step) in case.steps.iter().enumerate() {
-        if st.aborted {
+        if st.aborted || st.skip_rest {
             break;
         }
         match step {
@@ -366,6 +369,10 @@ pub(super) fn record(st: &mut State, i: usize, implicit: bool, outcome: crate::j
         outcome.observed
     ));
     let stop = !outcome.matched && outcome.grade == Grade::Fail;
+    if !outcome.matched && outcome.grade == Grade::Unimplemented {
+        st.note("the peer does not implement what the rest of this case needs: its remaining steps are skipped");
+        st.skip_rest = true;
+    }
     match st.checks.last_mut() {
         Some(last)
             if last.expected == outcome.expected
@@ -416,6 +423,16 @@ pub(super) async fn observe<W: AsyncWrite + Unpin>(
 ) {
     match ev {
         Event::Violation(v) => st.violation(v.clone()),
+        Event::Handshake(_) => {
+            let agreed = st.shared.agreed.lock().unwrap().clone();
+            if let Some(a) = &agreed {
+                st.compressor = Some(Compressor::new(
+                    a.client_max_window_bits,
+                    a.client_no_context_takeover,
+                ));
+            }
+            st.ctx.deflate = agreed;
+        }
         Event::Ping(p) if st.close.wsspec_sent.is_none() && !st.write_broken => {
             let mut f = Frame::new(OpCode::PONG.0, p.clone());
             f.mask = st.mask_key(MaskSpec::Auto);
@@ -550,6 +567,13 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> V
         .iter()
         .map(|e| e.split(';').next().unwrap_or("").trim().to_owned())
         .collect();
+    *st.shared.offered.lock().unwrap() = crate::handshake::parse_extension_lines(
+        req.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+            .map(|(_, v)| v.as_bytes()),
+    )
+    .unwrap_or_default();
     st.note("opening handshake request");
     req.to_bytes()
 }
@@ -593,6 +617,9 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
                 st.close.wsspec_first = st.close.peer_sent.is_none();
             }
             track_frame_message(&mut st.ctx, fs, &payload);
+            if fs.rsv1 && fs.opcode & 0x8 == 0 && fs.opcode != 0 {
+                resync_compressor(st);
+            }
             let f = Frame {
                 fin: fs.fin,
                 rsv1: fs.rsv1,
@@ -612,16 +639,25 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
             push(st, f, &mut out);
         }
         Send::Message(m) => {
-            let payload = m.payload.bytes();
-            let sizes: Vec<usize> = match &m.fragments {
-                Fragmenting::Whole => vec![payload.len()],
-                Fragmenting::Size(n) if payload.is_empty() => {
-                    let _ = n;
-                    vec![0]
+            let original = m.payload.bytes();
+            let compressed = match (&mut st.compressor, m.compress) {
+                (Some(c), true) => Some(c.compress(&original)),
+                (None, true) => {
+                    st.note("permessage-deflate is not agreed: the message goes out uncompressed");
+                    None
                 }
-                Fragmenting::Size(n) => payload.chunks(*n).map(<[u8]>::len).collect(),
-                Fragmenting::Sizes(s) => s.clone(),
+                _ => None,
             };
+            if let Some(c) = &compressed {
+                st.note(format!(
+                    "compressed a {}-byte message to {} bytes",
+                    original.len(),
+                    c.len()
+                ));
+            }
+            let compress = compressed.is_some();
+            let payload = compressed.unwrap_or_else(|| original.clone());
+            let sizes = fragment_sizes(&m.fragments, payload.len());
             let mut at = 0;
             let last = sizes.len() - 1;
             out.reserve(payload.len() + sizes.len() * 14);
@@ -635,16 +671,61 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
                     payload[at..at + n].to_vec(),
                 );
                 f.fin = i == last;
+                f.rsv1 = compress && i == 0;
                 f.mask = st.mask_key(m.mask);
                 at += n;
                 push(st, f, &mut out);
             }
-            st.ctx.last_message = Some((m.opcode, payload));
+            st.ctx.last_message = Some((m.opcode, original));
         }
         Send::Raw(p) => out = p.bytes(),
         Send::Shutdown => {}
     }
     out
+}
+
+/// The payload sizes of a message's frames. Explicit sizes may not cover a compressed
+/// payload, whose length the case cannot know: they split its start and the rest goes in
+/// one more frame; sizes past its end give empty frames.
+fn fragment_sizes(f: &Fragmenting, len: usize) -> Vec<usize> {
+    match f {
+        Fragmenting::Whole => vec![len],
+        Fragmenting::Size(_) if len == 0 => vec![0],
+        Fragmenting::Size(n) => {
+            let n = (*n).max(1);
+            let mut v = vec![n; len / n];
+            if len % n != 0 {
+                v.push(len % n);
+            }
+            v
+        }
+        Fragmenting::Sizes(s) => {
+            let mut v = Vec::with_capacity(s.len() + 1);
+            let mut left = len;
+            for &n in s {
+                let n = n.min(left);
+                v.push(n);
+                left -= n;
+            }
+            if left > 0 {
+                v.push(left);
+            }
+            v
+        }
+    }
+}
+
+/// A frame the case wrote with RSV1 carries DEFLATE data wsspec did not produce, so the
+/// peer's window now holds bytes wsspec's compressor never saw. A fresh compressor only
+/// refers back into what it compressed itself, which is the newest part of any window, so
+/// its output stays valid for the peer.
+fn resync_compressor(st: &mut State) {
+    if let (Some(a), Some(_)) = (&st.ctx.deflate, &st.compressor) {
+        st.compressor = Some(Compressor::new(
+            a.client_max_window_bits,
+            a.client_no_context_takeover,
+        ));
+    }
 }
 
 /// Data frames sent one by one still make a message that a later `expect = "message"` can
