@@ -39,7 +39,8 @@ pub struct Flaws {
     /// When the client offers subprotocols, the 101 selects one it did not offer.
     pub pick_unoffered_subprotocol: bool,
     /// The client's Sec-WebSocket-Extensions offer is copied into the 101, as if the
-    /// server supported every extension it is offered.
+    /// server supported every extension it is offered. Nothing is negotiated then, so
+    /// nothing is compressed either.
     pub echo_unknown_extension: bool,
     /// Bytes that arrive in the same read as the request (frames the client sent with
     /// it) are thrown away.
