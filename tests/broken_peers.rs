@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use common::{
     assert_failed_exactly, assert_outcomes, broken_server, case, establishes, exchanges_frames,
-    expects_failure, ids, ids_where, Bugs, Expected,
+    expects_failure, ids, ids_where, Expected, Flaws,
 };
 use wsspec::case::{Case, ExpectKind, Grade, Step};
 use wsspec::results::RunResults;
@@ -63,19 +63,19 @@ const LIMITS: Opts = Opts {
 };
 
 /// Runs the whole built-in suite but `limits` against the echo server with `bugs`.
-async fn run(bugs: Bugs) -> RunResults {
+async fn run(bugs: Flaws) -> RunResults {
     run_with(bugs, &[], &["limits"], NORMAL).await
 }
 
 /// [`run`] driven [`WIDE`].
-async fn run_wide(bugs: Bugs) -> RunResults {
+async fn run_wide(bugs: Flaws) -> RunResults {
     run_with(bugs, &[], &["limits"], WIDE).await
 }
 
 /// Runs the whole built-in suite: everything but `limits`, then `limits`. Run together,
 /// the megabyte messages of `limits` (each built, copied and masked in a debug build) can
 /// hold both runtime threads long enough for a short case to miss its step timeout.
-async fn run_all(bugs: Bugs) -> RunResults {
+async fn run_all(bugs: Flaws) -> RunResults {
     let r = run(bugs).await;
     let limits = run_with(bugs, &["limits"], &[], LIMITS).await;
     merge(r, limits)
@@ -92,7 +92,7 @@ const LIMITS_SAMPLE: &[&str] = &[
 ];
 
 /// Runs everything but `limits`, then [`LIMITS_SAMPLE`].
-async fn run_sampled(bugs: Bugs) -> RunResults {
+async fn run_sampled(bugs: Flaws) -> RunResults {
     let r = run(bugs).await;
     let limits = run_with(bugs, LIMITS_SAMPLE, &[], LIMITS).await;
     assert_eq!(limits.cases.len(), 8);
@@ -106,12 +106,12 @@ fn merge(mut a: RunResults, b: RunResults) -> RunResults {
 }
 
 /// Runs the built-in cases matching `patterns` (all when empty).
-async fn run_area(bugs: Bugs, patterns: &[&str]) -> RunResults {
+async fn run_area(bugs: Flaws, patterns: &[&str]) -> RunResults {
     run_with(bugs, patterns, &[], NORMAL).await
 }
 
 /// Runs the built-in cases matching `include` (all when empty) and not `exclude`.
-async fn run_with(bugs: Bugs, include: &[&str], exclude: &[&str], opts: Opts) -> RunResults {
+async fn run_with(bugs: Flaws, include: &[&str], exclude: &[&str], opts: Opts) -> RunResults {
     let server = broken_server(bugs).await;
     let cfg = RunConfig {
         jobs: opts.jobs,
@@ -184,7 +184,7 @@ fn assert_reason(r: &RunResults, id: &str, needle: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn correct_server_passes_every_case() {
-    let r = run_all(Bugs::default()).await;
+    let r = run_all(Flaws::default()).await;
     assert_eq!(r.cases.len(), ids(&[]).len());
     let not_passed: BTreeSet<String> = r
         .cases
@@ -209,7 +209,7 @@ async fn correct_server_passes_every_case() {
 /// non-minimal lengths made the other allowed choice and still passes everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_rejecting_non_minimal_lengths_passes_every_case() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         reject_non_minimal: true,
         ..Default::default()
     })
@@ -221,7 +221,7 @@ async fn server_rejecting_non_minimal_lengths_passes_every_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_accept_fails_every_established_case() {
-    let r = run_sampled(Bugs {
+    let r = run_sampled(Flaws {
         wrong_accept: true,
         ..Default::default()
     })
@@ -256,7 +256,7 @@ async fn wrong_accept_fails_every_established_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_bad_handshakes_fails_every_refusal_case() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         no_error_response: true,
         ..Default::default()
     })
@@ -301,7 +301,7 @@ async fn dropping_bad_handshakes_fails_every_refusal_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn version_426_without_header_fails_the_version_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         version_no_426_header: true,
         ..Default::default()
     })
@@ -321,7 +321,7 @@ async fn version_426_without_header_fails_the_version_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case_sensitive_upgrade_fails_the_upgrade_case_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         upgrade_case_sensitive: true,
         ..Default::default()
     })
@@ -336,7 +336,7 @@ async fn case_sensitive_upgrade_fails_the_upgrade_case_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exact_connection_match_fails_the_token_list_case() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         connection_exact_match: true,
         ..Default::default()
     })
@@ -352,11 +352,11 @@ async fn exact_connection_match_fails_the_token_list_case() {
 /// refusal cases of that header (or method, or version) fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_missing_request_check_fails_its_refusal_cases() {
-    let d = Bugs::default();
-    let checks: [(&str, Bugs, &[&str]); 8] = [
+    let d = Flaws::default();
+    let checks: [(&str, Flaws, &[&str]); 8] = [
         (
             "accept_any_upgrade",
-            Bugs {
+            Flaws {
                 accept_any_upgrade: true,
                 ..d
             },
@@ -369,7 +369,7 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
         ),
         (
             "accept_any_connection",
-            Bugs {
+            Flaws {
                 accept_any_connection: true,
                 ..d
             },
@@ -381,7 +381,7 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
         ),
         (
             "accept_bad_key",
-            Bugs {
+            Flaws {
                 accept_bad_key: true,
                 ..d
             },
@@ -395,7 +395,7 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
         ),
         (
             "accept_duplicate_key",
-            Bugs {
+            Flaws {
                 accept_duplicate_key: true,
                 ..d
             },
@@ -403,7 +403,7 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
         ),
         (
             "accept_missing_host",
-            Bugs {
+            Flaws {
                 accept_missing_host: true,
                 ..d
             },
@@ -411,7 +411,7 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
         ),
         (
             "accept_any_version",
-            Bugs {
+            Flaws {
                 accept_any_version: true,
                 ..d
             },
@@ -420,7 +420,7 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
         ),
         (
             "accept_any_method",
-            Bugs {
+            Flaws {
                 accept_any_method: true,
                 ..d
             },
@@ -429,7 +429,7 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
         ),
         (
             "accept_http_1_0",
-            Bugs {
+            Flaws {
                 accept_http_1_0: true,
                 ..d
             },
@@ -460,7 +460,7 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unoffered_subprotocol_fails_the_subprotocol_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         pick_unoffered_subprotocol: true,
         ..Default::default()
     })
@@ -484,7 +484,7 @@ async fn unoffered_subprotocol_fails_the_subprotocol_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_unknown_extensions_fails_the_unknown_extension_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         echo_unknown_extension: true,
         ..Default::default()
     })
@@ -504,7 +504,7 @@ async fn accepting_unknown_extensions_fails_the_unknown_extension_cases() {
 /// Losing the frames that came with the request misses a SHOULD: the case is non-strict.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_early_frames_misses_the_same_write_case() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         drop_early_frames: true,
         ..Default::default()
     })
@@ -525,7 +525,7 @@ async fn dropping_early_frames_misses_the_same_write_case() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_by_one_length_encoding_fails_the_boundary_cases() {
     // No `limits` case has a message or control frame of 125 or 65535 bytes.
-    let r = run(Bugs {
+    let r = run(Flaws {
         non_minimal_length: true,
         ..Default::default()
     })
@@ -551,7 +551,7 @@ async fn off_by_one_length_encoding_fails_the_boundary_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ignoring_the_length_msb_fails_the_msb_case() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         ignore_length_msb: true,
         ..Default::default()
     })
@@ -572,7 +572,7 @@ async fn ignoring_the_length_msb_fails_the_msb_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn masked_server_frames_fail_every_case_with_a_server_frame() {
-    let r = run_sampled(Bugs {
+    let r = run_sampled(Flaws {
         mask_server_frames: true,
         ..Default::default()
     })
@@ -591,7 +591,7 @@ async fn masked_server_frames_fail_every_case_with_a_server_frame() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_unmasked_frames_fails_the_unmasked_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         accept_unmasked: true,
         ..Default::default()
     })
@@ -608,7 +608,7 @@ async fn accepting_unmasked_frames_fails_the_unmasked_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ignoring_rsv_bits_fails_the_rsv_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         ignore_rsv: true,
         ..Default::default()
     })
@@ -618,7 +618,7 @@ async fn ignoring_rsv_bits_fails_the_rsv_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ignoring_reserved_opcodes_fails_the_opcode_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         ignore_reserved_opcodes: true,
         ..Default::default()
     })
@@ -647,7 +647,7 @@ fn answered_pings() -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_pongs_fail_the_ping_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         no_pong: true,
         ..Default::default()
     })
@@ -659,7 +659,7 @@ async fn missing_pongs_fail_the_ping_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_pong_payloads_fail_the_ping_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         wrong_pong_payload: true,
         ..Default::default()
     })
@@ -670,7 +670,7 @@ async fn wrong_pong_payloads_fail_the_ping_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answering_pongs_fails_the_unsolicited_pong_cases() {
-    let bugs = Bugs {
+    let bugs = Flaws {
         answer_pongs: true,
         ..Default::default()
     };
@@ -698,7 +698,7 @@ async fn answering_pongs_fails_the_unsolicited_pong_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn big_control_frames_fail_the_126_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         allow_big_control: true,
         ..Default::default()
     })
@@ -712,7 +712,7 @@ async fn big_control_frames_fail_the_126_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fragmented_control_frames_fail_the_fragmented_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         allow_fragmented_control: true,
         ..Default::default()
     })
@@ -731,7 +731,7 @@ async fn fragmented_control_frames_fail_the_fragmented_cases() {
 /// that expect the connection to fail on a fragmented message still pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejecting_fragmented_messages_fails_every_fragmented_echo() {
-    let r = run_sampled(Bugs {
+    let r = run_sampled(Flaws {
         reject_fragmented: true,
         ..Default::default()
     })
@@ -771,7 +771,7 @@ async fn rejecting_fragmented_messages_fails_every_fragmented_echo() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_stray_continuations_fails_the_continuation_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         accept_continuation_without_start: true,
         ..Default::default()
     })
@@ -794,7 +794,7 @@ async fn accepting_stray_continuations_fails_the_continuation_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_interleaved_messages_fails_the_interleaving_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         accept_interleaved_messages: true,
         ..Default::default()
     })
@@ -822,7 +822,7 @@ fn invalid_utf8() -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echoing_invalid_utf8_fails_every_invalid_utf8_case() {
     // Every invalid-UTF-8 case waits for a failure that does not come.
-    let r = run_wide(Bugs {
+    let r = run_wide(Flaws {
         no_utf8_check: true,
         ..Default::default()
     })
@@ -842,7 +842,7 @@ async fn echoing_invalid_utf8_fails_every_invalid_utf8_case() {
 /// connection, so the cases that look at timing are non-strict, not failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn utf8_check_at_message_end_is_non_strict_on_fail_fast_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         utf8_check_at_end_only: true,
         ..Default::default()
     })
@@ -867,7 +867,7 @@ async fn utf8_check_at_message_end_is_non_strict_on_fail_fast_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unanswered_close_fails_every_case_wsspec_closes() {
-    let r = run_sampled(Bugs {
+    let r = run_sampled(Flaws {
         no_close_reply: true,
         ..Default::default()
     })
@@ -897,7 +897,7 @@ async fn unanswered_close_fails_every_case_wsspec_closes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answering_invalid_close_codes_with_1000_fails_the_invalid_code_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         wrong_close_code: true,
         ..Default::default()
     })
@@ -910,7 +910,7 @@ async fn answering_invalid_close_codes_with_1000_fails_the_invalid_code_cases() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answering_malformed_close_frames_fails_the_close_payload_cases() {
-    let r = run(Bugs {
+    let r = run(Flaws {
         accept_invalid_close_payload: true,
         ..Default::default()
     })
@@ -938,7 +938,7 @@ async fn answering_malformed_close_frames_fails_the_close_payload_cases() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lingering_after_the_closing_handshake_is_non_strict() {
     // Every case with a closing handshake waits for the TCP close.
-    let r = run_wide(Bugs {
+    let r = run_wide(Flaws {
         linger_after_close: true,
         ..Default::default()
     })
@@ -982,7 +982,7 @@ async fn lingering_after_the_closing_handshake_is_non_strict() {
 /// informational, and once the limit is declared to wsspec, those cases pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_1mib_message_limit_is_informational_and_passes_when_declared() {
-    let bugs = Bugs {
+    let bugs = Flaws {
         message_limit_1mib: true,
         ..Default::default()
     };

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{broken_server, closed_port, Bugs, TestServer};
+use common::{broken_server, closed_port, EchoServer, Flaws};
 
 /// Runs the binary with `args`, killing it if it has not finished within 60 s.
 fn wsspec(args: &[&str]) -> Output {
@@ -43,7 +43,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// A broken echo server served by its own runtime while the test thread runs the binary.
-fn server(bugs: Bugs) -> (TestServer, tokio::runtime::Runtime) {
+fn server(bugs: Flaws) -> (EchoServer, tokio::runtime::Runtime) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -100,7 +100,7 @@ fn demo_passes_and_writes_results() {
 
 #[test]
 fn failing_server_exits_1_and_writes_results() {
-    let (srv, _rt) = server(Bugs {
+    let (srv, _rt) = server(Flaws {
         wrong_pong_payload: true,
         ..Default::default()
     });
@@ -146,7 +146,7 @@ fn bad_url_exits_2() {
 
 #[test]
 fn bad_header_exits_2() {
-    let (srv, _rt) = server(Bugs::default());
+    let (srv, _rt) = server(Flaws::default());
     let o = wsspec(&["server", &srv.url(), "--header", "NoColonHere"]);
     assert_usage_error(&o, "--header \"NoColonHere\"");
     let o = wsspec(&["server", &srv.url(), "--header", ": value"]);
@@ -155,7 +155,7 @@ fn bad_header_exits_2() {
 
 #[test]
 fn case_pattern_matching_nothing_exits_2() {
-    let (srv, _rt) = server(Bugs::default());
+    let (srv, _rt) = server(Flaws::default());
     let o = wsspec(&["server", &srv.url(), "--cases", "no.such.case"]);
     assert_usage_error(&o, "no cases selected");
     let o = wsspec(&[
@@ -171,7 +171,7 @@ fn case_pattern_matching_nothing_exits_2() {
 
 #[test]
 fn broken_case_file_exits_2() {
-    let (srv, _rt) = server(Bugs::default());
+    let (srv, _rt) = server(Flaws::default());
     let dir = scratch("broken-cases");
     std::fs::write(
         dir.join("broken.toml"),

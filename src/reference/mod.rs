@@ -9,12 +9,23 @@
 //! error code (such as 400 Bad Request)", and §4.2.2 asks for 426 with
 //! `Sec-WebSocket-Version` on a version mismatch. The server below writes that response
 //! itself from tungstenite's error; everything after the handshake is tungstenite alone.
+//!
+//! tungstenite has no permessage-deflate (RFC 7692). A connection whose request offers it
+//! is served instead by wsspec's own echo server ([`echo`], correct, default preferences),
+//! which negotiates and compresses; the front door ([`front`]) reads the request head to
+//! decide, and hands every other connection to tungstenite with the bytes it read put back,
+//! so tungstenite's behaviour, deviations included, is unchanged.
+
+pub mod echo;
+mod front;
+pub mod permessage_deflate;
+mod prefixed;
 
 use std::net::SocketAddr;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -39,7 +50,7 @@ impl ReferenceServer {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                tokio::spawn(serve(stream));
+                tokio::spawn(front::dispatch(stream));
             }
         });
         Ok(ReferenceServer { addr, task })
@@ -68,8 +79,8 @@ fn config() -> WebSocketConfig {
     c
 }
 
-async fn serve(mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+/// Serves a connection with tungstenite (the front door has set TCP_NODELAY).
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let ws = tokio_tungstenite::accept_async_with_config(&mut stream, Some(config())).await;
     let mut ws = match ws {
         Ok(ws) => ws,

@@ -1,0 +1,217 @@
+//! An echo server written on wsspec's own codec and handshake modules, with
+//! permessage-deflate, and with deliberate defects that can be switched on one at a time.
+//!
+//! Why it exists:
+//! - It is a second correct implementation beside tokio-tungstenite (the reference): with
+//!   no flaw switched on, the whole built-in suite passes against it.
+//! - It speaks permessage-deflate (RFC 7692), which tungstenite does not: `wsspec demo`
+//!   hands it every connection that offers compression, so the compression cases meet a
+//!   server that really negotiates and compresses.
+//! - Its [`Flaws`] let tests prove that cases fail: a peer with exactly one defect must
+//!   fail exactly the cases that check for it.
+//!
+//! Every read and write is bounded in time and size, and every connection task dies with
+//! the server, so neither a test nor the demo can hang on it or leak it.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use wsspec::reference::echo::{EchoConfig, EchoServer, Flaws};
+//! use wsspec::reference::permessage_deflate::DeflateConfig;
+//! let correct = EchoServer::start(Flaws::default()).await?;
+//! let flawed = EchoServer::start_with(EchoConfig {
+//!     flaws: Flaws { rsv1_on_control: true, ..Flaws::default() },
+//!     deflate: DeflateConfig { max_window_bits: 10, ..DeflateConfig::default() },
+//! })
+//! .await?;
+//! println!("{} {}", correct.url(), flawed.url());
+//! # Ok(()) }
+//! ```
+
+mod conn;
+mod flaws;
+mod handshake;
+mod io;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::codec::{close_code_valid_on_wire, FatalError, Rule};
+use crate::reference::permessage_deflate::DeflateConfig;
+use conn::{drop_length_msb, Conn, Next};
+pub use flaws::Flaws;
+pub use io::{CONN_TIMEOUT, IO_TIMEOUT, MAX_HEAD, MAX_MESSAGE};
+
+/// How an echo server behaves: its defects and its compression preferences.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EchoConfig {
+    pub flaws: Flaws,
+    pub deflate: DeflateConfig,
+}
+
+/// A running echo server on 127.0.0.1; it stops, with all its connections, when dropped.
+/// Each connection is cut off after [`CONN_TIMEOUT`].
+pub struct EchoServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EchoServer {
+    /// A server with these flaws and the default compression preferences (accepts every
+    /// valid permessage-deflate offer).
+    pub async fn start(flaws: Flaws) -> std::io::Result<EchoServer> {
+        EchoServer::start_with(EchoConfig {
+            flaws,
+            ..EchoConfig::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(cfg: EchoConfig) -> std::io::Result<EchoServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            // Dropping the set (when this task is aborted) aborts every connection task.
+            let mut conns = JoinSet::new();
+            loop {
+                while conns.try_join_next().is_some() {}
+                let Ok((stream, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                conns.spawn(serve_connection(stream, Vec::new(), cfg));
+            }
+        });
+        Ok(EchoServer { addr, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves one connection, from the opening handshake to the end, within [`CONN_TIMEOUT`].
+/// `prefix` holds bytes already read from `stream` (the reference server reads the request
+/// head to decide who serves it); they are taken as the first bytes received.
+pub async fn serve_connection<S>(stream: S, prefix: Vec<u8>, cfg: EchoConfig)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = tokio::time::timeout(CONN_TIMEOUT, serve(stream, prefix, cfg)).await;
+}
+
+/// Ends a connection after the closing handshake, flaws included.
+async fn end<S: AsyncRead + AsyncWrite + Unpin>(s: S, flaws: &Flaws) {
+    if flaws.linger_after_close {
+        io::wait_for_client_close(s).await;
+    } else {
+        io::linger_close(s).await;
+    }
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, prefix: Vec<u8>, cfg: EchoConfig) {
+    let flaws = cfg.flaws;
+    let Some(opened) = handshake::handshake(&mut s, prefix, &cfg).await else {
+        if !flaws.no_error_response {
+            io::linger_close(s).await;
+        }
+        return;
+    };
+    let mut conn = Conn::new(flaws, opened.deflate);
+    let mut dec = conn.decoder();
+    // The undecoded bytes, kept only for `ignore_length_msb`, which re-reads a header.
+    let mut raw: Vec<u8> = Vec::new();
+    let mut input = opened.early;
+    let mut buf = vec![0u8; 64 * 1024];
+    let end_with = 'conn: loop {
+        dec.feed(&input);
+        if flaws.ignore_length_msb {
+            raw.extend_from_slice(&input);
+        }
+        loop {
+            let next = match dec.next_frame() {
+                Ok(None) => break,
+                Ok(Some(df)) => {
+                    if flaws.ignore_length_msb {
+                        raw.drain(..df.wire_len);
+                    }
+                    conn.frame(&df)
+                }
+                Err(FatalError::FrameTooLarge { .. })
+                    if flaws.ignore_length_msb && drop_length_msb(&mut raw) =>
+                {
+                    dec = conn.decoder();
+                    dec.feed(&raw);
+                    continue;
+                }
+                Err(FatalError::FrameTooLarge {
+                    header_violations, ..
+                }) => Next::Fail(
+                    if header_violations
+                        .iter()
+                        .any(|v| v.rule == Rule::Length64MsbSet)
+                    {
+                        1002
+                    } else {
+                        1009
+                    },
+                ),
+            };
+            if !conn.out.is_empty() {
+                let out = std::mem::take(&mut conn.out);
+                if !io::write_all(&mut s, &out).await {
+                    return;
+                }
+            }
+            match next {
+                Next::Go => {}
+                other => break 'conn other,
+            }
+        }
+        match io::read_some(&mut s, &mut buf).await {
+            Some(n) => input = buf[..n].to_vec(),
+            None => return,
+        }
+    };
+    match end_with {
+        Next::Closed(_) if flaws.no_close_reply => {
+            // Drop TCP without answering the close frame.
+        }
+        Next::Closed(payload) => {
+            // Echo the status code (RFC 6455 §5.5.1); a valid close was checked by the
+            // decoder, so the code, if any, may be sent back.
+            let code = (payload.len() >= 2)
+                .then(|| u16::from_be_bytes([payload[0], payload[1]]))
+                .map(|c| {
+                    if flaws.wrong_close_code && !close_code_valid_on_wire(c) {
+                        1000
+                    } else {
+                        c
+                    }
+                });
+            if io::write_all(&mut s, &conn.close_frame(code)).await {
+                end(s, &flaws).await;
+            }
+        }
+        Next::Fail(code) => {
+            if io::write_all(&mut s, &conn.close_frame(Some(code))).await {
+                end(s, &flaws).await;
+            }
+        }
+        Next::Go => unreachable!(),
+    }
+}

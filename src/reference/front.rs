@@ -1,0 +1,62 @@
+//! The reference server's front door: it reads the request head and decides who serves
+//! the connection.
+//!
+//! tungstenite has no permessage-deflate, so a connection whose request offers it goes to
+//! wsspec's own echo server ([`super::echo`], correct, default preferences), which
+//! negotiates and compresses. Every other connection goes to tungstenite with the bytes
+//! read so far put back in front ([`Prefixed`]), so it behaves exactly as if it had read
+//! them itself: same bytes, same chunks, the same deviations.
+
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+use super::echo::{self, EchoConfig};
+use super::permessage_deflate;
+use super::prefixed::Prefixed;
+use crate::handshake::parse_request;
+
+/// Largest request head read before deciding; a longer head goes to tungstenite as it is.
+const MAX_HEAD: usize = 16 * 1024;
+/// How long the front waits for a complete head before handing over what it has. A client
+/// that is this slow is left to tungstenite, whose own waiting is what it would have met.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one accepted connection.
+pub async fn dispatch(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut stream = stream;
+    let (head, compressed) = read_head(&mut stream).await;
+    if compressed {
+        echo::serve_connection(stream, head, EchoConfig::default()).await;
+    } else {
+        super::serve(Prefixed::new(head, stream)).await;
+    }
+}
+
+/// Reads until a complete request head (or an unparsable one, the end of the stream, the
+/// size bound or the timeout) and says whether it offers permessage-deflate. Bytes past the
+/// head, if they came in the same read, are kept: they belong to whoever serves it.
+async fn read_head(s: &mut TcpStream) -> (Vec<u8>, bool) {
+    let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    while head.len() < MAX_HEAD {
+        // Never read past the bound: what the client sends beyond it is tungstenite's.
+        let room = (MAX_HEAD - head.len()).min(buf.len());
+        match tokio::time::timeout_at(deadline, s.read(&mut buf[..room])).await {
+            Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+        match parse_request(&head, MAX_HEAD) {
+            Ok(None) => continue,
+            Ok(Some(req)) => {
+                let offered = permessage_deflate::offered(&req);
+                return (head, offered);
+            }
+            Err(_) => break,
+        }
+    }
+    (head, false)
+}
