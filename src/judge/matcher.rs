@@ -145,13 +145,28 @@ impl Matcher {
     }
 
     fn done(&self, matched: bool, observed: String) -> Progress {
+        let grade = if matched {
+            self.expect.grade
+        } else {
+            self.expect.otherwise
+        };
+        self.done_graded(matched, observed, grade)
+    }
+
+    /// No usable response at all: with a `deflate` expectation that is a broken handshake,
+    /// not a missing optional feature, so `otherwise` does not soften it.
+    fn handshake_missed(&self, h: &HandshakeExpect, observed: String) -> Progress {
+        if h.deflate.is_some() {
+            self.done_graded(false, observed, Grade::Fail)
+        } else {
+            self.done(false, observed)
+        }
+    }
+
+    fn done_graded(&self, matched: bool, observed: String, grade: Grade) -> Progress {
         Progress::Done(Outcome {
             matched,
-            grade: if matched {
-                self.expect.grade
-            } else {
-                self.expect.otherwise
-            },
+            grade,
             expected: self.expected_text.clone(),
             observed,
         })
@@ -253,6 +268,9 @@ impl Matcher {
                             problems.push(format!("header {name} present"));
                         }
                     }
+                    // The case's `otherwise` speaks for the optional feature only: a response
+                    // that is wrong in itself fails whatever the case says of compression.
+                    let broken = !problems.is_empty() && h.deflate.is_some();
                     let mut agreed = String::new();
                     match h.deflate {
                         Some(DeflateExpect::Accepted) => match &ctx.deflate {
@@ -286,13 +304,17 @@ impl Matcher {
                     }
                     if problems.is_empty() {
                         self.done(true, format!("status {}{agreed}", resp.status))
+                    } else if broken {
+                        self.done_graded(false, problems.join("; "), Grade::Fail)
                     } else {
                         self.done(false, problems.join("; "))
                     }
                 }
-                Event::HandshakeInvalid(e) => self.done(false, format!("invalid response: {e}")),
+                Event::HandshakeInvalid(e) => {
+                    self.handshake_missed(h, format!("invalid response: {e}"))
+                }
                 e if e.is_end() => {
-                    self.done(false, format!("{} before any HTTP response", e.describe()))
+                    self.handshake_missed(h, format!("{} before any HTTP response", e.describe()))
                 }
                 _ => Progress::Pending,
             },
@@ -424,7 +446,11 @@ impl Matcher {
             ExpectKind::Silence { .. } => (true, format!("silence for {waited_ms} ms")),
             _ => (false, format!("{seen} within {waited_ms} ms (timed out)")),
         };
-        match self.done(matched, observed) {
+        let done = match &self.expect.kind {
+            ExpectKind::Handshake(h) => self.handshake_missed(h, observed),
+            _ => self.done(matched, observed),
+        };
+        match done {
             Progress::Done(o) => o,
             Progress::Pending => unreachable!(),
         }
