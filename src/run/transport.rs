@@ -181,9 +181,22 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::TlsClient(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::TlsServer(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::TlsClient(s) => end_without_close_notify(Pin::new(s).poll_read(cx, buf)),
+            Stream::TlsServer(s) => end_without_close_notify(Pin::new(s).poll_read(cx, buf)),
         }
+    }
+}
+
+/// rustls reports a TCP close without TLS close_notify as an UnexpectedEof error. Most
+/// WebSocket peers close that way (tungstenite does), and it is harmless here: the
+/// WebSocket closing handshake already says where the stream ends, and a truncated frame
+/// is judged by the codec. Reported as an error it would read as a reset and change close
+/// verdicts between ws:// and wss:// for the same server; so it is an ordinary end of
+/// stream. A real reset still comes through as ConnectionReset.
+fn end_without_close_notify(p: Poll<io::Result<()>>) -> Poll<io::Result<()>> {
+    match p {
+        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Ok(())),
+        other => other,
     }
 }
 
