@@ -272,15 +272,11 @@ pub fn judge(case: &Case, plan: &Plan, r: &CaseResult) -> Judged {
         );
     }
     if r.checks.is_empty() {
-        if let Some(reason) = r
-            .reasons
-            .iter()
-            .find(|x| {
-                x.contains("cannot connect")
-                    || x.contains("connecting to")
-                    || x.contains("TLS handshake with")
-            })
-        {
+        if let Some(reason) = r.reasons.iter().find(|x| {
+            x.contains("cannot connect")
+                || x.contains("connecting to")
+                || x.contains("TLS handshake with")
+        }) {
             return Judged::Unreachable(reason.clone());
         }
     }

@@ -123,7 +123,12 @@ pub async fn run_server(
     if cases.is_empty() {
         return Err(RunError::NoCases(String::new()));
     }
-    probe(target, cfg.session.tls.as_ref(), cfg.session.connect_timeout).await?;
+    probe(
+        target,
+        cfg.session.tls.as_ref(),
+        cfg.session.connect_timeout,
+    )
+    .await?;
     let started_at = crate::time::now_rfc3339();
     let t0 = Instant::now();
     let sem = Arc::new(Semaphore::new(cfg.jobs.max(1)));

@@ -118,13 +118,11 @@ pub fn ca_trust(path: &Path) -> Result<Trust, TlsError> {
     let certs = load_certs("--ca", path)?;
     let mut roots = RootCertStore::empty();
     for (i, c) in certs.iter().enumerate() {
-        roots
-            .add(c.clone())
-            .map_err(|e| TlsError::BadAnchor {
-                path: path.to_owned(),
-                index: i + 1,
-                reason: e.to_string(),
-            })?;
+        roots.add(c.clone()).map_err(|e| TlsError::BadAnchor {
+            path: path.to_owned(),
+            index: i + 1,
+            reason: e.to_string(),
+        })?;
     }
     Ok(Trust::Anchors(certs))
 }
@@ -287,7 +285,10 @@ mod tests {
     fn bad_files_name_the_flag_and_the_file() {
         let missing = Path::new("/nonexistent/wsspec-ca.pem");
         let e = load_certs("--ca", missing).unwrap_err().to_string();
-        assert!(e.starts_with("--ca /nonexistent/wsspec-ca.pem: cannot read"), "{e}");
+        assert!(
+            e.starts_with("--ca /nonexistent/wsspec-ca.pem: cannot read"),
+            "{e}"
+        );
         let text = temp("not-pem.txt", b"hello, not a certificate\n");
         let e = load_certs("--cert", &text).unwrap_err().to_string();
         assert!(e.contains("--cert") && e.contains("no certificate"), "{e}");

@@ -201,7 +201,12 @@ fn server_tls(args: &ClientArgs, listen: &str) -> Result<Arc<rustls::ServerConfi
     let path = args.out.join("wsspec-cert.pem");
     std::fs::create_dir_all(&args.out)
         .and_then(|()| std::fs::write(&path, &generated.cert_pem))
-        .map_err(|e| format!("cannot write the generated certificate to {}: {e}", path.display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot write the generated certificate to {}: {e}",
+                path.display()
+            )
+        })?;
     eprintln!(
         "wsspec: --tls: generated a self-signed certificate for {}; the client under test must trust it \
          (written to {}):\n{}",
