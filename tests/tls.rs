@@ -72,6 +72,24 @@ async fn every_case_passes_over_tls_against_the_reference_server_except_document
     assert_eq!(results.unexpected_failures(), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_whose_tls_handshake_fails_says_why_in_its_reasons() {
+    // The probe would stop the run; a case alone shows what a mid-run failure looks like.
+    let c = cert(&["127.0.0.1"]);
+    let server = tls_reference(&c).await;
+    let suite = Suite::builtin().unwrap().for_role(Role::Server);
+    let target = wsspec::run::Target::parse(&server.url()).unwrap();
+    let session = wsspec::run::SessionConfig::default();
+    let r = wsspec::run::run_case(&suite.cases()[0], &target, &session).await;
+    assert_eq!(r.verdict, Grade::Fail);
+    let reasons = r.reasons.join("\n");
+    assert!(
+        reasons.contains(&format!("TLS handshake with {} failed", server.addr()))
+            && reasons.contains("UnknownIssuer"),
+        "{reasons}"
+    );
+}
+
 /// Presents one certificate and remembers the SNI of every ClientHello.
 #[derive(Debug)]
 struct RecordSni {

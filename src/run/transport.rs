@@ -52,16 +52,6 @@ pub enum ConnectError {
     ServerName { host: String, reason: String },
 }
 
-impl ConnectError {
-    /// Whether TCP worked and TLS did not.
-    pub fn is_tls(&self) -> bool {
-        !matches!(
-            self,
-            ConnectError::Tcp { .. } | ConnectError::TcpTimeout { .. }
-        )
-    }
-}
-
 /// Connects to `target`, with TLS when it is `wss://` (`tls`, or the public roots when
 /// None). TCP connect and TLS handshake each get `timeout`.
 pub async fn connect(
@@ -166,10 +156,6 @@ impl Stream {
                 (Box::new(r), Box::new(w))
             }
         }
-    }
-
-    pub fn is_tls(&self) -> bool {
-        !matches!(self, Stream::Tcp(_))
     }
 }
 
