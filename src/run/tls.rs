@@ -9,8 +9,8 @@
 //! conformance run gives the same answer on a laptop, in a slim container without
 //! `ca-certificates` and in CI. Servers behind a private CA or with a self-signed
 //! certificate are tested with `--ca FILE`, whose certificates then are the *only* trust
-//! anchors (as curl does with its CA file): a run that passes with `--ca` proves the server presents
-//! a chain to that CA, not to whatever public CA happens to be trusted as well.
+//! anchors (as curl does with its CA file): a run that passes with `--ca` proves the server
+//! presents a chain to that CA, not to whatever public CA happens to be trusted as well.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
