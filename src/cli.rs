@@ -32,18 +32,23 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Test a WebSocket server at a ws:// URL.
+    /// Test a WebSocket server at a ws:// or wss:// URL.
     Server {
-        /// e.g. ws://127.0.0.1:9001/
+        /// e.g. ws://127.0.0.1:9001/ or wss://example.org/chat
         url: String,
         #[command(flatten)]
         run: RunArgs,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Run the suite against the embedded reference server (tokio-tungstenite) and write
     /// the results: a self-check and a demonstration in one command.
     Demo {
         #[command(flatten)]
         run: RunArgs,
+        /// Serve the reference over TLS (wss://, with a certificate generated for the run).
+        #[arg(long)]
+        tls: bool,
     },
     /// List cases: ids, levels, RFC sections, titles, and counts per area.
     List {
@@ -93,8 +98,10 @@ enum Command {
 
 #[derive(Args)]
 struct FuzzArgs {
-    /// e.g. ws://127.0.0.1:9001/
+    /// e.g. ws://127.0.0.1:9001/ or wss://example.org/chat
     url: String,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Seed of the run; the same seed sends the same sequences (default: random, printed).
     #[arg(long)]
     seed: Option<u64>,
@@ -119,6 +126,34 @@ struct FuzzArgs {
     /// Add a header to every handshake, e.g. 'Authorization: Bearer x'; repeatable.
     #[arg(long = "header", value_name = "'K: V'")]
     headers: Vec<String>,
+}
+
+/// How wsspec trusts a wss:// server's certificate (default: the public web roots built
+/// into wsspec, not the system store, so runs agree across machines).
+#[derive(Args)]
+struct TlsArgs {
+    /// For wss://: trust only the certificates in this PEM file (a self-signed server
+    /// certificate or a private CA) instead of the public roots.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    ca: Option<PathBuf>,
+    /// For wss://: accept any server certificate, unverified (prints a warning).
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// The run's TLS client configuration: None for the default (public roots).
+    fn client_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, i32> {
+        let trust = if self.insecure {
+            eprintln!("wsspec: warning: --insecure: the server's certificate is not verified");
+            run::tls::Trust::AnyCertificate
+        } else if let Some(path) = &self.ca {
+            run::tls::ca_trust(path).map_err(fail)?
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(run::tls::client_config(&trust)))
+    }
 }
 
 #[derive(Args)]
@@ -203,18 +238,22 @@ pub fn main() -> i32 {
         Command::Baseline { results, out } => write_baseline(&results, &out),
         Command::Client { args } => crate::serve::args::main(args),
         Command::Fuzz(args) => with_runtime(|| async move { fuzz(args).await }),
-        Command::Server { url, run } => {
+        Command::Server { url, run, tls } => {
             let target = match Target::parse(&url) {
                 Ok(t) => t,
                 Err(e) => return fail(e),
             };
+            let tls = match tls.client_config() {
+                Ok(t) => t,
+                Err(code) => return code,
+            };
             let agent = run.agent.clone().unwrap_or_else(|| url.clone());
-            with_runtime(|| async move { execute(&target, run, agent).await })
+            with_runtime(|| async move { execute(&target, run, agent, tls).await })
         }
-        Command::Demo { mut run } => with_runtime(|| async move {
+        Command::Demo { mut run, tls } => with_runtime(|| async move {
             run.known_deviations
                 .get_or_insert_with(|| crate::reference::IMPLEMENTATION.to_owned());
-            let server = match crate::reference::ReferenceServer::start().await {
+            let (server, trust) = match demo_server(tls).await {
                 Ok(s) => s,
                 Err(e) => return fail(format!("cannot start the reference server: {e}")),
             };
@@ -227,9 +266,33 @@ pub fn main() -> i32 {
                 .agent
                 .clone()
                 .unwrap_or_else(|| "tokio-tungstenite (reference)".into());
-            execute(&target, run, agent).await
+            execute(&target, run, agent, trust).await
         }),
     }
+}
+
+/// The reference server for `demo`, and with `--tls` the trust for its fresh certificate.
+async fn demo_server(
+    tls: bool,
+) -> Result<
+    (
+        crate::reference::ReferenceServer,
+        Option<Arc<rustls::ClientConfig>>,
+    ),
+    String,
+> {
+    use crate::reference::ReferenceServer;
+    if !tls {
+        let server = ReferenceServer::start().await.map_err(|e| e.to_string())?;
+        return Ok((server, None));
+    }
+    let cert = run::tls::self_signed(&["127.0.0.1".into()]).map_err(|e| e.to_string())?;
+    let trust = run::tls::client_config(&run::tls::Trust::Anchors(vec![cert.cert.clone()]));
+    let config = run::tls::server_config(vec![cert.cert], cert.key).map_err(|e| e.to_string())?;
+    let server = ReferenceServer::start_tls(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((server, Some(trust)))
 }
 
 pub(crate) fn with_runtime<F, Fut>(f: F) -> i32
@@ -276,7 +339,12 @@ fn parse_header(h: &str) -> Result<(String, String), String> {
     Ok((k.to_owned(), v.trim().to_owned()))
 }
 
-async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
+async fn execute(
+    target: &Target,
+    args: RunArgs,
+    agent: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> i32 {
     let cases = match load(&args.cases_dir) {
         Ok(c) => c,
         Err(code) => return code,
@@ -321,6 +389,7 @@ async fn execute(target: &Target, args: RunArgs, agent: String) -> i32 {
             .unwrap_or_else(run::default_jobs),
         session: SessionConfig {
             step_timeout: Duration::from_millis(args.timeout),
+            tls,
             headers,
             strict: args.strict,
             peer_max_message: args.max_message_size,
@@ -501,6 +570,10 @@ fn write_baseline(results: &PathBuf, out: &std::path::Path) -> i32 {
 
 async fn fuzz(args: FuzzArgs) -> i32 {
     use crate::fuzz::{FuzzConfig, Limit, Phase};
+    let tls = match args.tls.client_config() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let mut headers = Vec::new();
     for h in &args.headers {
         match parse_header(h) {
@@ -562,6 +635,7 @@ async fn fuzz(args: FuzzArgs) -> i32 {
             .unwrap_or_else(run::default_jobs),
         session: SessionConfig {
             step_timeout: Duration::from_millis(args.timeout),
+            tls,
             headers,
             ..Default::default()
         },

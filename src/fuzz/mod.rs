@@ -272,11 +272,11 @@ pub fn judge(case: &Case, plan: &Plan, r: &CaseResult) -> Judged {
         );
     }
     if r.checks.is_empty() {
-        if let Some(reason) = r
-            .reasons
-            .iter()
-            .find(|x| x.contains("cannot connect") || x.contains("connecting to"))
-        {
+        if let Some(reason) = r.reasons.iter().find(|x| {
+            x.contains("cannot connect")
+                || x.contains("connecting to")
+                || x.contains("TLS handshake with")
+        }) {
             return Judged::Unreachable(reason.clone());
         }
     }
@@ -661,9 +661,12 @@ async fn run_sequence(
 }
 
 /// Whether the server stopped accepting connections (two probes, a moment apart).
-async fn crashed(target: &Target, timeout: Duration) -> bool {
+async fn crashed(target: &Target, session: &SessionConfig) -> bool {
     for attempt in 0..2 {
-        if run::probe(target, timeout).await.is_ok() {
+        if run::probe(target, session.tls.as_ref(), session.connect_timeout)
+            .await
+            .is_ok()
+        {
             return false;
         }
         if attempt == 0 {
@@ -697,12 +700,12 @@ const MAX_DISTINCT: usize = 256;
 /// Fuzzes the server at `url`.
 pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
     let target = Target::parse(url)?;
-    if target.secure {
-        return Err(RunError::TlsUnsupported {
-            url: target.url().to_owned(),
-        });
-    }
-    run::probe(&target, cfg.session.connect_timeout).await?;
+    run::probe(
+        &target,
+        cfg.session.tls.as_ref(),
+        cfg.session.connect_timeout,
+    )
+    .await?;
     let target = Arc::new(target);
     let shared = Arc::new(Shared {
         next: AtomicU64::new(0),
@@ -764,7 +767,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                     if shared.stop.load(Ordering::Relaxed) && shared.crashed.load(Ordering::Relaxed)
                     {
                         // Failures after a crash are its consequences.
-                    } else if crashed(&target, cfg.session.connect_timeout).await {
+                    } else if crashed(&target, &cfg.session).await {
                         shared.crashed.store(true, Ordering::Relaxed);
                         shared.stop.store(true, Ordering::Relaxed);
                         let mut raw = shared.raw.lock().unwrap();

@@ -9,8 +9,7 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use super::echo::{self, EchoConfig};
 use super::permessage_deflate;
@@ -23,10 +22,9 @@ const MAX_HEAD: usize = 16 * 1024;
 /// that is this slow is left to tungstenite, whose own waiting is what it would have met.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves one accepted connection.
-pub async fn dispatch(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let mut stream = stream;
+/// Serves one accepted connection (plain TCP, or TLS once its handshake is done; the
+/// caller sets TCP_NODELAY).
+pub async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let (head, compressed) = read_head(&mut stream).await;
     if compressed {
         echo::serve_connection(stream, head, EchoConfig::default()).await;
@@ -38,7 +36,7 @@ pub async fn dispatch(stream: TcpStream) {
 /// Reads until a complete request head (or an unparsable one, the end of the stream, the
 /// size bound or the timeout) and says whether it offers permessage-deflate. Bytes past the
 /// head, if they came in the same read, are kept: they belong to whoever serves it.
-async fn read_head(s: &mut TcpStream) -> (Vec<u8>, bool) {
+async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> (Vec<u8>, bool) {
     let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
     let mut head = Vec::new();
     let mut buf = vec![0u8; 4096];

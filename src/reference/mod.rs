@@ -22,6 +22,7 @@ pub mod permessage_deflate;
 mod prefixed;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -38,6 +39,8 @@ pub const IMPLEMENTATION: &str = "tokio-tungstenite";
 pub struct ReferenceServer {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// Serving wss:// (see `start_tls`).
+    tls: bool,
 }
 
 impl ReferenceServer {
@@ -50,10 +53,45 @@ impl ReferenceServer {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                let _ = stream.set_nodelay(true);
                 tokio::spawn(front::dispatch(stream));
             }
         });
-        Ok(ReferenceServer { addr, task })
+        Ok(ReferenceServer {
+            addr,
+            task,
+            tls: false,
+        })
+    }
+
+    /// Like [`ReferenceServer::start`], serving `wss://` with `config` (e.g. from
+    /// `run::tls::server_config`); the WebSocket side is the same server.
+    pub async fn start_tls(config: Arc<rustls::ServerConfig>) -> std::io::Result<ReferenceServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let handshake = acceptor.accept(stream);
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(std::time::Duration::from_secs(10), handshake).await
+                    {
+                        front::dispatch(tls).await;
+                    }
+                });
+            }
+        });
+        Ok(ReferenceServer {
+            addr,
+            task,
+            tls: true,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -61,7 +99,8 @@ impl ReferenceServer {
     }
 
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.addr)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}/", self.addr)
     }
 }
 
@@ -79,7 +118,7 @@ fn config() -> WebSocketConfig {
     c
 }
 
-/// Serves a connection with tungstenite (the front door has set TCP_NODELAY).
+/// Serves a connection with tungstenite (the accept loop has set TCP_NODELAY).
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let ws = tokio_tungstenite::accept_async_with_config(&mut stream, Some(config())).await;
     let mut ws = match ws {

@@ -7,6 +7,8 @@ pub mod reader;
 pub mod server_session;
 pub mod session;
 pub mod target;
+pub mod tls;
+pub mod transport;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use tokio::sync::Semaphore;
 pub use reader::ReadLimits;
 pub use session::{run_case, SessionConfig};
 pub use target::{Target, TargetError};
+pub use transport::ConnectError;
 
 use crate::case::Case;
 use crate::results::{CaseResult, RunOptions, RunResults, Totals, SCHEMA};
@@ -27,8 +30,13 @@ pub enum RunError {
     Target(#[from] TargetError),
     #[error("{url}: peer unreachable: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("{url}: wss:// needs TLS support, which this build of wsspec does not have yet")]
-    TlsUnsupported { url: String },
+    /// TCP worked, TLS did not: a refused certificate, or a peer that does not speak TLS.
+    #[error("{url}: {reason}{hint}")]
+    Tls {
+        url: String,
+        reason: String,
+        hint: &'static str,
+    },
     #[error("no cases selected{0}")]
     NoCases(String),
 }
@@ -69,25 +77,38 @@ impl Default for RunConfig {
 /// Called once per finished case, in completion order (for progress displays).
 pub type Progress = Arc<dyn Fn(&CaseResult) + Send + Sync>;
 
-/// Checks that something accepts TCP connections at the target before running hundreds of
-/// cases against nothing.
-pub async fn probe(target: &Target, timeout: Duration) -> Result<(), RunError> {
-    let unreachable = |reason: String| RunError::Unreachable {
-        url: target.url().to_owned(),
-        reason,
-    };
-    match tokio::time::timeout(
-        timeout,
-        tokio::net::TcpStream::connect(target.socket_addr()),
-    )
-    .await
-    {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
-        Err(_) => Err(unreachable(format!(
-            "no TCP connection within {} ms",
-            timeout.as_millis()
-        ))),
+/// Checks that something accepts connections at the target before running hundreds of
+/// cases against nothing; for `wss://` that includes the TLS handshake, so a certificate
+/// wsspec does not trust is one error, not a failure in every case.
+pub async fn probe(
+    target: &Target,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+) -> Result<(), RunError> {
+    let url = target.url().to_owned();
+    match transport::connect(target, tls, timeout).await {
+        Ok(_) => Ok(()),
+        Err(ConnectError::Tcp { source, .. }) => Err(RunError::Unreachable {
+            url,
+            reason: source.to_string(),
+        }),
+        Err(ConnectError::TcpTimeout { ms, .. }) => Err(RunError::Unreachable {
+            url,
+            reason: format!("no TCP connection within {ms} ms"),
+        }),
+        Err(e) => {
+            let hint = match &e {
+                ConnectError::Tls {
+                    certificate: true, ..
+                } => " (to test a server with this certificate, trust its CA with --ca FILE, or skip verification with --insecure)",
+                _ => "",
+            };
+            Err(RunError::Tls {
+                url,
+                reason: e.to_string(),
+                hint,
+            })
+        }
     }
 }
 
@@ -99,15 +120,15 @@ pub async fn run_server(
     cfg: &RunConfig,
     progress: Option<Progress>,
 ) -> Result<RunResults, RunError> {
-    if target.secure {
-        return Err(RunError::TlsUnsupported {
-            url: target.url().to_owned(),
-        });
-    }
     if cases.is_empty() {
         return Err(RunError::NoCases(String::new()));
     }
-    probe(target, cfg.session.connect_timeout).await?;
+    probe(
+        target,
+        cfg.session.tls.as_ref(),
+        cfg.session.connect_timeout,
+    )
+    .await?;
     let started_at = crate::time::now_rfc3339();
     let t0 = Instant::now();
     let sem = Arc::new(Semaphore::new(cfg.jobs.max(1)));

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::reader::{FrameStage, Out, ReadLimits, Shared};
@@ -30,7 +29,8 @@ use crate::transcript::Direction;
 
 /// A client connection whose request head the listener has read.
 pub struct ClientConnection {
-    pub stream: TcpStream,
+    /// TCP or TLS, NODELAY already set by the listener.
+    pub stream: super::transport::Stream,
     /// The request head exactly as received.
     pub head: Vec<u8>,
     pub request: Request,
@@ -201,8 +201,7 @@ async fn drive(
         rest,
         ..
     } = conn;
-    let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let (rd, mut wr) = stream.split();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let responded = Arc::new(AtomicU8::new(NOT_YET));
     let reader = tokio::spawn(client_read_loop(

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::reader::{read_loop, ReadLimits, Shared};
@@ -33,6 +32,8 @@ use crate::transcript::{Direction, Transcript};
 pub struct SessionConfig {
     pub step_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Trust for `wss://` targets, built once per run; None trusts the public roots.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Headers added to every handshake (`--header`), before the case's own changes.
     pub headers: Vec<(String, String)>,
     pub limits: ReadLimits,
@@ -47,6 +48,7 @@ impl Default for SessionConfig {
         SessionConfig {
             step_timeout: Duration::from_millis(2000),
             connect_timeout: Duration::from_millis(3000),
+            tls: None,
             headers: Vec::new(),
             limits: ReadLimits::default(),
             strict: false,
@@ -229,29 +231,14 @@ async fn drive(
     step_timeout: Duration,
     st: &mut State,
 ) {
-    let stream = match tokio::time::timeout(
-        cfg.connect_timeout,
-        TcpStream::connect(target.socket_addr()),
-    )
-    .await
-    {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            st.error = Some(format!("cannot connect to {}: {e}", target.socket_addr()));
-            return;
-        }
-        Err(_) => {
-            st.error = Some(format!(
-                "connecting to {} timed out after {} ms",
-                target.socket_addr(),
-                cfg.connect_timeout.as_millis()
-            ));
-            return;
-        }
-    };
-    // Chopped writes are the point of some cases: each chop must leave as its own segment.
-    let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let (rd, mut wr) =
+        match super::transport::connect(target, cfg.tls.as_ref(), cfg.connect_timeout).await {
+            Ok(s) => s.split(),
+            Err(e) => {
+                st.error = Some(e.to_string());
+                return;
+            }
+        };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
     let _guard = AbortOnDrop(reader);

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -12,7 +13,7 @@ use super::{order_cases, ClientConfig, ClientServer, EXIT_ERROR};
 use crate::case::{self, Case};
 use crate::cli::{fail, load, patterns, with_runtime};
 use crate::report::terminal;
-use crate::run::SessionConfig;
+use crate::run::{tls, SessionConfig};
 
 #[derive(Args, Debug)]
 pub struct ClientArgs {
@@ -24,6 +25,17 @@ pub struct ClientArgs {
     /// becomes the case's runCase URL, e.g. --exec './client {url}'.
     #[arg(long, value_name = "'CMD {url}'")]
     exec: Option<String>,
+    /// Serve wss:// (TLS) on the listener, harness calls and cases alike. Without --cert,
+    /// a self-signed certificate is generated and written to OUT/wsspec-cert.pem for the
+    /// client under test to trust.
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: the certificate chain to present (PEM, leaf first).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    cert: Option<PathBuf>,
+    /// With --tls: the private key of --cert (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    key: Option<PathBuf>,
     /// How long one run of the --exec command may take before its process group is killed,
     /// in milliseconds.
     #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
@@ -88,6 +100,21 @@ pub fn main(args: ClientArgs) -> i32 {
 }
 
 async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
+    let listen = args.listen.clone().unwrap_or_else(|| {
+        if args.exec.is_some() {
+            "127.0.0.1:0".into()
+        } else {
+            "127.0.0.1:9001".into()
+        }
+    });
+    let tls = if args.tls {
+        match server_tls(&args, &listen) {
+            Ok(t) => Some(t),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
     let cfg = ClientConfig {
         session: SessionConfig {
             step_timeout: Duration::from_millis(args.timeout),
@@ -99,15 +126,9 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
         out: Some(args.out.clone()),
         exit_when_done: args.exit_when_done,
         known_deviations: args.known_deviations.clone(),
+        tls,
         ..Default::default()
     };
-    let listen = args.listen.clone().unwrap_or_else(|| {
-        if args.exec.is_some() {
-            "127.0.0.1:0".into()
-        } else {
-            "127.0.0.1:9001".into()
-        }
-    });
     let count = cases.len();
     let mut server = match ClientServer::bind(&listen, cases, cfg).await {
         Ok(s) => s,
@@ -155,6 +176,45 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
         }
     };
     finish(&server, &args, code)
+}
+
+/// The listener's TLS configuration: --cert/--key, or a certificate generated for the
+/// loopback names and the listen host, published where the client under test can find it.
+fn server_tls(args: &ClientArgs, listen: &str) -> Result<Arc<rustls::ServerConfig>, String> {
+    if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+        let chain = tls::load_certs("--cert", cert).map_err(|e| e.to_string())?;
+        let key = tls::load_key("--key", key).map_err(|e| e.to_string())?;
+        return tls::server_config(chain, key).map_err(|e| format!("--cert/--key: {e}"));
+    }
+    let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
+    let host = listen
+        .rsplit_once(':')
+        .map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']'))
+        .unwrap_or(listen);
+    let unspecified = host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified());
+    if !host.is_empty() && !unspecified && !names.iter().any(|n| n == host) {
+        names.push(host.to_owned());
+    }
+    let generated = tls::self_signed(&names).map_err(|e| e.to_string())?;
+    let path = args.out.join("wsspec-cert.pem");
+    std::fs::create_dir_all(&args.out)
+        .and_then(|()| std::fs::write(&path, &generated.cert_pem))
+        .map_err(|e| {
+            format!(
+                "cannot write the generated certificate to {}: {e}",
+                path.display()
+            )
+        })?;
+    eprintln!(
+        "wsspec: --tls: generated a self-signed certificate for {}; the client under test must trust it \
+         (written to {}):\n{}",
+        names.join(", "),
+        path.display(),
+        generated.cert_pem.trim_end()
+    );
+    tls::server_config(vec![generated.cert], generated.key).map_err(|e| e.to_string())
 }
 
 fn finish(server: &ClientServer, args: &ClientArgs, code: i32) -> i32 {

@@ -217,12 +217,10 @@ pub fn behavior(g: Grade) -> &'static str {
     }
 }
 
-/// The `runCase` URL for case `n` on a listener at `addr`.
-pub fn run_case_url(addr: &std::net::SocketAddr, n: usize, agent: &str) -> String {
-    format!(
-        "ws://{addr}/runCase?case={n}&agent={}",
-        percent_encode(agent)
-    )
+/// The `runCase` URL for case `n` on a listener whose base URL is `base` (`ws://ADDR` or
+/// `wss://ADDR`).
+pub fn run_case_url(base: &str, n: usize, agent: &str) -> String {
+    format!("{base}/runCase?case={n}&agent={}", percent_encode(agent))
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ pub async fn run_process(
 pub async fn run_all(server: &ClientServer, exec: &ExecConfig, progress: &dyn Fn(usize, usize)) {
     let total = server.cases().len();
     for n in 1..=total {
-        let url = autobahn::run_case_url(&server.addr(), n, &exec.agent);
+        let url = autobahn::run_case_url(&server.url(), n, &exec.agent);
         let command = substitute(&exec.command, &url);
         let env = [
             ("WSSPEC_URL", url.clone()),

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::run::transport::{self, Stream};
 use tokio::sync::watch;
 
 use crate::case::{Case, RunCheck};
@@ -49,6 +51,8 @@ pub struct ClientConfig {
     /// The implementation whose documented deviations (case field `deviations`) apply:
     /// such failures are marked and do not make the exit code 1.
     pub known_deviations: Option<String>,
+    /// Serve TLS (`wss://`) with this configuration: harness calls and cases alike.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ClientConfig {
@@ -61,6 +65,7 @@ impl Default for ClientConfig {
             exit_when_done: false,
             head_timeout: Duration::from_secs(10),
             known_deviations: None,
+            tls: None,
         }
     }
 }
@@ -151,9 +156,14 @@ impl ClientServer {
         self.inner.addr
     }
 
-    /// `ws://ADDR`, the base URL harnesses are given.
+    /// `ws://ADDR` (`wss://ADDR` with TLS), the base URL harnesses are given.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.inner.addr)
+        let scheme = if self.inner.cfg.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://{}", self.inner.addr)
     }
 
     pub fn cases(&self) -> &[Case] {
@@ -523,7 +533,7 @@ impl Inner {
 /// Reads a request head: None when the peer sends nothing parseable in time (it gets a
 /// 400 if it sent anything at all).
 async fn read_head(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     limit: Duration,
 ) -> Result<(Vec<u8>, Request, Vec<u8>), Option<String>> {
     const MAX_HEAD: usize = 16 * 1024;
@@ -560,7 +570,7 @@ fn is_upgrade(req: &Request) -> bool {
     }) && req.header("sec-websocket-key").is_some()
 }
 
-async fn http_reply(stream: &mut TcpStream, status: u16, content_type: &str, body: &str) {
+async fn http_reply(stream: &mut Stream, status: u16, content_type: &str, body: &str) {
     let mut r = ResponseSpec::new(status, crate::run::server_session::reason_phrase(status));
     r.add("Content-Type", content_type);
     r.add("Content-Length", &body.len().to_string());
@@ -577,7 +587,7 @@ async fn http_reply(stream: &mut TcpStream, status: u16, content_type: &str, bod
     .await;
 }
 
-async fn error_reply(stream: &mut TcpStream, e: &HarnessError) {
+async fn error_reply(stream: &mut Stream, e: &HarnessError) {
     http_reply(
         stream,
         e.status,
@@ -589,7 +599,7 @@ async fn error_reply(stream: &mut TcpStream, e: &HarnessError) {
 
 /// Answers an informational call: a WebSocket text message then a close (what Autobahn
 /// harnesses expect), or a plain HTTP body for a plain GET.
-async fn info_reply(stream: &mut TcpStream, req: &Request, content_type: &str, body: &str) {
+async fn info_reply(stream: &mut Stream, req: &Request, content_type: &str, body: &str) {
     if !is_upgrade(req) {
         http_reply(stream, 200, content_type, body).await;
         return;
@@ -633,7 +643,26 @@ fn json_string(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
-async fn handle(mut stream: TcpStream, inner: Arc<Inner>) {
+/// Sets up the connection (TLS when configured; a client that fails the TLS handshake is
+/// dropped: it has not asked for anything yet) and answers its request.
+async fn handle(tcp: TcpStream, inner: Arc<Inner>) {
+    let _ = tcp.set_nodelay(true);
+    let stream = match &inner.cfg.tls {
+        None => Stream::Tcp(tcp),
+        Some(tls) => match transport::accept_tls(tcp, tls, inner.cfg.head_timeout).await {
+            Ok(s) => s,
+            Err(e) => {
+                // Most likely the client does not trust wsspec's certificate: say so, as
+                // the client may not.
+                eprintln!("wsspec: {e}");
+                return;
+            }
+        },
+    };
+    handle_request(stream, inner).await;
+}
+
+async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
     let (head, req, rest) = match read_head(&mut stream, inner.cfg.head_timeout).await {
         Ok(x) => x,
         Err(Some(msg)) => {

@@ -1,0 +1,219 @@
+//! The byte stream under a session: plain TCP for `ws://`, TLS over TCP for `wss://` (and
+//! for client mode with `--tls`).
+//!
+//! Sessions read and write through separate halves (the reader is its own task), so a
+//! connection is handed out as two boxed halves. Plain TCP keeps tokio's lock-free
+//! `into_split`; TLS, one state machine for both directions, goes through `tokio::io::split`.
+//! Writers flush after every chop, which over TLS makes each chop its own record: a chopped
+//! write still reaches the peer's WebSocket parser in pieces.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::target::Target;
+
+pub type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+pub type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// One connection to or from a peer.
+pub enum Stream {
+    Tcp(TcpStream),
+    /// wsspec is the TLS client (testing a server).
+    TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// wsspec is the TLS server (testing a client).
+    TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+/// Why a connection could not be set up. The texts of the TCP variants are what fuzz
+/// judging and existing reports know as "the peer could not be reached".
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot connect to {addr}: {source}")]
+    Tcp { addr: String, source: io::Error },
+    #[error("connecting to {addr} timed out after {ms} ms")]
+    TcpTimeout { addr: String, ms: u128 },
+    #[error("TLS handshake with {addr} failed: {reason}")]
+    Tls {
+        addr: String,
+        reason: String,
+        /// The peer's certificate was refused (as opposed to the peer not speaking TLS).
+        certificate: bool,
+    },
+    #[error("TLS handshake with {addr} timed out after {ms} ms (does it speak TLS?)")]
+    TlsTimeout { addr: String, ms: u128 },
+    #[error("{host:?} cannot be a TLS server name: {reason}")]
+    ServerName { host: String, reason: String },
+}
+
+/// Connects to `target`, with TLS when it is `wss://` (`tls`, or the public roots when
+/// None). TCP connect and TLS handshake each get `timeout`.
+pub async fn connect(
+    target: &Target,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+) -> Result<Stream, ConnectError> {
+    let addr = target.socket_addr();
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(source)) => return Err(ConnectError::Tcp { addr, source }),
+        Err(_) => {
+            return Err(ConnectError::TcpTimeout {
+                addr,
+                ms: timeout.as_millis(),
+            })
+        }
+    };
+    // Chopped writes are the point of some cases: each chop must leave as its own segment.
+    let _ = tcp.set_nodelay(true);
+    if !target.secure {
+        return Ok(Stream::Tcp(tcp));
+    }
+    // An IP literal becomes ServerName::IpAddress: rustls then sends no SNI (RFC 6066 §3
+    // allows only host names) and checks the certificate's IP address names.
+    let name = ServerName::try_from(target.host.clone()).map_err(|e| ConnectError::ServerName {
+        host: target.host.clone(),
+        reason: e.to_string(),
+    })?;
+    let config = tls
+        .cloned()
+        .unwrap_or_else(super::tls::default_client_config);
+    let connector = tokio_rustls::TlsConnector::from(config);
+    match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+        Ok(Ok(s)) => Ok(Stream::TlsClient(Box::new(s))),
+        Ok(Err(e)) => Err(tls_error(addr, &e)),
+        Err(_) => Err(ConnectError::TlsTimeout {
+            addr,
+            ms: timeout.as_millis(),
+        }),
+    }
+}
+
+/// Completes the server side of a TLS handshake on an accepted connection.
+pub async fn accept_tls(
+    tcp: TcpStream,
+    config: &Arc<rustls::ServerConfig>,
+    timeout: Duration,
+) -> Result<Stream, ConnectError> {
+    let addr = tcp
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "the client".into());
+    let _ = tcp.set_nodelay(true);
+    let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
+    match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => Ok(Stream::TlsServer(Box::new(s))),
+        Ok(Err(e)) => Err(tls_error(addr, &e)),
+        Err(_) => Err(ConnectError::TlsTimeout {
+            addr,
+            ms: timeout.as_millis(),
+        }),
+    }
+}
+
+/// tokio-rustls reports rustls' alert or verification failure inside an io::Error; its text
+/// is the reason (e.g. "invalid peer certificate: UnknownIssuer").
+fn tls_error(addr: String, e: &io::Error) -> ConnectError {
+    let rustls_error = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    let certificate = matches!(
+        rustls_error,
+        Some(rustls::Error::InvalidCertificate(_))
+            | Some(rustls::Error::AlertReceived(
+                rustls::AlertDescription::BadCertificate
+                    | rustls::AlertDescription::UnknownCA
+                    | rustls::AlertDescription::CertificateUnknown
+            ))
+    );
+    let mut reason = e.to_string();
+    if matches!(rustls_error, Some(rustls::Error::InvalidMessage(_)))
+        || e.kind() == io::ErrorKind::UnexpectedEof
+    {
+        reason.push_str(" (the peer does not seem to speak TLS)");
+    }
+    ConnectError::Tls {
+        addr,
+        reason,
+        certificate,
+    }
+}
+
+impl Stream {
+    /// Read and write halves that can be used from different tasks.
+    pub fn split(self) -> (ReadHalf, WriteHalf) {
+        match self {
+            Stream::Tcp(s) => {
+                let (r, w) = s.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            tls => {
+                let (r, w) = tokio::io::split(tls);
+                (Box::new(r), Box::new(w))
+            }
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::TlsClient(s) => end_without_close_notify(Pin::new(s).poll_read(cx, buf)),
+            Stream::TlsServer(s) => end_without_close_notify(Pin::new(s).poll_read(cx, buf)),
+        }
+    }
+}
+
+/// rustls reports a TCP close without TLS close_notify as an UnexpectedEof error. Most
+/// WebSocket peers close that way (tungstenite does), and it is harmless here: the
+/// WebSocket closing handshake already says where the stream ends, and a truncated frame
+/// is judged by the codec. Reported as an error it would read as a reset and change close
+/// verdicts between ws:// and wss:// for the same server; so it is an ordinary end of
+/// stream. A real reset still comes through as ConnectionReset.
+fn end_without_close_notify(p: Poll<io::Result<()>>) -> Poll<io::Result<()>> {
+    match p {
+        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Poll::Ready(Ok(())),
+        other => other,
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::TlsClient(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::TlsServer(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Stream::TlsClient(s) => Pin::new(s).poll_flush(cx),
+            Stream::TlsServer(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    /// Over TLS this sends close_notify before half-closing TCP, so a `shutdown` step is a
+    /// clean end of the TLS stream, as the peer's TLS layer expects.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::TlsClient(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::TlsServer(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
