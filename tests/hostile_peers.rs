@@ -484,3 +484,47 @@ async fn unreachable_url_is_a_run_error() {
     }
     assert!(e.to_string().contains("peer unreachable"), "{e}");
 }
+
+/// A server that agrees to permessage-deflate and answers with a compressed message of a
+/// few kilobytes that inflates to 64 MiB: wsspec stops inflating at its message bound and
+/// says so, within the bound on the run, without holding the inflated data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deflate_bomb_is_stopped_at_the_message_bound() {
+    use wsspec::deflate::Compressor;
+    // Built once: 64 MiB of zeros compress to about 64 KiB.
+    let bomb = {
+        let mut c = Compressor::new(15, true);
+        let payload = c.compress(&vec![0u8; 64 << 20]);
+        let mut f = wsspec::codec::Frame::new(2, payload);
+        f.rsv1 = true;
+        std::sync::Arc::new(f.encode().expect("encodes"))
+    };
+    assert!(bomb.len() < 128 * 1024, "{}", bomb.len());
+    let server = TestServer::start(move |mut s| {
+        let bomb = bomb.clone();
+        async move {
+            let Some(key) = read_request_key(&mut s).await else {
+                return;
+            };
+            let mut resp = wsspec::handshake::ResponseSpec::switching_protocols(&key);
+            resp.set("Sec-WebSocket-Extensions", "permessage-deflate");
+            if write_all(&mut s, &resp.to_bytes()).await {
+                write_all(&mut s, &bomb).await;
+            }
+            hold(s).await;
+        }
+    })
+    .await;
+    let mut cfg = config(PATIENT);
+    cfg.session.limits = ReadLimits {
+        max_message: 1 << 20,
+        ..ReadLimits::default()
+    };
+    let r = run_within(&server.url(), &["deflate.negotiate.plain"], &cfg, PROMPT)
+        .await
+        .expect("the run takes place");
+    let c = &r.cases[0];
+    assert_eq!(c.verdict, Grade::Fail, "{:?}", c.reasons);
+    let all = c.reasons.join("\n");
+    assert!(all.contains("inflates to more than 1048576 bytes"), "{all}");
+}

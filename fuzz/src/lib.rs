@@ -1259,3 +1259,91 @@ pub fn fuzz_differential_tungstenite(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// permessage-deflate.
+// ---------------------------------------------------------------------------
+
+/// The `deflate_inflate` target. Arbitrary bytes as a compressed payload never panic the
+/// inflater and never yield more than its bound, with any window and takeover; and any
+/// sequence of messages wsspec compresses inflates back to itself, under every
+/// combination of window bits (8-15) and context takeover.
+pub fn fuzz_deflate_inflate(data: &[u8]) {
+    use wsspec::deflate::{Compressor, Decompressor, InflateError};
+    let Some((&ctl, rest)) = data.split_first() else {
+        return;
+    };
+    let bits = 8 + (ctl & 7);
+    let nct = ctl & 8 != 0;
+    const BOUND: usize = 64 * 1024;
+
+    // Untrusted bytes: bounded, no panic, and the decompressor stays usable.
+    let mut d = Decompressor::new(bits, nct, BOUND);
+    for piece in rest.split(|&b| b == 0xa5) {
+        match d.decompress(piece) {
+            Ok(out) => assert!(out.len() <= BOUND, "{} bytes past the bound", out.len()),
+            Err(InflateError::TooLarge { limit, .. }) => assert_eq!(limit, BOUND),
+            Err(InflateError::Corrupt(_)) => {
+                d = Decompressor::new(bits, nct, BOUND);
+            }
+        }
+    }
+
+    // Round trip: the messages are the pieces of the input.
+    let mut c = Compressor::new(bits, nct);
+    let mut d = Decompressor::new(bits.max(9), nct, BOUND * 2);
+    for msg in rest.split(|&b| b == 0x5a) {
+        let payload = c.compress(msg);
+        assert!(!payload.is_empty(), "a compressed message has at least one byte");
+        let back = d
+            .decompress(&payload)
+            .unwrap_or_else(|e| panic!("bits {bits} nct {nct}: {e} on {msg:02x?}"));
+        assert_eq!(back, msg, "bits {bits} nct {nct}");
+    }
+}
+
+/// The `deflate_negotiation` target: two independent implementations must agree. For any
+/// offer list, whatever the reference echo server (`wsspec::reference::permessage_deflate`)
+/// answers must be an answer wsspec's client-side check (`wsspec::deflate::negotiate`)
+/// accepts, with agreed parameters that bind the server at least as much as it binds
+/// itself; and the check never panics on any pair of header values.
+pub fn fuzz_deflate_negotiation(data: &[u8]) {
+    use wsspec::deflate::negotiate::check_answer;
+    use wsspec::reference::echo::Flaws;
+    use wsspec::reference::permessage_deflate::{negotiate, DeflateConfig};
+    let Some((&ctl, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let (offer_text, answer_text) = text.split_once('\n').unwrap_or((&text, ""));
+    let Ok(offers) = handshake::parse_extensions(offer_text) else {
+        return;
+    };
+    // Any answer at all: a verdict, never a panic.
+    if let Ok(answer) = handshake::parse_extensions(answer_text) {
+        let _ = check_answer(&offers, &answer);
+    }
+    let cfg = DeflateConfig {
+        enabled: true,
+        max_window_bits: 8 + (ctl & 7),
+        always_server_no_context_takeover: ctl & 8 != 0,
+        request_client_no_context_takeover: ctl & 16 != 0,
+        client_max_window_bits: (ctl & 32 != 0).then_some(8 + (ctl >> 6) * 2),
+    };
+    let Some(agreed) = negotiate(&offers, &cfg, &Flaws::default()) else {
+        return;
+    };
+    let answer = handshake::parse_extensions(&agreed.response)
+        .unwrap_or_else(|e| panic!("the server's answer {:?} does not parse: {e}", agreed.response));
+    let a = match check_answer(&offers, &answer) {
+        Ok(Some(a)) => a,
+        other => panic!(
+            "offers {offer_text:?}: the server answered {:?}, the client check says {other:?}",
+            agreed.response
+        ),
+    };
+    assert!(agreed.compress_window_bits <= a.server_max_window_bits);
+    assert!(!a.server_no_context_takeover || agreed.compress_no_context_takeover);
+    assert!(!agreed.inflate_no_context_takeover || a.client_no_context_takeover);
+    assert!(agreed.inflate_window_bits >= a.client_max_window_bits);
+}

@@ -19,6 +19,8 @@ fn run(target: &str, data: &[u8]) {
         "handshake_request" => wsspec_fuzz::fuzz_handshake_request(data),
         "handshake_response" => wsspec_fuzz::fuzz_handshake_response(data),
         "utf8" => wsspec_fuzz::fuzz_utf8(data),
+        "deflate_inflate" => wsspec_fuzz::fuzz_deflate_inflate(data),
+        "deflate_negotiation" => wsspec_fuzz::fuzz_deflate_negotiation(data),
         "case_loader" => wsspec_fuzz::fuzz_case_loader(data),
         "differential_tungstenite" => wsspec_fuzz::fuzz_differential_tungstenite(data),
         "frame_roundtrip" => {
