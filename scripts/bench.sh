@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks the whole suite against the embedded reference server: wall time (median of
 # RUNS), cases per second, and peak memory, at --jobs 1 and at the default parallelism,
-# with and without the limits family. Loopback only; each run is bounded by the suite.
+# with and without the limits family, and the compression cases beside the rest. Loopback only; each run is bounded by the suite.
 #
 #   scripts/bench.sh [RUNS]        (default 5)
 set -euo pipefail
@@ -36,3 +36,8 @@ bench "all, --jobs 1" --jobs 1
 bench "all, default jobs"
 bench "without limits, --jobs 1" --jobs 1 --exclude limits
 bench "without limits, default jobs" --exclude limits
+# Compression (served by wsspec's own echo server, tungstenite has none) beside the
+# uncompressed corpus without limits.
+bench "deflate only, --jobs 1" --jobs 1 --cases deflate
+bench "deflate only, default jobs" --cases deflate
+bench "no limits, no deflate, default jobs" --exclude limits,deflate
