@@ -74,6 +74,12 @@ fn messages_expected(c: &Case) -> usize {
         .count()
 }
 
+/// Whether every message the case sends is empty (`deflate.echo.*.empty-*`): the
+/// compressed form of nothing is the same one byte with or without context.
+fn only_empty(c: &Case) -> bool {
+    c.id.starts_with("deflate.echo.") && c.id.contains(".empty-")
+}
+
 fn deflate_where(pred: impl Fn(&Case) -> bool) -> BTreeSet<String> {
     ids_where(|c| c.area() == "deflate" && pred(c))
 }
@@ -113,12 +119,13 @@ async fn a_server_without_compression_is_unimplemented_not_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsv1_on_its_own_continuation_frames_fails_every_echo() {
     // The flawed server splits each compressed reply in two, RSV1 on both (RFC 7692 §6.1).
+    // An empty message compresses to the single byte 0x00, which it cannot split.
     flaw_fails(
         Flaws {
             rsv1_on_continuation: true,
             ..Flaws::default()
         },
-        deflate_where(|c| needs_deflate(c) && messages_expected(c) > 0),
+        deflate_where(|c| needs_deflate(c) && messages_expected(c) > 0 && !only_empty(c)),
     )
     .await;
 }
@@ -199,6 +206,7 @@ async fn keeping_context_despite_server_no_context_takeover_fails_from_the_secon
                 && offer(c).contains("server_no_context_takeover")
                 && messages_expected(c) >= 2
                 && !beyond_window(c)
+                && !only_empty(c)
         }),
     )
     .await;

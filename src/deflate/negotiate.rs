@@ -35,7 +35,7 @@ pub struct Agreement {
     pub server_max_window_bits: u8,
     /// The window wsspec compresses with: the server's limit, or wsspec's own promise.
     pub client_max_window_bits: u8,
-    /// The answer as the server wrote it, for transcripts.
+    /// The answer as the server wrote it (at most 200 characters), for transcripts.
     pub answer: String,
 }
 
@@ -169,7 +169,8 @@ pub fn check_answer(
     let Some(first) = elements.first() else {
         return Ok(None);
     };
-    let text = describe(first);
+    // The answer is the peer's text: bounded before it reaches notes and reports.
+    let text = crate::report::bounded_lossy(describe(first).as_bytes(), 200);
     if elements.len() > 1 {
         return Err(Problem {
             section: "RFC 7692 §5",
