@@ -316,7 +316,23 @@ pub(super) async fn expect_step<W: AsyncWrite + Unpin>(
     st: &mut State,
     step_timeout: Duration,
 ) {
+    // A connection the peer has already failed, as an earlier expectation saw, stays
+    // failed: a later `fail` step (e.g. after a fragment sent anyway) is met at once,
+    // whether or not the peer has also closed TCP by now.
     let mut matcher = Matcher::new(expect, &st.ctx);
+    if matches!(expect.kind, ExpectKind::Fail { .. })
+        && st.close.failure_expected
+        && st.close.peer_sent.is_some()
+    {
+        let outcome = crate::judge::Outcome {
+            matched: true,
+            grade: expect.grade,
+            expected: matcher.expected().to_owned(),
+            observed: "the peer had already failed the connection".into(),
+        };
+        record(st, i, expect.implicit, outcome);
+        return;
+    }
     let limit = matcher
         .timeout_ms()
         .map(Duration::from_millis)
