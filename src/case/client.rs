@@ -272,6 +272,61 @@ mod tests {
     }
 
     #[test]
+    fn client_compression_needs_an_offer_expectation_and_an_answer() {
+        let ok = "{ expect = \"handshake\", rules = [], deflate = \"offered\", otherwise = \"unimplemented\" },\n{ send = \"handshake\", extensions = [\"permessage-deflate\"] },\n{ send = \"message\", payload = \"x\", compress = true }";
+        let c = &parse("client", "", ok).unwrap()[0];
+        assert!(
+            matches!(&c.steps[0], Step::Expect(Expect { kind: ExpectKind::Handshake(h), .. }) if h.deflate == Some(DeflateExpect::Offered))
+        );
+        // A compressed message without the expectation.
+        let e = err(
+            "client",
+            "",
+            "{ send = \"handshake\", extensions = [\"permessage-deflate\"] },\n{ send = \"message\", payload = \"x\", compress = true }",
+        );
+        assert!(
+            e.contains("steps[1].compress") && e.contains("offered"),
+            "{e}"
+        );
+        // The expectation without permessage-deflate in the answer.
+        let e = err(
+            "client",
+            "",
+            "{ expect = \"handshake\", deflate = \"offered\" },\n{ send = \"handshake\" }",
+        );
+        assert!(
+            e.contains("steps[0].deflate") && e.contains("answer"),
+            "{e}"
+        );
+        // An invalid answer is not an agreement to compress under.
+        let e = err(
+            "client",
+            "",
+            "{ expect = \"handshake\", deflate = \"offered-answer-invalid\" },\n{ send = \"handshake\", extensions = [\"permessage-deflate; x\"] },\n{ send = \"message\", payload = \"x\", compress = true }",
+        );
+        assert!(e.contains("steps[2].compress"), "{e}");
+        // Each role has its own words for the negotiation.
+        let e = err(
+            "client",
+            "",
+            "{ expect = \"handshake\", deflate = \"accepted\" }",
+        );
+        assert!(
+            e.contains("steps[0].deflate") && e.contains("offered"),
+            "{e}"
+        );
+        let e = err(
+            "server",
+            "",
+            "{ send = \"handshake\", extensions = [\"permessage-deflate\"] },\n{ expect = \"handshake\", deflate = \"offered\" }",
+        );
+        assert!(
+            e.contains("steps[1].deflate") && e.contains("accepted"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn run_check_and_forced_mask_parse() {
         let c = &parse(
             "client",
