@@ -49,6 +49,15 @@ pub(super) fn check_role_fields(
                 if role == Role::Client && !h.status.is_empty() {
                     return Err(err_at(*at, ".status", "in role = \"client\" cases the handshake expectation judges the client's request, which has no status (use rules, headers, absent)"));
                 }
+                match h.deflate {
+                    Some(d) if role == Role::Client && !d.judges_request() => {
+                        return Err(err_at(*at, ".deflate", "in role = \"client\" cases the expectation judges the client's request: deflate = \"offered\" or \"offered-answer-invalid\""));
+                    }
+                    Some(d) if role == Role::Server && d.judges_request() => {
+                        return Err(err_at(*at, ".deflate", "\"offered\" and \"offered-answer-invalid\" judge a client's request: they need role = \"client\" (a server's answer is \"accepted\" or \"declined\")"));
+                    }
+                    _ => {}
+                }
             }
             _ => {}
         }
@@ -90,6 +99,7 @@ pub(super) fn complete(steps: Vec<(Step, Option<At>)>) -> Result<Vec<Step>, Chec
             _ => {}
         }
     }
+    check_deflate(&out, send)?;
     if let Some((_, at)) = out
         .iter()
         .rev()
@@ -103,6 +113,60 @@ pub(super) fn complete(steps: Vec<(Step, Option<At>)>) -> Result<Vec<Step>, Chec
         ));
     }
     Ok(out.into_iter().map(|(s, _)| s).collect())
+}
+
+/// Compression in a client case needs an agreement: a `deflate` expectation is about the
+/// answer wsspec sends, so that answer must name permessage-deflate, and a compressed
+/// message needs `deflate = "offered"`, or the case would send RSV1 frames to a client
+/// that never offered compression and blame it for failing.
+fn check_deflate(out: &[(Step, Option<At>)], send: usize) -> Result<(), CheckError> {
+    let answers = match &out[send].0 {
+        Step::Send(Send::Handshake(h), _) => h
+            .extensions
+            .iter()
+            .map(String::as_str)
+            .chain(
+                h.set
+                    .iter()
+                    .chain(&h.add)
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+                    .map(|(_, v)| v.as_str()),
+            )
+            .any(|v| {
+                v.to_ascii_lowercase()
+                    .contains(crate::deflate::negotiate::NAME)
+            }),
+        _ => false,
+    };
+    let (deflate, at) = out
+        .iter()
+        .find_map(|(s, at)| match s {
+            Step::Expect(Expect {
+                kind: ExpectKind::Handshake(h),
+                ..
+            }) => Some((h.deflate, *at)),
+            _ => None,
+        })
+        .unwrap_or((None, None));
+    if deflate.is_some() && !answers {
+        return Err(err_at(
+            at,
+            ".deflate",
+            "the handshake response does not answer with permessage-deflate (extensions = [\"permessage-deflate\"])",
+        ));
+    }
+    for (step, at) in out {
+        if let Step::Send(Send::Message(m), _) = step {
+            if m.compress && deflate != Some(DeflateExpect::Offered) {
+                return Err(err_at(
+                    *at,
+                    ".compress",
+                    "a compressed message needs the handshake expectation to say deflate = \"offered\"",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -205,6 +269,61 @@ mod tests {
             "{ send = \"message\" }, { send = \"handshake\" }",
         );
         assert!(e.contains("after the handshake response"), "{e}");
+    }
+
+    #[test]
+    fn client_compression_needs_an_offer_expectation_and_an_answer() {
+        let ok = "{ expect = \"handshake\", rules = [], deflate = \"offered\", otherwise = \"unimplemented\" },\n{ send = \"handshake\", extensions = [\"permessage-deflate\"] },\n{ send = \"message\", payload = \"x\", compress = true }";
+        let c = &parse("client", "", ok).unwrap()[0];
+        assert!(
+            matches!(&c.steps[0], Step::Expect(Expect { kind: ExpectKind::Handshake(h), .. }) if h.deflate == Some(DeflateExpect::Offered))
+        );
+        // A compressed message without the expectation.
+        let e = err(
+            "client",
+            "",
+            "{ send = \"handshake\", extensions = [\"permessage-deflate\"] },\n{ send = \"message\", payload = \"x\", compress = true }",
+        );
+        assert!(
+            e.contains("steps[1].compress") && e.contains("offered"),
+            "{e}"
+        );
+        // The expectation without permessage-deflate in the answer.
+        let e = err(
+            "client",
+            "",
+            "{ expect = \"handshake\", deflate = \"offered\" },\n{ send = \"handshake\" }",
+        );
+        assert!(
+            e.contains("steps[0].deflate") && e.contains("answer"),
+            "{e}"
+        );
+        // An invalid answer is not an agreement to compress under.
+        let e = err(
+            "client",
+            "",
+            "{ expect = \"handshake\", deflate = \"offered-answer-invalid\" },\n{ send = \"handshake\", extensions = [\"permessage-deflate; x\"] },\n{ send = \"message\", payload = \"x\", compress = true }",
+        );
+        assert!(e.contains("steps[2].compress"), "{e}");
+        // Each role has its own words for the negotiation.
+        let e = err(
+            "client",
+            "",
+            "{ expect = \"handshake\", deflate = \"accepted\" }",
+        );
+        assert!(
+            e.contains("steps[0].deflate") && e.contains("offered"),
+            "{e}"
+        );
+        let e = err(
+            "server",
+            "",
+            "{ send = \"handshake\", extensions = [\"permessage-deflate\"] },\n{ expect = \"handshake\", deflate = \"offered\" }",
+        );
+        assert!(
+            e.contains("steps[1].deflate") && e.contains("accepted"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -348,6 +348,24 @@ pub enum DeflateExpect {
     Accepted,
     /// No agreement: a 101 without permessage-deflate, or no 101 at all.
     Declined,
+    /// Client role: the client's request offers permessage-deflate validly, and the answer
+    /// in the case's own response accepts one of its offers (RFC 7692 §7.1), so the rest
+    /// of the case (compressed messages both ways) can run.
+    Offered,
+    /// Client role: the client's request offers permessage-deflate validly, and the answer
+    /// in the case's own response accepts none of its offers (an invalid answer, or one
+    /// that does not fit, RFC 7692 §5, §7), so the client must fail the connection.
+    OfferedAnswerInvalid,
+}
+
+impl DeflateExpect {
+    /// Whether the expectation is about the client's request (wsspec the server).
+    pub fn judges_request(self) -> bool {
+        matches!(
+            self,
+            DeflateExpect::Offered | DeflateExpect::OfferedAnswerInvalid
+        )
+    }
 }
 
 /// A group of the request rules of RFC 6455 §4.1 (see `handshake::HandshakeRule`).
@@ -374,10 +392,13 @@ pub enum RequestCheck {
     Protocol,
     /// Sec-WebSocket-Extensions, if present, follows the §9.1 grammar.
     Extensions,
+    /// Every permessage-deflate offer is valid: known parameters, each once, window bits
+    /// 8-15 (RFC 7692 §7).
+    Deflate,
 }
 
 impl RequestCheck {
-    pub const ALL: [RequestCheck; 10] = [
+    pub const ALL: [RequestCheck; 11] = [
         RequestCheck::Method,
         RequestCheck::HttpVersion,
         RequestCheck::Target,
@@ -388,6 +409,7 @@ impl RequestCheck {
         RequestCheck::Version,
         RequestCheck::Protocol,
         RequestCheck::Extensions,
+        RequestCheck::Deflate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -402,6 +424,7 @@ impl RequestCheck {
             RequestCheck::Version => "version",
             RequestCheck::Protocol => "protocol",
             RequestCheck::Extensions => "extensions",
+            RequestCheck::Deflate => "deflate",
         }
     }
 }

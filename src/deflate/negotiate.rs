@@ -240,6 +240,30 @@ pub fn check_answer(
     })
 }
 
+/// The agreement wsspec's own answer sets up when wsspec plays the server: the answer is
+/// the agreement (RFC 7692 §5), whatever the client offered. None when the answer has no
+/// permessage-deflate element, or one that no client could accept (two elements, an
+/// unknown or duplicated parameter, an invalid value): a case sends those to see the
+/// client fail, and nothing the client sends afterwards is inflated on their strength.
+pub fn own_answer(answer: &[ExtensionOffer]) -> Option<Agreement> {
+    let mut elements = answer.iter().filter(|e| e.name.eq_ignore_ascii_case(NAME));
+    let first = elements.next()?;
+    if elements.next().is_some() {
+        return None;
+    }
+    let p = parse(first, Side::Answer).ok()?;
+    Some(Agreement {
+        server_no_context_takeover: p.server_no_context_takeover,
+        client_no_context_takeover: p.client_no_context_takeover,
+        server_max_window_bits: p.server_max_window_bits.unwrap_or(DEFAULT_WINDOW_BITS),
+        client_max_window_bits: p
+            .client_max_window_bits
+            .flatten()
+            .unwrap_or(DEFAULT_WINDOW_BITS),
+        answer: crate::report::bounded_lossy(describe(first).as_bytes(), 200),
+    })
+}
+
 /// An element written back in the header's syntax (for notes and details).
 pub fn describe(e: &ExtensionOffer) -> String {
     let mut s = e.name.clone();
@@ -370,6 +394,27 @@ mod tests {
         // wsspec promised 9 in the offer; the server allowed 12.
         assert_eq!(a.client_max_window_bits, 9);
         assert!(a.server_no_context_takeover);
+    }
+
+    #[test]
+    fn own_answers_are_agreements_when_any_client_could_accept_them() {
+        let own = |a: &str| own_answer(&parse_extensions(a).unwrap());
+        let a = own("permessage-deflate; client_max_window_bits=10; server_no_context_takeover")
+            .unwrap();
+        assert_eq!(
+            (a.client_max_window_bits, a.server_max_window_bits),
+            (10, 15)
+        );
+        assert!(a.server_no_context_takeover && !a.client_no_context_takeover);
+        for bad in [
+            "permessage-deflate, permessage-deflate",
+            "permessage-deflate; server_max_window_bits=7",
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate; x",
+            "x-other",
+        ] {
+            assert_eq!(own(bad), None, "{bad}");
+        }
     }
 
     #[test]

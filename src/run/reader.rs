@@ -13,7 +13,7 @@ use crate::codec::{
     Assembled, Assembler, Decoder, DecoderConfig, Expect as MaskRule, FatalError, Violation,
 };
 use crate::deflate::negotiate::{self, Agreement};
-use crate::deflate::{Decompressor, InflateError};
+use crate::deflate::{Decompressor, Endpoint, Flow, InflateError};
 use crate::handshake::{parse_extension_lines, parse_response, ExtensionOffer};
 use crate::judge::{Event, PeerViolation};
 use crate::transcript::{Direction, Transcript};
@@ -161,7 +161,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                     }
                     let mut f = FrameStage::new(MaskRule::Unmasked, limits);
                     if let Some(a) = agreement {
-                        f = f.with_deflate(&a);
+                        f = f.with_deflate(&a, Endpoint::Server);
                     }
                     if !f.feed(&rest, &out, &mut |_| {}) {
                         return;
@@ -254,19 +254,18 @@ pub(crate) struct FrameStage {
 /// The receiving half of an agreed permessage-deflate (RFC 7692 §6.2, §7.2.2).
 struct Inflate {
     decompressor: Decompressor,
-    agreement: Agreement,
+    /// The peer's direction of the agreement: what it compresses with.
+    direction: Flow,
+    /// Which endpoint the peer is, for the parameter names in details.
+    peer: Endpoint,
     max_message: usize,
     /// The message being assembled started with RSV1 set.
     open_compressed: bool,
 }
 
 impl Inflate {
-    fn fresh_decompressor(a: &Agreement, max_message: usize) -> Decompressor {
-        Decompressor::new(
-            a.server_max_window_bits,
-            a.server_no_context_takeover,
-            max_message,
-        )
+    fn fresh_decompressor(d: Flow, max_message: usize) -> Decompressor {
+        Decompressor::new(d.window_bits, d.no_context_takeover, max_message)
     }
 
     /// The message a compressed payload stands for, or what is wrong with it.
@@ -292,11 +291,12 @@ impl Inflate {
                 }
             }
             Err(InflateError::Corrupt(why)) => {
-                self.decompressor = Self::fresh_decompressor(&self.agreement, self.max_message);
-                let hint = if self.agreement.server_no_context_takeover {
-                    "; server_no_context_takeover was agreed, so each message must inflate with an empty window: a server that keeps its window refers back into earlier messages"
+                self.decompressor = Self::fresh_decompressor(self.direction, self.max_message);
+                let hint = if self.direction.no_context_takeover {
+                    let p = self.peer.prefix();
+                    format!("; {p}_no_context_takeover was agreed, so each message must inflate with an empty window: a {p} that keeps its window refers back into earlier messages")
                 } else {
-                    ""
+                    String::new()
                 };
                 Event::Violation(PeerViolation {
                     section: "RFC 7692 §7.2.2".into(),
@@ -319,7 +319,11 @@ impl FrameStage {
         FrameStage::build(expect, limits, None)
     }
 
-    fn build(expect: MaskRule, limits: ReadLimits, a: Option<&Agreement>) -> FrameStage {
+    fn build(
+        expect: MaskRule,
+        limits: ReadLimits,
+        a: Option<(&Agreement, Endpoint)>,
+    ) -> FrameStage {
         let max_message = usize::try_from(limits.max_message).unwrap_or(usize::MAX);
         FrameStage {
             decoder: Decoder::new(DecoderConfig {
@@ -330,9 +334,10 @@ impl FrameStage {
             }),
             assembler: Assembler::new(limits.max_message),
             peer_closed: false,
-            inflate: a.map(|a| Inflate {
-                decompressor: Inflate::fresh_decompressor(a, max_message),
-                agreement: a.clone(),
+            inflate: a.map(|(a, peer)| Inflate {
+                decompressor: Inflate::fresh_decompressor(a.sent_by(peer), max_message),
+                direction: a.sent_by(peer),
+                peer,
                 max_message,
                 open_compressed: false,
             }),
@@ -342,9 +347,10 @@ impl FrameStage {
     }
 
     /// The same stage with permessage-deflate agreed: RSV1 allowed on the first frame of a
-    /// message, and compressed messages inflated before they are judged.
-    pub(crate) fn with_deflate(self, a: &Agreement) -> FrameStage {
-        FrameStage::build(self.expect, self.limits, Some(a))
+    /// message, and compressed messages inflated with the parameters of `peer`'s direction
+    /// before they are judged.
+    pub(crate) fn with_deflate(self, a: &Agreement, peer: Endpoint) -> FrameStage {
+        FrameStage::build(self.expect, self.limits, Some((a, peer)))
     }
 
     /// The peer closed TCP: a frame cut short is a violation.

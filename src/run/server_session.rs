@@ -16,12 +16,13 @@ use tokio::sync::mpsc;
 
 use super::reader::{FrameStage, Out, ReadLimits, Shared};
 use super::session::{
-    build_frames, case_timeout, closing_handshake, drain, expect_step, record, result, write_step,
-    AbortOnDrop, SessionConfig, State,
+    build_frames, case_timeout, closing_handshake, compressor, drain, expect_step, record, result,
+    write_step, AbortOnDrop, SessionConfig, State,
 };
 use crate::case::{Case, ExpectKind, HandshakeSpec, Send, Step};
 use crate::codec::Expect as MaskRule;
-use crate::handshake::{tokens, Request, ResponseSpec};
+use crate::deflate::{negotiate, Endpoint};
+use crate::handshake::{parse_extensions, tokens, ExtensionOffer, Request, ResponseSpec};
 use crate::judge::request::judge_request;
 use crate::judge::{Event, PeerViolation};
 use crate::results::CaseResult;
@@ -215,25 +216,32 @@ async fn drive(
     ));
     let _guard = AbortOnDrop(reader);
 
+    let planned = planned_answer(case, &request);
+    let mut responded_yet = false;
     for (i, step) in case.steps.iter().enumerate() {
         if st.aborted {
+            break;
+        }
+        if st.skip_rest {
+            // The client lacks what the case is about: it still gets a plain 101, so the
+            // connection ends with a closing handshake rather than a hanging request.
+            if !responded_yet {
+                let send = Send::Handshake(HandshakeSpec::default());
+                respond(&send, &request, st, &responded, &mut wr, step_timeout).await;
+            }
             break;
         }
         match step {
             Step::Expect(e) => match &e.kind {
                 ExpectKind::Handshake(h) => {
-                    let outcome = judge_request(e, h, &request);
+                    let outcome = judge_request(e, h, &request, &planned);
                     record(st, i, e.implicit, outcome);
                 }
                 _ => expect_step(i, e, &mut wr, &mut rx, st, step_timeout).await,
             },
-            Step::Send(send @ Send::Handshake(h), opts) => {
-                let resp = response(h, &request);
-                st.established = resp.status_line.is_none() && resp.status == 101;
-                st.note(format!("opening handshake response: {}", resp.first_line()));
-                let answer = if st.established { OPENED } else { REFUSED };
-                responded.store(answer, Ordering::SeqCst);
-                write_step(send, resp.to_bytes(), opts, &mut wr, st, step_timeout).await;
+            Step::Send(send @ Send::Handshake(_), opts) => {
+                responded_yet = true;
+                respond_with(send, opts, &request, st, &responded, &mut wr, step_timeout).await;
             }
             Step::Send(send, opts) => {
                 let bytes = build_frames(send, st);
@@ -245,13 +253,85 @@ async fn drive(
             }
         }
     }
-    if st.established && case.close && !st.aborted {
+    if st.established && (case.close || st.skip_rest) && !st.aborted {
         closing_handshake(&mut wr, &mut rx, st, step_timeout).await;
     }
     drain(&mut rx, st);
     if st.close.tcp_closed_by.is_none() {
         st.close.tcp_closed_by = Some(crate::results::Party::Wsspec);
     }
+}
+
+/// The extension list of the response the case will send (what a `deflate` expectation on
+/// the request is judged against).
+fn planned_answer(case: &Case, request: &Request) -> Vec<ExtensionOffer> {
+    let h = case.steps.iter().find_map(|s| match s {
+        Step::Send(Send::Handshake(h), _) => Some(h),
+        _ => None,
+    });
+    let resp = response(h.unwrap_or(&HandshakeSpec::default()), request);
+    extension_answer(&resp)
+}
+
+/// The `Sec-WebSocket-Extensions` elements of a response wsspec built; a list that does not
+/// parse (a case may send one on purpose) answers nothing.
+fn extension_answer(resp: &ResponseSpec) -> Vec<ExtensionOffer> {
+    resp.headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+        .flat_map(|(_, v)| parse_extensions(v).unwrap_or_default())
+        .collect()
+}
+
+async fn respond<W: tokio::io::AsyncWrite + Unpin>(
+    send: &Send,
+    request: &Request,
+    st: &mut State,
+    responded: &AtomicU8,
+    wr: &mut W,
+    step_timeout: Duration,
+) {
+    let opts = crate::case::WriteOpts {
+        flush: true,
+        ..Default::default()
+    };
+    respond_with(send, &opts, request, st, responded, wr, step_timeout).await;
+}
+
+/// Writes wsspec's response. When it is a 101 whose answer accepts permessage-deflate, that
+/// answer is the agreement (RFC 7692 §5): it is in place for the reader and the compressor
+/// before a byte of the response leaves, so the client's first frame is already judged by it.
+async fn respond_with<W: tokio::io::AsyncWrite + Unpin>(
+    send: &Send,
+    opts: &crate::case::WriteOpts,
+    request: &Request,
+    st: &mut State,
+    responded: &AtomicU8,
+    wr: &mut W,
+    step_timeout: Duration,
+) {
+    let Send::Handshake(h) = send else { return };
+    let resp = response(h, request);
+    st.established = resp.status_line.is_none() && resp.status == 101;
+    st.note(format!("opening handshake response: {}", resp.first_line()));
+    if st.established {
+        if let Some(a) = negotiate::own_answer(&extension_answer(&resp)) {
+            st.note(format!(
+                "permessage-deflate agreed by wsspec's answer ({}): client window {} bits{}, server window {} bits{}",
+                a.answer,
+                a.client_max_window_bits,
+                if a.client_no_context_takeover { ", no client context takeover" } else { "" },
+                a.server_max_window_bits,
+                if a.server_no_context_takeover { ", no server context takeover" } else { "" },
+            ));
+            st.compressor = Some(compressor(&a, Endpoint::Server));
+            *st.shared.agreed.lock().unwrap() = Some(a.clone());
+            st.ctx.deflate = Some(a);
+        }
+    }
+    let answer = if st.established { OPENED } else { REFUSED };
+    responded.store(answer, Ordering::SeqCst);
+    write_step(send, resp.to_bytes(), opts, wr, st, step_timeout).await;
 }
 
 /// What wsspec has answered so far, for the reader.
@@ -317,6 +397,7 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
     }
     let mut buf = vec![0u8; 64 * 1024];
     let mut first_after_refusal = true;
+    let mut deflate_on = false;
     loop {
         let n = match rd.read(&mut buf).await {
             Ok(0) => {
@@ -343,6 +424,14 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
             }
         }
         early(n, &out, false);
+        if !deflate_on && responded.load(Ordering::SeqCst) == OPENED {
+            // Set before the response was written (see `respond_with`), so it is in place
+            // for the client's first frame; bytes before the response were a violation.
+            if let Some(a) = shared.agreed.lock().unwrap().clone() {
+                frames = frames.with_deflate(&a, Endpoint::Client);
+            }
+            deflate_on = true;
+        }
         if !frames.feed(data, &out, &mut seen) {
             return;
         }

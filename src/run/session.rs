@@ -19,7 +19,7 @@ use crate::case::{
     WriteOpts,
 };
 use crate::codec::{Frame, LengthForm, OpCode};
-use crate::deflate::Compressor;
+use crate::deflate::{Compressor, Endpoint};
 use crate::handshake::{generate_key, RequestSpec};
 use crate::judge::{
     case_verdict, judge_close, CloseFacts, Context, Event, Matcher, PeerViolation, Progress,
@@ -104,6 +104,15 @@ impl State {
             masking,
             compressor: None,
             skip_rest: false,
+        }
+    }
+
+    /// The endpoint wsspec plays: the client masks its frames, the server does not.
+    pub(super) fn own_endpoint(&self) -> Endpoint {
+        if self.masking {
+            Endpoint::Client
+        } else {
+            Endpoint::Server
         }
     }
 
@@ -429,10 +438,7 @@ pub(super) async fn observe<W: AsyncWrite + Unpin>(
         Event::Handshake(_) => {
             let agreed = st.shared.agreed.lock().unwrap().clone();
             if let Some(a) = &agreed {
-                st.compressor = Some(Compressor::new(
-                    a.client_max_window_bits,
-                    a.client_no_context_takeover,
-                ));
+                st.compressor = Some(compressor(a, st.own_endpoint()));
             }
             st.ctx.deflate = agreed;
         }
@@ -724,11 +730,14 @@ fn fragment_sizes(f: &Fragmenting, len: usize) -> Vec<usize> {
 /// its output stays valid for the peer.
 fn resync_compressor(st: &mut State) {
     if let (Some(a), Some(_)) = (&st.ctx.deflate, &st.compressor) {
-        st.compressor = Some(Compressor::new(
-            a.client_max_window_bits,
-            a.client_no_context_takeover,
-        ));
+        st.compressor = Some(compressor(a, st.own_endpoint()));
     }
+}
+
+/// A fresh compressor for what wsspec sends as `own` under agreement `a`.
+pub(super) fn compressor(a: &crate::deflate::Agreement, own: Endpoint) -> Compressor {
+    let d = a.sent_by(own);
+    Compressor::new(d.window_bits, d.no_context_takeover)
 }
 
 /// Data frames sent one by one still make a message that a later `expect = "message"` can
