@@ -72,6 +72,8 @@ mod pmd {
         pub lenient_rsv1: bool,
         /// Puts an invalid offer (client_max_window_bits=16) before its valid one.
         pub invalid_offer: bool,
+        /// Compresses with a 15-bit window whatever client_max_window_bits the server set.
+        pub ignore_client_max_window_bits: bool,
         /// Offers plain `permessage-deflate`, without client_max_window_bits (not a flaw:
         /// a different, valid client).
         pub plain_offer: bool,
@@ -205,7 +207,11 @@ mod pmd {
             Ok(a) => a.map(|agreed| Deflate {
                 inflate: Decompressor::new(agreed.server_bits, agreed.server_nct, 64 << 20),
                 compress: Compressor::new(
-                    agreed.client_bits,
+                    if flaws.ignore_client_max_window_bits {
+                        15
+                    } else {
+                        agreed.client_bits
+                    },
                     agreed.client_nct && !flaws.keep_context,
                 ),
             }),
@@ -480,6 +486,22 @@ async fn keeping_context_fails_exactly_the_client_no_context_takeover_cases() {
     // nothing a 10-bit window could refer back to, so keeping the context changes nothing.)
     let want: BTreeSet<String> =
         ["deflate.client.answer.client-no-context-takeover".to_owned()].into();
+    assert_eq!(with(&v, Grade::Fail), want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_larger_window_than_agreed_fails_where_the_data_reaches_past_it() {
+    let flaws = Flaws {
+        ignore_client_max_window_bits: true,
+        ..Default::default()
+    };
+    let v = verdicts("pmd-window", flaws).await;
+    show(&v);
+    // The answer cases send 3000 random bytes three times: the copies refer 3000 bytes
+    // back, past a 9-bit window (wsspec reads the distance codes), within a 12-bit one;
+    // "everything" also has client_no_context_takeover, so nothing refers back at all.
+    let want: BTreeSet<String> =
+        ["deflate.client.answer.client-max-window-bits.9".to_owned()].into();
     assert_eq!(with(&v, Grade::Fail), want);
 }
 

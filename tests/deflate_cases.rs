@@ -288,3 +288,47 @@ async fn no_utf8_check_after_inflation_fails_that_case() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressing_with_a_larger_window_than_agreed_fails_where_the_data_shows_it() {
+    // The flawed server answers server_max_window_bits=N and compresses with 15 bits. wsspec
+    // reads the distance codes (the inflater, with its 32 KiB window, cannot tell), so the
+    // flaw shows wherever the server's own data offers a match farther back than 2^N:
+    // - windows of 8 and 9 bits: messages of 1 KiB and more, which repeat (each is sent
+    //   three times), except 128 KiB of random bytes, whose only repeat is out of any window;
+    //   the 4000-byte fragmented messages too;
+    // - `everything` (10 bits, and server_no_context_takeover, so references stay inside one
+    //   message): text and repetitive messages larger than the 1 KiB window.
+    let shows = |c: &Case| {
+        if c.id.starts_with("deflate.fragmented.server-window-9.") {
+            return true;
+        }
+        let Some(rest) = c.id.strip_prefix("deflate.echo.") else {
+            return false;
+        };
+        let parts: Vec<&str> = rest.split('.').collect();
+        let [set, kind, size] = parts[..] else {
+            return false;
+        };
+        let Ok(size) = size.parse::<usize>() else {
+            return false;
+        };
+        match set {
+            "server-window-8" | "server-window-9" => {
+                size >= 1024 && !(kind == "binary" && size > 32768)
+            }
+            "everything" => kind != "binary" && size > 1024,
+            _ => false,
+        }
+    };
+    let expected = deflate_where(shows);
+    assert_eq!(expected.len(), 25);
+    flaw_fails(
+        Flaws {
+            ignore_server_max_window_bits: true,
+            ..Flaws::default()
+        },
+        expected,
+    )
+    .await;
+}

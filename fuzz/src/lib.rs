@@ -1267,7 +1267,8 @@ pub fn fuzz_differential_tungstenite(data: &[u8]) {
 /// The `deflate_inflate` target. Arbitrary bytes as a compressed payload never panic the
 /// inflater and never yield more than its bound, with any window and takeover; and any
 /// sequence of messages wsspec compresses inflates back to itself, under every
-/// combination of window bits (8-15) and context takeover.
+/// combination of window bits (8-15) and context takeover, with no back-reference longer
+/// than the window (`deflate::window`, which must not panic on any input either).
 pub fn fuzz_deflate_inflate(data: &[u8]) {
     use wsspec::deflate::{Compressor, Decompressor, InflateError};
     let Some((&ctl, rest)) = data.split_first() else {
@@ -1280,6 +1281,8 @@ pub fn fuzz_deflate_inflate(data: &[u8]) {
     // Untrusted bytes: bounded, no panic, and the decompressor stays usable.
     let mut d = Decompressor::new(bits, nct, BOUND);
     for piece in rest.split(|&b| b == 0xa5) {
+        // The distance reader walks anything without a panic.
+        let _ = wsspec::deflate::window::longest_distance(piece);
         match d.decompress(piece) {
             Ok(out) => assert!(out.len() <= BOUND, "{} bytes past the bound", out.len()),
             Err(InflateError::TooLarge { limit, .. }) => assert_eq!(limit, BOUND),
@@ -1294,7 +1297,16 @@ pub fn fuzz_deflate_inflate(data: &[u8]) {
     let mut d = Decompressor::new(bits.max(9), nct, BOUND * 2);
     for msg in rest.split(|&b| b == 0x5a) {
         let payload = c.compress(msg);
-        assert!(!payload.is_empty(), "a compressed message has at least one byte");
+        assert!(
+            !payload.is_empty(),
+            "a compressed message has at least one byte"
+        );
+        // wsspec's own compressor stays inside the window it was given (RFC 7692 §7.2.1),
+        // as its distance reader sees it.
+        let mut tailed = payload.clone();
+        tailed.extend_from_slice(&wsspec::deflate::TAIL);
+        let longest = wsspec::deflate::window::longest_distance(&tailed);
+        assert!(longest <= 1 << bits, "bits {bits}: a distance of {longest}");
         let back = d
             .decompress(&payload)
             .unwrap_or_else(|e| panic!("bits {bits} nct {nct}: {e} on {msg:02x?}"));
@@ -1333,8 +1345,12 @@ pub fn fuzz_deflate_negotiation(data: &[u8]) {
     let Some(agreed) = negotiate(&offers, &cfg, &Flaws::default()) else {
         return;
     };
-    let answer = handshake::parse_extensions(&agreed.response)
-        .unwrap_or_else(|e| panic!("the server's answer {:?} does not parse: {e}", agreed.response));
+    let answer = handshake::parse_extensions(&agreed.response).unwrap_or_else(|e| {
+        panic!(
+            "the server's answer {:?} does not parse: {e}",
+            agreed.response
+        )
+    });
     let a = match check_answer(&offers, &answer) {
         Ok(Some(a)) => a,
         other => panic!(

@@ -3,6 +3,7 @@
 pub mod codec;
 pub mod flow;
 pub mod negotiate;
+pub mod window;
 
 pub use codec::{Compressor, Decompressor, InflateError, TAIL};
 pub use flow::{Endpoint, Flow};

@@ -13,7 +13,7 @@ use crate::codec::{
     Assembled, Assembler, Decoder, DecoderConfig, Expect as MaskRule, FatalError, Violation,
 };
 use crate::deflate::negotiate::{self, Agreement};
-use crate::deflate::{Decompressor, Endpoint, Flow, InflateError};
+use crate::deflate::{Decompressor, Endpoint, Flow, InflateError, TAIL};
 use crate::handshake::{parse_extension_lines, parse_response, ExtensionOffer};
 use crate::judge::{Event, PeerViolation};
 use crate::transcript::{Direction, Transcript};
@@ -268,6 +268,30 @@ impl Inflate {
         Decompressor::new(d.window_bits, d.no_context_takeover, max_message)
     }
 
+    /// A back-reference longer than the window the peer agreed to (RFC 7692 §7.2.1), which
+    /// the inflater (always 32 KiB) lets through.
+    fn window_violation(&self, payload: &[u8], at: u64) -> Option<PeerViolation> {
+        let bits = self.direction.window_bits;
+        if bits >= 15 {
+            return None;
+        }
+        let mut data = Vec::with_capacity(payload.len() + TAIL.len());
+        data.extend_from_slice(payload);
+        data.extend_from_slice(&TAIL);
+        let longest = crate::deflate::window::longest_distance(&data);
+        let window = 1u32 << bits;
+        (longest > window).then(|| {
+            let p = self.peer.prefix();
+            PeerViolation {
+                section: "RFC 7692 §7.2.1".into(),
+                rule: format!("with {p}_max_window_bits={bits} agreed, the {p} MUST NOT use an LZ77 sliding window longer than {window} bytes to compress messages"),
+                detail: format!(
+                    "the compressed message ending at byte {at} refers {longest} bytes back"
+                ),
+            }
+        })
+    }
+
     /// The message a compressed payload stands for, or what is wrong with it.
     fn message(&mut self, opcode: u8, payload: &[u8], frames: usize, at: u64) -> Event {
         match self.decompressor.decompress(payload) {
@@ -443,6 +467,11 @@ impl FrameStage {
                             Some(inf) => {
                                 inf.open_compressed = false;
                                 let at = df.offset + df.wire_len as u64;
+                                if let Some(v) = inf.window_violation(&payload, at) {
+                                    if !out.send(Event::Violation(v)) {
+                                        return false;
+                                    }
+                                }
                                 let ev = inf.message(opcode, &payload, frames, at);
                                 if let Event::Message { payload: p, .. } = &ev {
                                     shared.transcript.lock().unwrap().note(format!(
