@@ -6,26 +6,15 @@
 //! server's `window_bits`), not with `wsspec::deflate::negotiate`, whose judgement of the
 //! answers is what these tests exercise from the other side. Everything runs on 127.0.0.1.
 
+mod client_harness;
+
+use client_harness::{client_cases, tungstenite_harness};
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
-use wsspec::case::{Case, Grade, Role};
-use wsspec::serve::{order_cases, ClientConfig, ClientServer};
-
-fn client_cases() -> Vec<Case> {
-    order_cases(
-        wsspec::Suite::builtin()
-            .unwrap()
-            .cases()
-            .iter()
-            .filter(|c| c.role.applies_to(Role::Client))
-            .cloned()
-            .collect(),
-    )
-}
+use wsspec::case::{Case, Grade};
+use wsspec::serve::{ClientConfig, ClientServer};
 
 fn deflate_cases() -> Vec<Case> {
     client_cases()
@@ -549,37 +538,6 @@ async fn an_invalid_offer_fails_exactly_the_offer_case() {
     show(&v);
     let want: BTreeSet<String> = ["deflate.client.offer.valid".to_owned()].into();
     assert_eq!(with(&v, Grade::Fail), want);
-}
-
-/// Autobahn's harness loop with tokio-tungstenite, which offers no compression.
-async fn tungstenite_harness(base: &str, agent: &str) {
-    let (mut ws, _) = connect_async(format!("{base}/getCaseCount")).await.unwrap();
-    let count: usize = match ws.next().await {
-        Some(Ok(Message::Text(t))) => t.parse().unwrap(),
-        other => panic!("getCaseCount answered {other:?}"),
-    };
-    let _ = ws.close(None).await;
-    for case in 1..=count {
-        let url = format!("{base}/runCase?case={case}&agent={agent}");
-        let Ok((mut ws, _)) = connect_async(url).await else {
-            continue;
-        };
-        while let Some(msg) = ws.next().await {
-            match msg {
-                Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
-                    if ws.send(m).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-    }
-    let (mut ws, _) = connect_async(format!("{base}/updateReports?agent={agent}"))
-        .await
-        .unwrap();
-    let _ = ws.close(None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,64 +2,24 @@
 //! protocol; harness clients written with tokio-tungstenite (correct) and with raw tokio
 //! plus wsspec's codec (deliberately broken) drive it. Everything runs on 127.0.0.1.
 
+mod client_harness;
+
+use client_harness::{client_cases, tungstenite_harness};
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
-use wsspec::case::{Case, Grade, Role};
-use wsspec::serve::{order_cases, ClientConfig, ClientServer};
-
-fn client_cases() -> Vec<Case> {
-    order_cases(
-        wsspec::Suite::builtin()
-            .unwrap()
-            .cases()
-            .iter()
-            .filter(|c| c.role.applies_to(Role::Client))
-            .cloned()
-            .collect(),
-    )
-}
+use wsspec::case::{Case, Grade};
+use wsspec::serve::{ClientConfig, ClientServer};
 
 async fn start(cases: Vec<Case>, step_ms: u64) -> ClientServer {
     let mut cfg = ClientConfig::default();
     cfg.session.step_timeout = Duration::from_millis(step_ms);
     cfg.known_deviations = Some(wsspec::reference::IMPLEMENTATION.into());
     ClientServer::bind("127.0.0.1:0", cases, cfg).await.unwrap()
-}
-
-/// Autobahn's harness loop, as the tungstenite examples write it: count, then one
-/// connection per case echoing every data message, then updateReports.
-async fn tungstenite_harness(base: &str, agent: &str) {
-    let (mut ws, _) = connect_async(format!("{base}/getCaseCount")).await.unwrap();
-    let count: usize = match ws.next().await {
-        Some(Ok(Message::Text(t))) => t.parse().unwrap(),
-        other => panic!("getCaseCount answered {other:?}"),
-    };
-    let _ = ws.close(None).await;
-    for case in 1..=count {
-        let url = format!("{base}/runCase?case={case}&agent={agent}");
-        let Ok((mut ws, _)) = connect_async(url).await else {
-            continue;
-        };
-        while let Some(msg) = ws.next().await {
-            match msg {
-                Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
-                    if ws.send(m).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-    }
-    let (mut ws, _) = connect_async(format!("{base}/updateReports?agent={agent}"))
-        .await
-        .unwrap();
-    let _ = ws.close(None).await;
 }
 
 fn failing(server: &ClientServer, agent: &str) -> BTreeSet<String> {

@@ -155,18 +155,7 @@ fn check_deflate(out: &[(Step, Option<At>)], send: usize) -> Result<(), CheckErr
             "the handshake response does not answer with permessage-deflate (extensions = [\"permessage-deflate\"])",
         ));
     }
-    for (step, at) in out {
-        if let Step::Send(Send::Message(m), _) = step {
-            if m.compress && deflate != Some(DeflateExpect::Offered) {
-                return Err(err_at(
-                    *at,
-                    ".compress",
-                    "a compressed message needs the handshake expectation to say deflate = \"offered\"",
-                ));
-            }
-        }
-    }
-    Ok(())
+    super::load::compress_needs(out, deflate, DeflateExpect::Offered)
 }
 
 #[cfg(test)]

@@ -423,13 +423,29 @@ fn check_deflate_steps(
             "the handshake step does not offer permessage-deflate (extensions = [\"permessage-deflate\"])",
         ));
     }
+    compress_needs(out, deflate, DeflateExpect::Accepted)
+}
+
+/// A compressed message needs the handshake expectation that makes compression agreed in
+/// the case's role (`accepted` by the server under test, `offered` by the client).
+pub(super) fn compress_needs(
+    out: &[(Step, Option<At>)],
+    deflate: Option<DeflateExpect>,
+    want: DeflateExpect,
+) -> Result<(), CheckError> {
     for (step, at) in out {
         if let Step::Send(Send::Message(m), _) = step {
-            if m.compress && deflate != Some(DeflateExpect::Accepted) {
+            if m.compress && deflate != Some(want) {
+                let name = match want {
+                    DeflateExpect::Accepted => "accepted",
+                    DeflateExpect::Declined => "declined",
+                    DeflateExpect::Offered => "offered",
+                    DeflateExpect::OfferedAnswerInvalid => "offered-answer-invalid",
+                };
                 return Err(err_at(
                     *at,
                     ".compress",
-                    "a compressed message needs the handshake expectation to say deflate = \"accepted\"",
+                    &format!("a compressed message needs the handshake expectation to say deflate = \"{name}\""),
                 ));
             }
         }

@@ -245,29 +245,7 @@ impl Matcher {
                             ));
                         }
                     }
-                    for (name, want) in &h.headers {
-                        let values: Vec<String> = resp
-                            .headers_named(name)
-                            .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase())
-                            .collect();
-                        if values.is_empty() {
-                            problems.push(format!("header {name} missing"));
-                        } else if !want.is_empty()
-                            && !values
-                                .iter()
-                                .any(|v| v.contains(&want.to_ascii_lowercase()))
-                        {
-                            problems.push(format!(
-                                "header {name} is {:?}, expected it to contain {want:?}",
-                                bounded_lossy(values.join(", ").as_bytes(), 120)
-                            ));
-                        }
-                    }
-                    for name in &h.absent {
-                        if resp.headers_named(name).next().is_some() {
-                            problems.push(format!("header {name} present"));
-                        }
-                    }
+                    header_problems(&resp.headers, h, &mut problems);
                     // The case's `otherwise` speaks for the optional feature only: a response
                     // that is wrong in itself fails whatever the case says of compression.
                     let broken = !problems.is_empty() && h.deflate.is_some();
@@ -454,6 +432,42 @@ impl Matcher {
         match done {
             Progress::Done(o) => o,
             Progress::Pending => unreachable!(),
+        }
+    }
+}
+
+/// The `headers` (present, containing a text) and `absent` checks of a handshake
+/// expectation, on a request or a response alike.
+pub(crate) fn header_problems(
+    headers: &[(String, Vec<u8>)],
+    h: &HandshakeExpect,
+    problems: &mut Vec<String>,
+) {
+    let named = |name: &str| {
+        headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| String::from_utf8_lossy(v).to_ascii_lowercase())
+            .collect::<Vec<String>>()
+    };
+    for (name, want) in &h.headers {
+        let values = named(name);
+        if values.is_empty() {
+            problems.push(format!("header {name} missing"));
+        } else if !want.is_empty()
+            && !values
+                .iter()
+                .any(|v| v.contains(&want.to_ascii_lowercase()))
+        {
+            problems.push(format!(
+                "header {name} is {:?}, expected it to contain {want:?}",
+                bounded_lossy(values.join(", ").as_bytes(), 120)
+            ));
+        }
+    }
+    for name in &h.absent {
+        if !named(name).is_empty() {
+            problems.push(format!("header {name} present"));
         }
     }
 }

@@ -133,29 +133,7 @@ pub fn judge_request(
             ));
         }
     }
-    for (name, want) in &h.headers {
-        let values: Vec<String> = req
-            .headers_named(name)
-            .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase())
-            .collect();
-        if values.is_empty() {
-            problems.push(format!("header {name} missing"));
-        } else if !want.is_empty()
-            && !values
-                .iter()
-                .any(|v| v.contains(&want.to_ascii_lowercase()))
-        {
-            problems.push(format!(
-                "header {name} is {:?}, expected it to contain {want:?}",
-                bounded_lossy(values.join(", ").as_bytes(), 120)
-            ));
-        }
-    }
-    for name in &h.absent {
-        if req.headers_named(name).next().is_some() {
-            problems.push(format!("header {name} present"));
-        }
-    }
+    super::matcher::header_problems(&req.headers, h, &mut problems);
     // Like every request rule, only where the case names it: a client whose offer is
     // invalid fails the case about offers, and lacks a valid offer in the others.
     if h.rules
