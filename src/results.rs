@@ -128,6 +128,10 @@ pub struct Check {
     /// Identical consecutive checks (a `repeat`ed expectation) are kept once and counted.
     #[serde(default = "one")]
     pub count: usize,
+    /// The peer refused for a size, fragment-count or resource limit (DESIGN.md §5): the
+    /// "limit" outcome, informational unless a declared limit says otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub limit: bool,
 }
 
 fn one() -> usize {

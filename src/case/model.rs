@@ -312,8 +312,14 @@ pub enum ExpectKind {
     /// A close frame, with a code in `codes` when given.
     Close { codes: Vec<u16> },
     /// The peer fails the connection (RFC 6455 §7.1.7): a close frame or a dropped TCP
-    /// connection, and no data message before it.
-    Fail { codes: Vec<u16> },
+    /// connection, and no data message before it. `codes` are the codes the RFC names for
+    /// the failure; another code is a failure all the same, graded non-strict (§7.1.7 only
+    /// asks for "an appropriate status code"), except the `codes_not` a peer that ignored
+    /// the offending input would answer with (1005 stands for a close frame without code).
+    Fail {
+        codes: Vec<u16>,
+        codes_not: Vec<u16>,
+    },
     /// The peer closes TCP.
     TcpClosed,
     /// Nothing arrives for this long (pongs and data alike count as something).
@@ -338,6 +344,10 @@ pub struct HandshakeExpect {
     /// Whether the server must accept or decline wsspec's permessage-deflate offer. Whatever
     /// this says, an answer that fits no valid offer is the server's violation (RFC 7692 §7).
     pub deflate: Option<DeflateExpect>,
+    /// For a refusal (no 101 in `status`) that the RFC lets a server decline to make: the
+    /// grade of a valid 101 instead, e.g. a server that understands version 8 may accept
+    /// it (RFC 6455 §4.2.2). None: a 101 misses like any other wrong status.
+    pub accepted: Option<Grade>,
 }
 
 /// What a handshake expectation asks of the permessage-deflate negotiation.

@@ -471,6 +471,10 @@ fn status_patterns(s: Value, field: &str) -> R<Vec<StatusPattern>> {
 
 fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
     let grade = take_grade(&mut t, "grade", Grade::Pass, field)?;
+    let accepted = match t.contains_key("accepted") {
+        true => Some(take_grade(&mut t, "accepted", Grade::Pass, field)?),
+        false => None,
+    };
     let otherwise = take_grade(&mut t, "otherwise", Grade::Fail, field)?;
     let timeout_ms = match t.remove("timeout_ms") {
         None => None,
@@ -517,6 +521,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
                 absent: h.absent,
                 rules: h.rules,
                 deflate: h.deflate,
+                accepted,
             })
         }
         "message" => {
@@ -559,12 +564,20 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
                 expect: String,
                 #[serde(default)]
                 codes: Vec<u16>,
+                #[serde(default)]
+                codes_not: Vec<u16>,
             }
             let c: C = typed(t, field)?;
             if kind_name == "close" {
+                if !c.codes_not.is_empty() {
+                    return Err(StepError::new(format!("{field}.codes_not"), "`codes_not` belongs to `expect = \"fail\"`"));
+                }
                 ExpectKind::Close { codes: c.codes }
             } else {
-                ExpectKind::Fail { codes: c.codes }
+                if let Some(c) = c.codes_not.iter().find(|n| c.codes.contains(n)) {
+                    return Err(StepError::new(format!("{field}.codes_not"), format!("code {c} is in both `codes` and `codes_not`")));
+                }
+                ExpectKind::Fail { codes: c.codes, codes_not: c.codes_not }
             }
         }
         "tcp_closed" => {
@@ -621,6 +634,13 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
             ))
         }
     };
+    if accepted.is_some() {
+        let refusal = matches!(&kind, ExpectKind::Handshake(h)
+            if !h.status.is_empty() && !h.status.iter().any(|p| p.matches(101)));
+        if !refusal {
+            return Err(StepError::new(format!("{field}.accepted"), "`accepted` grades a 101 where a handshake expectation asks for a refusal (a `status` without 101)"));
+        }
+    }
     Ok(Expect {
         kind,
         grade,

@@ -496,7 +496,10 @@ fn finish(mut steps: Vec<Step>, answers: Vec<Expect>, end: Drained, lie: bool) -
     match end {
         Drained::Failed { rule, lenient } => {
             steps.push(probe());
-            let mut e = expect(ExpectKind::Fail { codes: Vec::new() });
+            let mut e = expect(ExpectKind::Fail {
+                codes: Vec::new(),
+                codes_not: Vec::new(),
+            });
             if lenient {
                 e.otherwise = Grade::NonStrict;
                 e.note = Some(
@@ -532,7 +535,10 @@ fn finish(mut steps: Vec<Step>, answers: Vec<Expect>, end: Drained, lie: bool) -
             };
             let mut any = expect(ExpectKind::Any(vec![
                 answer,
-                expect(ExpectKind::Fail { codes: Vec::new() }),
+                expect(ExpectKind::Fail {
+                    codes: Vec::new(),
+                    codes_not: Vec::new(),
+                }),
             ]));
             any.note = Some(
                 "a non-minimal length binds the sender only: processing the frame or failing are both correct"

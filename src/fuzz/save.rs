@@ -248,7 +248,7 @@ fn expect_toml(e: &Expect) -> String {
                 f.push(format!("payload = {}", hex_payload(&p.bytes())));
             }
         }
-        ExpectKind::Close { codes } | ExpectKind::Fail { codes } => {
+        ExpectKind::Close { codes } | ExpectKind::Fail { codes, .. } => {
             let name = if matches!(e.kind, ExpectKind::Close { .. }) {
                 "close"
             } else {
@@ -258,6 +258,12 @@ fn expect_toml(e: &Expect) -> String {
             if !codes.is_empty() {
                 let c: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
                 f.push(format!("codes = {}", list(&c)));
+            }
+            if let ExpectKind::Fail { codes_not, .. } = &e.kind {
+                if !codes_not.is_empty() {
+                    let c: Vec<String> = codes_not.iter().map(|c| c.to_string()).collect();
+                    f.push(format!("codes_not = {}", list(&c)));
+                }
             }
         }
         ExpectKind::TcpClosed => f.push("expect = \"tcp_closed\"".into()),

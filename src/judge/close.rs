@@ -53,23 +53,23 @@ pub fn judge_close(f: &CloseFacts) -> CloseResult {
             Grade::NonStrict,
             "closing handshake completed but the peer did not close TCP; the server SHOULD close it first (RFC 6455 §7.1.1)".to_owned(),
         )
+    } else if f.peer_sent.is_none() && tcp == Party::Peer && f.failure_expected {
+        // Checked before the unanswered close below: a peer that failed the connection the
+        // case allowed it to fail owes no close frame to one wsspec sent after the fault.
+        (
+            Grade::Informational,
+            "the peer failed the connection by dropping TCP without a close frame; it SHOULD send one first (RFC 6455 §7.1.7)".to_owned(),
+        )
     } else if f.wsspec_sent.is_some() && f.peer_sent.is_none() {
         (
             Grade::Fail,
             "wsspec sent a close frame and got none back; an endpoint MUST answer a close frame with one (RFC 6455 §5.5.1)".to_owned(),
         )
     } else if f.peer_sent.is_none() && tcp == Party::Peer {
-        if f.failure_expected {
-            (
-                Grade::Informational,
-                "the peer failed the connection by dropping TCP without a close frame; it SHOULD send one first (RFC 6455 §7.1.7)".to_owned(),
-            )
-        } else {
-            (
-                Grade::Fail,
-                "the peer dropped TCP without a close frame".to_owned(),
-            )
-        }
+        (
+            Grade::Fail,
+            "the peer dropped TCP without a close frame".to_owned(),
+        )
     } else {
         (Grade::Pass, "the connection ended".to_owned())
     };
@@ -146,6 +146,23 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(judge_close(&f).verdict, Grade::Informational);
+        f.failure_expected = false;
+        assert_eq!(judge_close(&f).verdict, Grade::Fail);
+    }
+
+    #[test]
+    fn a_failure_the_case_allowed_owes_no_answer_to_a_later_close() {
+        // wsspec sent a close frame after the offending input (or the offending input was
+        // itself a close frame); the peer failed the connection by dropping TCP.
+        let mut f = CloseFacts {
+            wsspec_sent: Some(1000),
+            wsspec_first: true,
+            tcp_closed_by: Some(Party::Peer),
+            failure_expected: true,
+            ..Default::default()
+        };
+        assert_eq!(judge_close(&f).verdict, Grade::Informational);
+        // Without an allowed failure the unanswered close is still a MUST miss (§5.5.1).
         f.failure_expected = false;
         assert_eq!(judge_close(&f).verdict, Grade::Fail);
     }

@@ -110,6 +110,7 @@ pub fn judge_keys(check: RunCheck, keys: &[Vec<u8>], connections: usize) -> Outc
     );
     if a.count < 2 {
         return Outcome {
+            limit: false,
             matched: false,
             grade: Grade::Informational,
             expected,
@@ -151,6 +152,7 @@ pub fn judge_keys(check: RunCheck, keys: &[Vec<u8>], connections: usize) -> Outc
     }
     let matched = problems.is_empty();
     Outcome {
+        limit: false,
         matched,
         grade: if matched { Grade::Pass } else { Grade::Fail },
         expected,

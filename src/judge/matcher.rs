@@ -23,6 +23,19 @@ pub struct Context {
     pub extensions: Vec<String>,
     /// The permessage-deflate agreement, once the server's answer was read and is valid.
     pub deflate: Option<crate::deflate::Agreement>,
+    /// The codes of the close frames wsspec sent, well formed or not (1005 for none): a
+    /// peer that took one as a valid close answers with its code, 1000 or no code, which
+    /// is never "failing the connection" on it.
+    pub closes_sent: Vec<u16>,
+}
+
+impl Context {
+    /// Whether a close with `code` is what a peer that ignored the offending input would
+    /// answer to wsspec's own close frame.
+    fn answers_own_close(&self, code: u16) -> bool {
+        !self.closes_sent.is_empty()
+            && (code == 1000 || code == 1005 || self.closes_sent.contains(&code))
+    }
 }
 
 /// The decision on one expectation.
@@ -32,6 +45,10 @@ pub struct Outcome {
     pub grade: Grade,
     pub expected: String,
     pub observed: String,
+    /// The peer refused for a size, fragment-count or resource limit (close 1009 or 1008,
+    /// HTTP 413, 431 or 503) where the case asked for an echo or an accepted handshake: the
+    /// "limit" outcome of DESIGN.md §5, never a failure unless a declared limit says so.
+    pub limit: bool,
 }
 
 pub enum Progress {
@@ -111,23 +128,41 @@ impl Matcher {
                     _ => "data",
                 };
                 if payload.is_some() {
-                    format!("a {kind} message of {} bytes: {}", bytes.len(), payload.as_ref().unwrap().describe())
+                    format!(
+                        "a {kind} message of {} bytes: {}",
+                        bytes.len(),
+                        payload.as_ref().unwrap().describe()
+                    )
                 } else {
                     format!("the {}-byte {kind} message echoed back", bytes.len())
                 }
             }
             ExpectKind::Pong { .. } => {
-                format!("a pong with the {}-byte ping payload", self.want.as_ref().unwrap().1.len())
+                format!(
+                    "a pong with the {}-byte ping payload",
+                    self.want.as_ref().unwrap().1.len()
+                )
             }
             ExpectKind::Close { codes: c } if c.is_empty() => "a close frame".into(),
             ExpectKind::Close { codes: c } => format!("a close frame with code {}", codes(c)),
-            ExpectKind::Fail { codes: c } if c.is_empty() => {
-                "the peer fails the connection (close frame or TCP close, nothing processed)".into()
+            ExpectKind::Fail {
+                codes: c,
+                codes_not: n,
+            } => {
+                let mut t = if c.is_empty() {
+                    "the peer fails the connection (close frame or TCP close, nothing processed)"
+                        .to_owned()
+                } else {
+                    format!(
+                        "the peer fails the connection with close code {} (or drops TCP), nothing processed",
+                        codes(c)
+                    )
+                };
+                if !n.is_empty() {
+                    t.push_str(&format!(", not a close with {}", codes(n)));
+                }
+                t
             }
-            ExpectKind::Fail { codes: c } => format!(
-                "the peer fails the connection with close code {} (or drops TCP), nothing processed",
-                codes(c)
-            ),
             ExpectKind::TcpClosed => "the peer closes TCP".into(),
             ExpectKind::Silence { ms } => format!("nothing from the peer for {ms} ms"),
             ExpectKind::Any(_) => self
@@ -169,10 +204,29 @@ impl Matcher {
             grade,
             expected: self.expected_text.clone(),
             observed,
+            limit: false,
         })
     }
 
-    /// A close with 1009 (message too big, RFC 6455 §7.4.1) instead of an echo. Size limits
+    /// Met, but in a way the RFC words as SHOULD or "such as" (another close code, another
+    /// error status, TCP dropped instead of a status): non-strict at most (DESIGN.md §5).
+    fn done_loosely(&self, observed: String) -> Progress {
+        self.done_graded(true, observed, self.expect.grade.max(Grade::NonStrict))
+    }
+
+    /// The "limit" outcome: informational, never a failure.
+    fn done_limit(&self, observed: String) -> Progress {
+        Progress::Done(Outcome {
+            matched: false,
+            grade: Grade::Informational,
+            expected: self.expected_text.clone(),
+            observed,
+            limit: true,
+        })
+    }
+
+    /// A close with 1009 (message too big, RFC 6455 §7.4.1), or 1008 (policy violation,
+    /// which servers use for fragment-count and other resource limits), instead of an echo. Size limits
     /// are not bugs: without a declared limit it is informational, naming the size; with
     /// `--max-message-size` it must happen above the limit and only there.
     fn size_limit(&self, ctx: &Context, ev: &Event) -> Progress {
@@ -187,13 +241,12 @@ impl Matcher {
                 grade: Grade::Pass,
                 expected: self.expected_text.clone(),
                 observed: format!("{}: the {size}-byte message is above the declared limit of {limit}", ev.describe()),
+                limit: true,
             }),
-            None => Progress::Done(Outcome {
-                matched: false,
-                grade: Grade::Informational,
-                expected: self.expected_text.clone(),
-                observed: format!("{}: size limit, the peer refuses messages of {size} bytes", ev.describe()),
-            }),
+            None => self.done_limit(format!(
+                "{}: size limit, the peer refuses messages of {size} bytes",
+                ev.describe()
+            )),
         }
     }
 
@@ -222,8 +275,36 @@ impl Matcher {
                     } else {
                         h.status.iter().any(|p| p.matches(resp.status))
                     };
+                    let refusal = is_refusal(h);
+                    if let (true, Some(grade), 101) = (refusal, h.accepted, resp.status) {
+                        let offer = Offer {
+                            key: &ctx.key,
+                            protocols: &ctx.protocols,
+                            extensions: &ctx.extensions,
+                        };
+                        let problems: Vec<String> = validate_response(resp, &offer)
+                            .iter()
+                            .map(|p| format!("{} ({}: {})", p.detail, p.rule.section(), p.rule.text()))
+                            .collect();
+                        return if problems.is_empty() {
+                            self.done_graded(true, "status 101: accepted, as the case allows".into(), grade)
+                        } else {
+                            self.done(false, format!("status 101: {}", problems.join("; ")))
+                        };
+                    }
+                    if !refusal && LIMIT_STATUSES.contains(&resp.status) && !ok_status {
+                        return self.done_limit(format!(
+                            "status {} {}: the peer refused for a limit",
+                            resp.status,
+                            bounded_lossy(resp.reason.as_bytes(), 80)
+                        ));
+                    }
+                    // Refused with an error code the case does not name: RFC 6455 asks for
+                    // "an appropriate error code (such as 400 Bad Request)" (§4.2.1), so any
+                    // 4xx or 5xx refuses; naming another is graded non-strict at most.
+                    let other_error = refusal && !ok_status && (400..600).contains(&resp.status);
                     let mut problems = Vec::new();
-                    if !ok_status {
+                    if !ok_status && !other_error {
                         problems.push(format!(
                             "status {} {}",
                             resp.status,
@@ -281,8 +362,18 @@ impl Matcher {
                         // The client-role expectations judge requests (judge::request).
                         Some(_) | None => {}
                     }
-                    if problems.is_empty() {
+                    if problems.is_empty() && other_error {
+                        self.done_loosely(format!(
+                            "status {} {}: refused, with another error code than the case names (RFC 6455 §4.2.1: \"an appropriate error code (such as 400 Bad Request)\")",
+                            resp.status,
+                            bounded_lossy(resp.reason.as_bytes(), 80)
+                        ))
+                    } else if problems.is_empty() {
                         self.done(true, format!("status {}{agreed}", resp.status))
+                    } else if h.deflate.is_some() && (400..600).contains(&resp.status) {
+                        // A server may refuse a handshake it cannot serve; for an optional
+                        // feature that is the feature missing, not a broken response.
+                        self.done(false, problems.join("; "))
                     } else if broken {
                         self.done_graded(false, problems.join("; "), Grade::Fail)
                     } else {
@@ -292,6 +383,10 @@ impl Matcher {
                 Event::HandshakeInvalid(e) => {
                     self.handshake_missed(h, format!("invalid response: {e}"))
                 }
+                e if e.is_end() && is_refusal(h) => self.done_loosely(format!(
+                    "{} before any HTTP response: refused by dropping the connection (RFC 6455 §10.7: the endpoint \"MAY drop the TCP connection\"; a status code SHOULD be returned)",
+                    e.describe()
+                )),
                 e if e.is_end() => {
                     self.handshake_missed(h, format!("{} before any HTTP response", e.describe()))
                 }
@@ -325,7 +420,8 @@ impl Matcher {
                     }
                 }
                 Event::Close {
-                    code: Some(1009), ..
+                    code: Some(1008 | 1009),
+                    ..
                 } => self.size_limit(ctx, ev),
                 Event::Close { .. } => self.done(false, ev.describe()),
                 e if e.is_end() => self.done(false, e.describe()),
@@ -349,8 +445,16 @@ impl Matcher {
             },
             ExpectKind::Close { codes } => match ev {
                 Event::Close { code, .. } => {
-                    let ok = codes.is_empty() || code.is_some_and(|c| codes.contains(&c));
-                    self.done(ok, ev.describe())
+                    if codes.is_empty() || code.is_some_and(|c| codes.contains(&c)) {
+                        self.done(true, ev.describe())
+                    } else {
+                        // The MUST is to answer a close with a close (RFC 6455 §5.5.1); the
+                        // code is only "typically" echoed.
+                        self.done_loosely(format!(
+                            "{}: a close frame, with another code than the case names",
+                            ev.describe()
+                        ))
+                    }
                 }
                 Event::Message { .. } => self.done(false, ev.describe()),
                 e if e.is_end() => {
@@ -358,21 +462,43 @@ impl Matcher {
                 }
                 _ => Progress::Pending,
             },
-            ExpectKind::Fail { codes } => match ev {
+            ExpectKind::Fail { codes, codes_not } => match ev {
                 Event::Close { code, .. } => {
-                    let ok = codes.is_empty() || code.is_some_and(|c| codes.contains(&c));
-                    self.done(ok, ev.describe())
+                    let c = code.unwrap_or(1005);
+                    if codes.contains(&c) {
+                        self.done(true, ev.describe())
+                    } else if codes_not.contains(&c) || ctx.answers_own_close(c) {
+                        self.done(
+                            false,
+                            format!(
+                                "{}: the answer of a peer that took the input as valid",
+                                ev.describe()
+                            ),
+                        )
+                    } else if codes.is_empty() {
+                        self.done(true, ev.describe())
+                    } else {
+                        self.done_loosely(format!(
+                            "{}: failed the connection, with another code (RFC 6455 §7.1.7: the endpoint SHOULD send \"an appropriate status code\")",
+                            ev.describe()
+                        ))
+                    }
                 }
                 Event::Eof | Event::Reset(_) => {
                     self.done(true, format!("{} without a close frame", ev.describe()))
                 }
-                Event::Message { .. } | Event::Pong(_) => self.done(
+                Event::Message { .. } => self.done(
                     false,
                     format!(
                         "{}: the peer went on instead of failing the connection",
                         ev.describe()
                     ),
                 ),
+                // Not decisive: a peer may answer a ping it read together with the offending
+                // frame before it fails the connection, and how the bytes were segmented
+                // must not decide a verdict. A peer that ignored the offending input is
+                // still caught: it answers and then does not fail within the timeout.
+                Event::Pong(_) => Progress::Pending,
                 Event::Fatal(_) => self.done(false, ev.describe()),
                 _ => Progress::Pending,
             },
@@ -434,6 +560,16 @@ impl Matcher {
             Progress::Pending => unreachable!(),
         }
     }
+}
+
+/// HTTP statuses that refuse for a size or resource limit: 413 Content Too Large, 431
+/// Request Header Fields Too Large, 503 Service Unavailable (RFC 9110 §15.5.14, RFC 6585
+/// §5, RFC 9110 §15.6.4).
+pub const LIMIT_STATUSES: [u16; 3] = [413, 431, 503];
+
+/// A handshake expectation that asks for a refusal: no accepted status is 101.
+fn is_refusal(h: &HandshakeExpect) -> bool {
+    !h.status.is_empty() && !h.status.iter().any(|p| p.matches(101))
 }
 
 /// The `headers` (present, containing a text) and `absent` checks of a handshake

@@ -166,6 +166,7 @@ pub fn judge_request(
         problems.join("; ")
     };
     Outcome {
+        limit: false,
         matched,
         grade: if matched {
             expect.grade

@@ -218,8 +218,8 @@ pub fn synthetic(n: usize, agent: &str, seed: u64) -> RunResults {
             deviation: None,
             reasons,
             checks: vec![
-                Check { step: 1, expected: "status 101 with a valid handshake response (RFC 6455 §4.1)".into(), observed: "status 101".into(), matched: true, grade: Grade::Pass, implicit: true, count: 1 },
-                Check { step: 3, expected: "a text message of 125 bytes equal to what was sent".into(), observed: if matched { "text message of 125 bytes".into() } else { "close 1002 \"protocol error\"".into() }, matched, grade: if matched { Grade::Pass } else { verdict }, implicit: false, count: 1 },
+                Check { step: 1, expected: "status 101 with a valid handshake response (RFC 6455 §4.1)".into(), observed: "status 101".into(), matched: true, grade: Grade::Pass, implicit: true, count: 1, limit: false },
+                Check { step: 3, expected: "a text message of 125 bytes equal to what was sent".into(), observed: if matched { "text message of 125 bytes".into() } else { "close 1002 \"protocol error\"".into() }, matched, grade: if matched { Grade::Pass } else { verdict }, implicit: false, count: 1, limit: false },
             ],
             violations: vec![],
             close: Some(CloseResult {

@@ -9,6 +9,7 @@ pub mod session;
 pub mod target;
 pub mod tls;
 pub mod transport;
+pub mod writer;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

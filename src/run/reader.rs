@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::writer::Pongs;
 use crate::codec::{
     Assembled, Assembler, Decoder, DecoderConfig, Expect as MaskRule, FatalError, Violation,
 };
@@ -79,6 +80,8 @@ pub(crate) struct Out<'a> {
     pub(crate) tx: &'a UnboundedSender<Event>,
     pub(crate) shared: &'a Shared,
     pub(crate) limits: ReadLimits,
+    /// Where pings go to be answered at once, whatever the interpreter is doing.
+    pub(crate) pongs: &'a Pongs,
 }
 
 impl Out<'_> {
@@ -100,11 +103,13 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     tx: UnboundedSender<Event>,
     shared: Arc<Shared>,
     limits: ReadLimits,
+    pongs: Arc<Pongs>,
 ) {
     let out = Out {
         tx: &tx,
         shared: &shared,
         limits,
+        pongs: &pongs,
     };
     let mut buf = vec![0u8; 64 * 1024];
     let mut head: Vec<u8> = Vec::new();
@@ -113,15 +118,13 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     loop {
         let n = match rd.read(&mut buf).await {
             Ok(0) => {
-                if frames.is_none() && !rejected {
-                    let _ = out.send(Event::HandshakeInvalid(if head.is_empty() {
-                        "the peer closed the connection without a response".into()
-                    } else {
-                        format!(
-                            "the connection closed after {} bytes of an incomplete response",
-                            head.len()
-                        )
-                    }));
+                // No byte at all is a plain end of TCP (a refusal by dropping the
+                // connection, RFC 6455 §10.7); part of a response is a broken one.
+                if frames.is_none() && !rejected && !head.is_empty() {
+                    let _ = out.send(Event::HandshakeInvalid(format!(
+                        "the connection closed after {} bytes of an incomplete response",
+                        head.len()
+                    )));
                 } else if let Some(f) = &frames {
                     f.eof(&out);
                 }
@@ -493,7 +496,10 @@ impl FrameStage {
                             },
                         },
                         Ok(Assembled::Control(f)) => match f.opcode {
-                            0x9 => Event::Ping(f.payload),
+                            0x9 => {
+                                out.pongs.ping(f.payload.clone());
+                                Event::Ping(f.payload)
+                            }
                             0xA => Event::Pong(f.payload),
                             0x8 => {
                                 self.peer_closed = true;

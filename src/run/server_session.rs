@@ -19,6 +19,7 @@ use super::session::{
     build_frames, case_timeout, closing_handshake, compressor, drain, expect_step, record, result,
     write_step, AbortOnDrop, SessionConfig, State,
 };
+use super::writer::{Built, Pongs, Writer};
 use crate::case::{Case, ExpectKind, HandshakeSpec, Send, Step};
 use crate::codec::Expect as MaskRule;
 use crate::deflate::{negotiate, Endpoint};
@@ -202,7 +203,8 @@ async fn drive(
         rest,
         ..
     } = conn;
-    let (rd, mut wr) = stream.split();
+    let (rd, wr) = stream.split();
+    let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let responded = Arc::new(AtomicU8::new(NOT_YET));
     let reader = tokio::spawn(client_read_loop(
@@ -213,6 +215,7 @@ async fn drive(
         rest,
         responded.clone(),
         keys,
+        wr.pongs.clone(),
     ));
     let _guard = AbortOnDrop(reader);
 
@@ -227,7 +230,7 @@ async fn drive(
             // connection ends with a closing handshake rather than a hanging request.
             if !responded_yet {
                 let send = Send::Handshake(HandshakeSpec::default());
-                respond(&send, &request, st, &responded, &mut wr, step_timeout).await;
+                respond(&send, &request, st, &responded, &wr, step_timeout).await;
             }
             break;
         }
@@ -237,15 +240,15 @@ async fn drive(
                     let outcome = judge_request(e, h, &request, &planned);
                     record(st, i, e.implicit, outcome);
                 }
-                _ => expect_step(i, e, &mut wr, &mut rx, st, step_timeout).await,
+                _ => expect_step(i, e, &wr, &mut rx, st, step_timeout).await,
             },
             Step::Send(send @ Send::Handshake(_), opts) => {
                 responded_yet = true;
-                respond_with(send, opts, &request, st, &responded, &mut wr, step_timeout).await;
+                respond_with(send, opts, &request, st, &responded, &wr, step_timeout).await;
             }
             Step::Send(send, opts) => {
                 let bytes = build_frames(send, st);
-                write_step(send, bytes, opts, &mut wr, st, step_timeout).await;
+                write_step(send, bytes, opts, &wr, st, step_timeout).await;
             }
             Step::Wait { ms } => {
                 st.note(format!("wait {ms} ms"));
@@ -254,7 +257,7 @@ async fn drive(
         }
     }
     if st.established && (case.close || st.skip_rest) && !st.aborted {
-        closing_handshake(&mut wr, &mut rx, st, step_timeout).await;
+        closing_handshake(&wr, &mut rx, st, step_timeout).await;
     }
     drain(&mut rx, st);
     if st.close.tcp_closed_by.is_none() {
@@ -283,12 +286,12 @@ fn extension_answer(resp: &ResponseSpec) -> Vec<ExtensionOffer> {
         .collect()
 }
 
-async fn respond<W: tokio::io::AsyncWrite + Unpin>(
+async fn respond(
     send: &Send,
     request: &Request,
     st: &mut State,
     responded: &AtomicU8,
-    wr: &mut W,
+    wr: &Writer,
     step_timeout: Duration,
 ) {
     let opts = crate::case::WriteOpts {
@@ -301,13 +304,13 @@ async fn respond<W: tokio::io::AsyncWrite + Unpin>(
 /// Writes wsspec's response. When it is a 101 whose answer accepts permessage-deflate, that
 /// answer is the agreement (RFC 7692 §5): it is in place for the reader and the compressor
 /// before a byte of the response leaves, so the client's first frame is already judged by it.
-async fn respond_with<W: tokio::io::AsyncWrite + Unpin>(
+async fn respond_with(
     send: &Send,
     opts: &crate::case::WriteOpts,
     request: &Request,
     st: &mut State,
     responded: &AtomicU8,
-    wr: &mut W,
+    wr: &Writer,
     step_timeout: Duration,
 ) {
     let Send::Handshake(h) = send else { return };
@@ -331,7 +334,15 @@ async fn respond_with<W: tokio::io::AsyncWrite + Unpin>(
     }
     let answer = if st.established { OPENED } else { REFUSED };
     responded.store(answer, Ordering::SeqCst);
-    write_step(send, resp.to_bytes(), opts, wr, st, step_timeout).await;
+    write_step(
+        send,
+        Built::whole(resp.to_bytes()),
+        opts,
+        wr,
+        st,
+        step_timeout,
+    )
+    .await;
 }
 
 /// What wsspec has answered so far, for the reader.
@@ -357,11 +368,13 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
     rest: Vec<u8>,
     responded: Arc<AtomicU8>,
     keys: Arc<Mutex<Vec<[u8; 4]>>>,
+    pongs: Arc<Pongs>,
 ) {
     let out = Out {
         tx: &tx,
         shared: &shared,
         limits,
+        pongs: &pongs,
     };
     let mut frames = FrameStage::new(MaskRule::Masked, limits);
     let mut seen = |df: &crate::codec::DecodedFrame| {

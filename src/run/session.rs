@@ -9,11 +9,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::reader::{read_loop, ReadLimits, Shared};
 use super::target::Target;
+use super::writer::{Built, WriteOutcome, Writer};
 use crate::case::{
     Case, ExpectKind, Fragmenting, Grade, HandshakeSpec, LengthSpec, MaskSpec, Send, Step,
     WriteOpts,
@@ -74,6 +74,8 @@ pub(super) struct State {
     pub(super) write_broken: bool,
     pub(super) error: Option<String>,
     pub(super) pending: Vec<u8>,
+    /// Where the frames held in `pending` end (a pong may go between them).
+    pub(super) pending_bounds: Vec<usize>,
     /// wsspec plays the client, so its frames are masked (RFC 6455 §5.1); false when it
     /// plays the server.
     pub(super) masking: bool,
@@ -101,6 +103,7 @@ impl State {
             write_broken: false,
             error: None,
             pending: Vec::new(),
+            pending_bounds: Vec::new(),
             masking,
             compressor: None,
             skip_rest: false,
@@ -240,7 +243,7 @@ async fn drive(
     step_timeout: Duration,
     st: &mut State,
 ) {
-    let (rd, mut wr) =
+    let (rd, wr) =
         match super::transport::connect(target, cfg.tls.as_ref(), cfg.connect_timeout).await {
             Ok(s) => s.split(),
             Err(e) => {
@@ -248,8 +251,15 @@ async fn drive(
                 return;
             }
         };
+    let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
+    let reader = tokio::spawn(read_loop(
+        rd,
+        tx,
+        st.shared.clone(),
+        cfg.limits,
+        wr.pongs.clone(),
+    ));
     let _guard = AbortOnDrop(reader);
 
     for (i, step) in case.steps.iter().enumerate() {
@@ -259,33 +269,35 @@ async fn drive(
         match step {
             Step::Send(send, opts) => {
                 let bytes = build(send, target, cfg, st);
-                write_step(send, bytes, opts, &mut wr, st, step_timeout).await;
+                write_step(send, bytes, opts, &wr, st, step_timeout).await;
             }
             Step::Wait { ms } => {
                 st.note(format!("wait {ms} ms"));
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
             }
-            Step::Expect(expect) => {
-                expect_step(i, expect, &mut wr, &mut rx, st, step_timeout).await
-            }
+            Step::Expect(expect) => expect_step(i, expect, &wr, &mut rx, st, step_timeout).await,
         }
     }
     if st.established && case.close && !st.aborted {
-        closing_handshake(&mut wr, &mut rx, st, step_timeout).await;
+        closing_handshake(&wr, &mut rx, st, step_timeout).await;
     }
     drain(&mut rx, st);
 }
 
 /// Queues the bytes of a send step and writes them unless the step holds them back.
-pub(super) async fn write_step<W: AsyncWrite + Unpin>(
+pub(super) async fn write_step(
     send: &Send,
-    bytes: Vec<u8>,
+    built: Built,
     opts: &WriteOpts,
-    wr: &mut W,
+    wr: &Writer,
     st: &mut State,
     t: Duration,
 ) {
-    st.pending.extend_from_slice(&bytes);
+    hold(st, built);
+    if st.close.wsspec_sent.is_some() {
+        // wsspec's close frame is among these bytes: no pong may follow it.
+        wr.no_more_pongs.store(true, Ordering::SeqCst);
+    }
     if matches!(send, Send::Shutdown) {
         flush(
             wr,
@@ -297,12 +309,20 @@ pub(super) async fn write_step<W: AsyncWrite + Unpin>(
             t,
         )
         .await;
-        let _ = wr.shutdown().await;
+        wr.shutdown().await;
         st.note("wsspec half-closed TCP (shutdown of its write side)");
         st.write_broken = true;
     } else if opts.flush {
         flush(wr, st, opts, t).await;
     }
+}
+
+/// Adds bytes to what the next flush writes, keeping their frame boundaries.
+fn hold(st: &mut State, built: Built) {
+    let base = st.pending.len();
+    st.pending.extend_from_slice(&built.bytes);
+    st.pending_bounds
+        .extend(built.bounds.into_iter().map(|b| base + b));
 }
 
 /// Takes what already arrived so late violations (e.g. a bad close frame) are judged.
@@ -317,23 +337,22 @@ pub(super) fn drain(rx: &mut mpsc::UnboundedReceiver<Event>, st: &mut State) {
 
 /// One expectation: feeds events to its matcher until it decides or times out, and
 /// records the check.
-pub(super) async fn expect_step<W: AsyncWrite + Unpin>(
+pub(super) async fn expect_step(
     i: usize,
     expect: &crate::case::Expect,
-    wr: &mut W,
+    wr: &Writer,
     rx: &mut mpsc::UnboundedReceiver<Event>,
     st: &mut State,
     step_timeout: Duration,
 ) {
     // A connection the peer has already failed, as an earlier expectation saw, stays
-    // failed: a later `fail` step (e.g. after a fragment sent anyway) is met at once,
-    // whether or not the peer has also closed TCP by now.
+    // failed however it failed (close frame, FIN or reset): a later `fail` step (e.g.
+    // after a fragment sent anyway) is met at once.
     let mut matcher = Matcher::new(expect, &st.ctx);
-    if matches!(expect.kind, ExpectKind::Fail { .. })
-        && st.close.failure_expected
-        && st.close.peer_sent.is_some()
-    {
+    let peer_ended = st.close.peer_sent.is_some() || st.close.tcp_closed_by == Some(Party::Peer);
+    if matches!(expect.kind, ExpectKind::Fail { .. }) && st.close.failure_expected && peer_ended {
         let outcome = crate::judge::Outcome {
+            limit: false,
             matched: true,
             grade: expect.grade,
             expected: matcher.expected().to_owned(),
@@ -365,7 +384,8 @@ pub(super) async fn expect_step<W: AsyncWrite + Unpin>(
             st.established = outcome.observed.starts_with("status 101");
         }
     }
-    if outcome.matched && expects_failure(&expect.kind) {
+    let peer_ended = st.close.peer_sent.is_some() || st.close.tcp_closed_by == Some(Party::Peer);
+    if outcome.matched && expects_failure(&expect.kind) && peer_ended {
         st.close.failure_expected = true;
     }
     record(st, i, expect.implicit, outcome);
@@ -390,7 +410,8 @@ pub(super) fn record(st: &mut State, i: usize, implicit: bool, outcome: crate::j
             if last.expected == outcome.expected
                 && last.observed == outcome.observed
                 && last.grade == outcome.grade
-                && last.matched == outcome.matched =>
+                && last.matched == outcome.matched
+                && last.limit == outcome.limit =>
         {
             last.count += 1;
         }
@@ -402,6 +423,7 @@ pub(super) fn record(st: &mut State, i: usize, implicit: bool, outcome: crate::j
             grade: outcome.grade,
             implicit,
             count: 1,
+            limit: outcome.limit,
         }),
     }
     if stop {
@@ -425,14 +447,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Bookkeeping every event gets before a matcher sees it: answering pings and close frames
-/// as a correct peer in wsspec's role would, and remembering how the connection is ending.
-pub(super) async fn observe<W: AsyncWrite + Unpin>(
-    ev: &Event,
-    wr: &mut W,
-    st: &mut State,
-    t: Duration,
-) {
+/// Bookkeeping every event gets before a matcher sees it: answering close frames as a
+/// correct peer in wsspec's role would, and remembering how the connection is ending.
+/// (Pings are answered by the writer task the moment the reader sees them.)
+pub(super) async fn observe(ev: &Event, wr: &Writer, st: &mut State, t: Duration) {
     match ev {
         Event::Violation(v) => st.violation(v.clone()),
         Event::Handshake(_) => {
@@ -441,11 +459,6 @@ pub(super) async fn observe<W: AsyncWrite + Unpin>(
                 st.compressor = Some(compressor(a, st.own_endpoint()));
             }
             st.ctx.deflate = agreed;
-        }
-        Event::Ping(p) if st.close.wsspec_sent.is_none() && !st.write_broken => {
-            let mut f = Frame::new(OpCode::PONG.0, p.clone());
-            f.mask = st.mask_key(MaskSpec::Auto);
-            send_frame(wr, st, &f, t).await;
         }
         Event::Close { code, .. } => {
             if st.close.peer_sent.is_none() {
@@ -462,6 +475,7 @@ pub(super) async fn observe<W: AsyncWrite + Unpin>(
                 f.mask = st.mask_key(MaskSpec::Auto);
                 st.close.wsspec_sent = Some(reply.unwrap_or(1005));
                 st.close.wsspec_first = false;
+                wr.no_more_pongs.store(true, Ordering::SeqCst);
                 send_frame(wr, st, &f, t).await;
             }
         }
@@ -472,12 +486,7 @@ pub(super) async fn observe<W: AsyncWrite + Unpin>(
     }
 }
 
-pub(super) async fn send_frame<W: AsyncWrite + Unpin>(
-    wr: &mut W,
-    st: &mut State,
-    f: &Frame,
-    t: Duration,
-) {
+pub(super) async fn send_frame(wr: &Writer, st: &mut State, f: &Frame, t: Duration) {
     st.shared
         .transcript
         .lock()
@@ -485,7 +494,7 @@ pub(super) async fn send_frame<W: AsyncWrite + Unpin>(
         .frame(Direction::Out, f);
     match f.encode() {
         Ok(bytes) => {
-            st.pending.extend_from_slice(&bytes);
+            hold(st, Built::whole(bytes));
             flush(
                 wr,
                 st,
@@ -502,64 +511,45 @@ pub(super) async fn send_frame<W: AsyncWrite + Unpin>(
 }
 
 /// Writes the held bytes, in chops with pauses when asked.
-pub(super) async fn flush<W: AsyncWrite + Unpin>(
-    wr: &mut W,
-    st: &mut State,
-    opts: &WriteOpts,
-    t: Duration,
-) {
-    let data = std::mem::take(&mut st.pending);
-    if data.is_empty() {
+pub(super) async fn flush(wr: &Writer, st: &mut State, opts: &WriteOpts, t: Duration) {
+    let bytes = std::mem::take(&mut st.pending);
+    let bounds = std::mem::take(&mut st.pending_bounds);
+    if bytes.is_empty() {
         return;
     }
+    let len = bytes.len();
     if st.write_broken {
         st.note(format!(
-            "{} bytes not sent: the connection is closed for writing",
-            data.len()
+            "{len} bytes not sent: the connection is closed for writing"
         ));
         return;
     }
-    let chop = opts.chop.unwrap_or(data.len()).max(1);
-    let pieces = data.len().div_ceil(chop);
-    for (i, piece) in data.chunks(chop).enumerate() {
-        st.shared
-            .transcript
-            .lock()
-            .unwrap()
-            .bytes(Direction::Out, piece);
-        let res = tokio::time::timeout(t, async {
-            wr.write_all(piece).await?;
-            wr.flush().await
-        })
-        .await;
-        match res {
-            Ok(Ok(())) => {
-                st.shared
-                    .bytes_sent
-                    .fetch_add(piece.len() as u64, Ordering::Relaxed);
-            }
-            Ok(Err(e)) => {
-                st.note(format!("write failed: {e}"));
-                st.write_broken = true;
-                return;
-            }
-            Err(_) => {
-                st.note(format!(
-                    "write stalled for {} ms: the peer stopped reading",
-                    t.as_millis()
-                ));
-                st.write_broken = true;
-                return;
-            }
+    let built = Built { bytes, bounds };
+    let pause = Duration::from_millis(opts.pause_ms);
+    match wr.write(built, opts.chop, pause, t).await {
+        WriteOutcome::Written => {}
+        WriteOutcome::Failed(e) => {
+            st.note(format!("write failed: {e}"));
+            st.write_broken = true;
         }
-        if opts.pause_ms > 0 && i + 1 < pieces {
-            tokio::time::sleep(Duration::from_millis(opts.pause_ms)).await;
+        WriteOutcome::Stalled(t) => {
+            st.note(format!(
+                "write stalled for {} ms: the peer stopped reading",
+                t.as_millis()
+            ));
+            st.write_broken = true;
+        }
+        WriteOutcome::Closed => {
+            st.note(format!(
+                "{len} bytes not sent: the connection is closed for writing"
+            ));
+            st.write_broken = true;
         }
     }
 }
 
 /// Turns a send step into bytes, updating what later expectations refer to.
-fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> Vec<u8> {
+fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> Built {
     let Send::Handshake(h) = send else {
         return build_frames(send, st);
     };
@@ -584,13 +574,14 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> V
     )
     .unwrap_or_default();
     st.note("opening handshake request");
-    req.to_bytes()
+    Built::whole(req.to_bytes())
 }
 
 /// The bytes of a send step other than the handshake, in either role.
-pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
+pub(super) fn build_frames(send: &Send, st: &mut State) -> Built {
     let mut out = Vec::new();
-    let push = |st: &mut State, f: Frame, out: &mut Vec<u8>| {
+    let mut bounds = Vec::new();
+    let mut push = |st: &mut State, f: Frame, out: &mut Vec<u8>| {
         st.shared
             .transcript
             .lock()
@@ -599,6 +590,7 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
         if let Err(e) = f.encode_into(out) {
             st.note(format!("cannot encode frame: {e}"));
         }
+        bounds.push(out.len());
     };
     match send {
         // The handshake depends on the role; each interpreter builds its own.
@@ -615,8 +607,17 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
                 && !(fs.rsv1 || fs.rsv2 || fs.rsv3)
                 && key.is_some() == st.masking
                 && payload.len() <= 125
+                && matches!(fs.length_form, LengthSpec::Minimal | LengthSpec::Bits7)
+                && fs.declared_len.is_none_or(|d| d == payload.len() as u64)
                 && (fs.opcode != OpCode::CLOSE.0
                     || crate::codec::close::close_problems(&payload).is_empty());
+            if fs.opcode == OpCode::CLOSE.0 {
+                st.ctx.closes_sent.push(if payload.len() >= 2 {
+                    u16::from_be_bytes([payload[0], payload[1]])
+                } else {
+                    1005
+                });
+            }
             if fs.opcode == OpCode::CLOSE.0 && proper && st.close.wsspec_sent.is_none() {
                 st.close.wsspec_sent = Some(if payload.len() >= 2 {
                     u16::from_be_bytes([payload[0], payload[1]])
@@ -687,10 +688,11 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Vec<u8> {
             }
             st.ctx.last_message = Some((m.opcode, original));
         }
-        Send::Raw(p) => out = p.bytes(),
+        // Raw bytes are taken to end on a frame boundary: a pong may follow them.
+        Send::Raw(p) => return Built::whole(p.bytes()),
         Send::Shutdown => {}
     }
-    out
+    Built { bytes: out, bounds }
 }
 
 /// The payload sizes of a message's frames. Explicit sizes may not cover a compressed
@@ -780,8 +782,8 @@ fn request(h: &HandshakeSpec, target: &Target, cfg: &SessionConfig) -> RequestSp
 /// wsspec's side of the closing handshake (RFC 6455 §7.1.2): send a close frame if none was
 /// sent, wait for the peer's, then wait for the peer to close TCP as a server should; as
 /// the server, wsspec closes TCP itself once both close frames are exchanged (§7.1.1).
-pub(super) async fn closing_handshake<W: AsyncWrite + Unpin>(
-    wr: &mut W,
+pub(super) async fn closing_handshake(
+    wr: &Writer,
     rx: &mut mpsc::UnboundedReceiver<Event>,
     st: &mut State,
     t: Duration,
@@ -791,6 +793,7 @@ pub(super) async fn closing_handshake<W: AsyncWrite + Unpin>(
         f.mask = st.mask_key(MaskSpec::Auto);
         st.close.wsspec_sent = Some(1000);
         st.close.wsspec_first = st.close.peer_sent.is_none();
+        wr.no_more_pongs.store(true, Ordering::SeqCst);
         send_frame(wr, st, &f, t).await;
     }
     let deadline = tokio::time::Instant::now() + t;
@@ -819,6 +822,6 @@ pub(super) async fn closing_handshake<W: AsyncWrite + Unpin>(
     }
     if st.close.tcp_closed_by.is_none() {
         st.close.tcp_closed_by = Some(Party::Wsspec);
-        let _ = wr.shutdown().await;
+        wr.shutdown().await;
     }
 }

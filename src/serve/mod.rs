@@ -399,6 +399,7 @@ impl Inner {
                 grade: o.grade,
                 implicit: false,
                 count: 1,
+                limit: o.limit,
             });
             let (verdict, reasons) = case_verdict(
                 case.level,

@@ -105,10 +105,27 @@ pub struct Flaws {
     // Limits.
     /// Messages and frames over 1 MiB are refused with 1009 (a size limit, not a bug).
     pub message_limit_1mib: bool,
-    // Not a bug: a choice the RFC leaves open.
+    // Not a bug: a choice the RFC leaves open. A suite must not fail any of these
+    // (DESIGN.md §5: *how* a peer fails or refuses is at most non-strict).
     /// Frames whose length is not minimally encoded fail the connection (1002). RFC 6455
     /// §5.2 binds the sender; a receiver may accept or reject such frames.
     pub reject_non_minimal: bool,
+    /// The connection is failed by dropping TCP, with no close frame (RFC 6455 §7.1.7
+    /// makes the close frame a SHOULD; §10.7 lets an endpoint drop the connection).
+    pub fail_by_dropping_tcp: bool,
+    /// The connection is failed with close code 1011 whatever the cause (§7.1.7 asks for
+    /// "an appropriate status code", a SHOULD).
+    pub fail_with_1011: bool,
+    /// An HTTP/1.0 request is refused with 505 HTTP Version Not Supported (§4.2.1: "an
+    /// appropriate error code (such as 400 Bad Request)").
+    pub refuse_http_1_0_with_505: bool,
+    /// `Sec-WebSocket-Version: 8` (hybi-08, whose framing is RFC 6455's) is accepted: §4.2.2
+    /// asks for 426 only for a version the server does not understand.
+    pub accept_version_8: bool,
+    /// Before failing the connection, pings already read in the same segment as the
+    /// offending frame are answered, as a peer whose protocol layer handles control
+    /// frames before its application layer sees the message does (Python websockets).
+    pub pong_before_failing: bool,
     // permessage-deflate (RFC 7692). Each only matters on a connection where the
     // extension was negotiated, or, for the negotiation flaws, while negotiating it.
     /// A compressed reply is sent in two frames (when its payload has 2 bytes or more)

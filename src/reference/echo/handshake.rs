@@ -27,6 +27,12 @@ fn unchecked(rule: HandshakeRule, flaws: &Flaws) -> bool {
     }
 }
 
+/// The request asks for exactly version 8 (hybi-08).
+fn version_8(req: &Request) -> bool {
+    let mut v = req.headers_named("Sec-WebSocket-Version");
+    matches!((v.next(), v.next()), (Some(b), None) if b.trim_ascii() == b"8")
+}
+
 /// The reason a request is refused, as a complete HTTP response, or None to accept it.
 fn refusal(req: &Request, flaws: &Flaws) -> Option<ResponseSpec> {
     let mut problems: Vec<HandshakeRule> = validate_request(req)
@@ -35,6 +41,9 @@ fn refusal(req: &Request, flaws: &Flaws) -> Option<ResponseSpec> {
         // Rejecting a key with non-zero pad bits is optional (erratum 3150).
         .filter(|r| *r != HandshakeRule::KeyNonCanonical)
         .filter(|r| !unchecked(*r, flaws))
+        .filter(|r| {
+            !(*r == HandshakeRule::VersionNot13 && flaws.accept_version_8 && version_8(req))
+        })
         .collect();
     if flaws.upgrade_case_sensitive
         && !req
@@ -59,6 +68,8 @@ fn refusal(req: &Request, flaws: &Flaws) -> Option<ResponseSpec> {
             r.add("Sec-WebSocket-Version", "13");
         }
         r
+    } else if problems.contains(&HandshakeRule::HttpVersion) && flaws.refuse_http_1_0_with_505 {
+        ResponseSpec::new(505, "HTTP Version Not Supported")
     } else if problems.contains(&HandshakeRule::MethodNotGet) {
         let mut r = ResponseSpec::new(405, "Method Not Allowed");
         r.add("Allow", "GET");

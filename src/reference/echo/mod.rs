@@ -179,6 +179,18 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, prefix: Vec<u8>, cfg
             }
             match next {
                 Next::Go => {}
+                Next::Fail(code) if flaws.pong_before_failing => {
+                    // Answer the pings already buffered behind the offending frame.
+                    while let Ok(Some(df)) = dec.next_frame() {
+                        if df.frame.opcode == crate::codec::OpCode::PING.0 && df.frame.fin {
+                            let pong = conn.control(crate::codec::OpCode::PONG, df.frame.payload);
+                            if !io::write_all(&mut s, &pong).await {
+                                return;
+                            }
+                        }
+                    }
+                    break 'conn Next::Fail(code);
+                }
                 other => break 'conn other,
             }
         }
@@ -207,7 +219,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, prefix: Vec<u8>, cfg
                 end(s, &flaws).await;
             }
         }
+        Next::Fail(_) if flaws.fail_by_dropping_tcp => {
+            // Drop TCP without a close frame.
+        }
         Next::Fail(code) => {
+            let code = if flaws.fail_with_1011 { 1011 } else { code };
             if io::write_all(&mut s, &conn.close_frame(Some(code))).await {
                 end(s, &flaws).await;
             }
