@@ -254,8 +254,11 @@ async fn wrong_accept_fails_every_established_case() {
     assert_reason(&r, "handshake.accept.rfc-example", "Sec-WebSocket-Accept");
 }
 
+/// Refusing by dropping the connection is allowed (RFC 6455 §10.7: "MAY drop the TCP
+/// connection"); only the status code it should have sent is missed: every refusal case
+/// is non-strict, none fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_bad_handshakes_fails_every_refusal_case() {
+async fn dropping_bad_handshakes_is_non_strict_on_every_refusal_case() {
     let r = run(Flaws {
         no_error_response: true,
         ..Default::default()
@@ -291,11 +294,18 @@ async fn dropping_bad_handshakes_fails_every_refusal_case() {
             "handshake.host.missing",
         ])
     );
-    assert_failed_exactly(&r, &expected, "no_error_response");
+    assert_outcomes(
+        &r,
+        &Expected {
+            non_strict: expected,
+            ..Default::default()
+        },
+        "no_error_response",
+    );
     assert_reason(
         &r,
         "handshake.key.missing",
-        "closed the connection without a response",
+        "refused by dropping the connection",
     );
 }
 
@@ -449,9 +459,17 @@ async fn each_missing_request_check_fails_its_refusal_cases() {
     }
     let mut results: Vec<_> = runs.join_all().await;
     results.sort_by_key(|(i, _)| *i);
+    // Version 8 may be accepted by a server that understands it (RFC 6455 §4.2.2): a
+    // server that accepts every version gets informational there, not a failure.
+    let may_accept = set(&["handshake.version.8"]);
     for ((what, _, patterns), (_, r)) in checks.iter().zip(&results) {
         assert_eq!(r.cases.len(), ids(&["handshake"]).len());
-        assert_failed_exactly(r, &ids(patterns), what);
+        let expected = Expected {
+            fail: minus(&ids(patterns), &may_accept),
+            informational: ids(patterns).intersection(&may_accept).cloned().collect(),
+            ..Default::default()
+        };
+        assert_outcomes(r, &expected, what);
         for id in ids(patterns) {
             assert_reason(r, &id, "observed status 101");
         }
@@ -495,9 +513,17 @@ async fn accepting_unknown_extensions_fails_the_unknown_extension_cases() {
     // answer.
     let mut expected = ids(&["handshake.extension.unknown"]);
     expected.extend(ids_where(|c| c.area() == "deflate" && !expects_failure(c)));
-    // It fails that one with 1002 (RSV1 without compression) where 1007 is due.
-    expected.extend(ids(&["deflate.utf8.invalid-after-inflation"]));
-    assert_failed_exactly(&r, &expected, "echo_unknown_extension");
+    // It fails that one with 1002 (RSV1 without compression) where 1007 is due: a
+    // failure with another code, non-strict.
+    assert_outcomes(
+        &r,
+        &Expected {
+            fail: expected,
+            non_strict: ids(&["deflate.utf8.invalid-after-inflation"]),
+            ..Default::default()
+        },
+        "echo_unknown_extension",
+    );
     assert_reason(
         &r,
         "handshake.extension.unknown.plain",
@@ -755,7 +781,6 @@ async fn rejecting_fragmented_messages_fails_every_fragmented_echo() {
         // Compressed messages in fragments, and the RSV1 cases that start a message first.
         "deflate.fragmented",
         "deflate.rfc7692.{empty-last-fragment,hello-fragmented}",
-        "deflate.rsv1.{continuation,uncompressed-continuation,ping,pong}",
         "deflate.text.compressed-bytes-are-not-utf8",
         // Not limits.*.fragmented-4m.4m: one fragment of 4 MiB is a whole message.
         "limits.*.fragmented-4m.{64b,256b,1k,4k,16k,64k,256k,1m}",
@@ -774,9 +799,12 @@ async fn rejecting_fragmented_messages_fails_every_fragmented_echo() {
         still_pass,
         "every fragmentation case is accounted for"
     );
+    // The RSV1 cases that start a message first: the connection fails on the first
+    // fragment, with 1003 where 1002 is due.
     let non_strict = ids(&[
         "fragmentation.continuation.without-start.0",
         "fragmentation.interleaved",
+        "deflate.rsv1.{continuation,uncompressed-continuation,ping,pong}",
     ]);
     assert_outcomes(
         &r,
@@ -810,10 +838,13 @@ async fn accepting_stray_continuations_fails_the_continuation_cases() {
         ]),
         "accept_continuation_without_start",
     );
+    // The stray continuation is ignored and the ping after it answered: the pong is no
+    // evidence by itself (it may answer a ping read in the same segment), but the
+    // connection is never failed.
     assert_reason(
         &r,
         "fragmentation.continuation.without-start.1",
-        "the peer went on instead of failing the connection",
+        "(timed out)",
     );
 }
 

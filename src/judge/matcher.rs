@@ -27,7 +27,15 @@ pub struct Context {
     /// peer that took one as a valid close answers with its code, 1000 or no code, which
     /// is never "failing the connection" on it.
     pub closes_sent: Vec<u16>,
+    /// Payloads of the well-formed pings wsspec sent (the latest [`PROBES_KEEP`]): a pong
+    /// answering one of them may come from a peer that read it in the same segment as an
+    /// offending frame, so it is no evidence that the peer ignored that frame. A pong with
+    /// any other payload answers a malformed ping, which a peer must not process.
+    pub probe_pings: Vec<Vec<u8>>,
 }
+
+/// Well-formed ping payloads remembered per case.
+pub const PROBES_KEEP: usize = 16;
 
 impl Context {
     /// Whether a close with `code` is what a peer that ignored the offending input would
@@ -494,11 +502,19 @@ impl Matcher {
                         ev.describe()
                     ),
                 ),
-                // Not decisive: a peer may answer a ping it read together with the offending
-                // frame before it fails the connection, and how the bytes were segmented
-                // must not decide a verdict. A peer that ignored the offending input is
-                // still caught: it answers and then does not fail within the timeout.
-                Event::Pong(_) => Progress::Pending,
+                // A pong to a well-formed ping is not decisive: a peer may answer a ping it
+                // read together with the offending frame before it fails the connection,
+                // and how the bytes were segmented must not decide a verdict. A peer that
+                // ignored the offending input is still caught: it answers and then does not
+                // fail within the timeout.
+                Event::Pong(p) if ctx.probe_pings.contains(p) => Progress::Pending,
+                Event::Pong(_) => self.done(
+                    false,
+                    format!(
+                        "{}: the peer answered a malformed ping instead of failing the connection",
+                        ev.describe()
+                    ),
+                ),
                 Event::Fatal(_) => self.done(false, ev.describe()),
                 _ => Progress::Pending,
             },
@@ -646,5 +662,329 @@ pub fn payload_diff(want: &[u8], got: &[u8]) -> String {
     match want.iter().zip(got).position(|(a, b)| a != b) {
         Some(i) => format!("byte {i} is 0x{:02x}, expected 0x{:02x}", got[i], want[i]),
         None => "identical".into(),
+    }
+}
+
+/// Every expectation kind with plain values: each test writes the events and the decision
+/// it expects by hand.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{Payload, StatusPattern};
+    use crate::handshake::Response;
+
+    fn expect(kind: ExpectKind) -> Expect {
+        Expect {
+            kind,
+            grade: Grade::Pass,
+            otherwise: Grade::Fail,
+            timeout_ms: None,
+            note: None,
+            implicit: false,
+        }
+    }
+
+    fn fail(codes: &[u16], codes_not: &[u16]) -> Expect {
+        expect(ExpectKind::Fail {
+            codes: codes.to_vec(),
+            codes_not: codes_not.to_vec(),
+        })
+    }
+
+    fn close(code: u16) -> Event {
+        Event::Close {
+            code: Some(code),
+            reason: Vec::new(),
+        }
+    }
+
+    fn response(status: u16) -> Event {
+        Event::Handshake(Box::new(Response {
+            version: 1,
+            status,
+            reason: "R".into(),
+            headers: Vec::new(),
+            head_len: 0,
+        }))
+    }
+
+    /// Feeds the events in order and returns the decision, or None while pending.
+    fn decide(e: &Expect, ctx: &Context, events: &[Event]) -> Option<Outcome> {
+        let mut m = Matcher::new(e, ctx);
+        for ev in events {
+            if let Progress::Done(o) = m.feed(ev, ctx) {
+                return Some(o);
+            }
+        }
+        None
+    }
+
+    fn graded(o: Option<Outcome>) -> (bool, Grade) {
+        let o = o.expect("decided");
+        (o.matched, o.grade)
+    }
+
+    #[test]
+    fn fail_is_met_by_the_named_code_by_tcp_closing_and_by_reset() {
+        let ctx = Context::default();
+        let e = fail(&[1002], &[]);
+        assert_eq!(
+            graded(decide(&e, &ctx, &[close(1002)])),
+            (true, Grade::Pass)
+        );
+        assert_eq!(graded(decide(&e, &ctx, &[Event::Eof])), (true, Grade::Pass));
+        let reset = Event::Reset("reset".into());
+        assert_eq!(graded(decide(&e, &ctx, &[reset])), (true, Grade::Pass));
+    }
+
+    #[test]
+    fn fail_with_another_code_is_non_strict() {
+        let ctx = Context::default();
+        let o = decide(&fail(&[1002], &[]), &ctx, &[close(1011)]);
+        assert_eq!(graded(o), (true, Grade::NonStrict));
+        // A close without code where a code was named: failed, the code is off.
+        let none = Event::Close {
+            code: None,
+            reason: Vec::new(),
+        };
+        let o = decide(&fail(&[1007], &[]), &ctx, &[none]);
+        assert_eq!(graded(o), (true, Grade::NonStrict));
+    }
+
+    #[test]
+    fn fail_misses_on_the_answers_of_an_ignoring_peer() {
+        let ctx = Context::default();
+        // codes_not, named by the case.
+        let o = decide(&fail(&[1002], &[1000]), &ctx, &[close(1000)]);
+        assert_eq!(graded(o), (false, Grade::Fail));
+        // A data message: the peer went on.
+        let msg = Event::Message {
+            opcode: 1,
+            payload: b"x".to_vec(),
+            frames: 1,
+        };
+        assert_eq!(
+            graded(decide(&fail(&[], &[]), &ctx, &[msg])),
+            (false, Grade::Fail)
+        );
+        // wsspec sent a close frame with code 999: 999, 1000 and no code are the answers
+        // of a peer that took it as valid; 1002 and 1011 are failures.
+        let ctx = Context {
+            closes_sent: vec![999],
+            ..Context::default()
+        };
+        for c in [999, 1000] {
+            let o = decide(&fail(&[1002], &[]), &ctx, &[close(c)]);
+            assert_eq!(graded(o), (false, Grade::Fail), "close {c}");
+        }
+        let none = Event::Close {
+            code: None,
+            reason: Vec::new(),
+        };
+        let o = decide(&fail(&[], &[]), &ctx, &[none]);
+        assert_eq!(graded(o), (false, Grade::Fail));
+        let o = decide(&fail(&[1002], &[]), &ctx, &[close(1011)]);
+        assert_eq!(graded(o), (true, Grade::NonStrict));
+    }
+
+    #[test]
+    fn a_pong_does_not_decide_a_fail() {
+        let ctx = Context::default();
+        let ctx = Context {
+            probe_pings: vec![b"p".to_vec()],
+            ..ctx
+        };
+        let e = fail(&[1007], &[]);
+        let pong = Event::Pong(b"p".to_vec());
+        assert!(decide(&e, &ctx, std::slice::from_ref(&pong)).is_none());
+        // A pong to anything else answers a malformed ping: the peer processed it.
+        let other = Event::Pong(b"frag".to_vec());
+        assert_eq!(graded(decide(&e, &ctx, &[other])), (false, Grade::Fail));
+        // The pong and then the failure: met.
+        assert_eq!(
+            graded(decide(&e, &ctx, &[pong.clone(), close(1007)])),
+            (true, Grade::Pass)
+        );
+        // The pong and then nothing: missed at the timeout.
+        let mut m = Matcher::new(&e, &ctx);
+        assert!(matches!(m.feed(&pong, &ctx), Progress::Pending));
+        let o = m.timeout(1000);
+        assert!(!o.matched);
+        assert_eq!(o.grade, Grade::Fail);
+        assert!(o.observed.contains("pong"), "{}", o.observed);
+    }
+
+    #[test]
+    fn close_with_another_code_is_non_strict() {
+        let ctx = Context::default();
+        let e = expect(ExpectKind::Close { codes: vec![1000] });
+        assert_eq!(
+            graded(decide(&e, &ctx, &[close(1000)])),
+            (true, Grade::Pass)
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[close(1001)])),
+            (true, Grade::NonStrict)
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[Event::Eof])),
+            (false, Grade::Fail)
+        );
+    }
+
+    #[test]
+    fn a_limit_where_an_echo_was_expected_is_informational() {
+        let ctx = Context {
+            last_message: Some((2, vec![0; 100])),
+            ..Context::default()
+        };
+        let e = expect(ExpectKind::Message {
+            opcode: None,
+            payload: None,
+        });
+        for c in [1008, 1009] {
+            let o = decide(&e, &ctx, &[close(c)]).expect("decided");
+            assert!(o.limit, "close {c}");
+            assert_eq!(o.grade, Grade::Informational);
+        }
+        // Another close code is a plain miss.
+        let o = decide(&e, &ctx, &[close(1011)]).expect("decided");
+        assert!(!o.limit);
+        assert_eq!(o.grade, Grade::Fail);
+        // Below a declared limit, a refusal is a miss.
+        let ctx = Context {
+            peer_limit: Some(1000),
+            ..ctx
+        };
+        let o = decide(&e, &ctx, &[close(1009)]).expect("decided");
+        assert_eq!((o.matched, o.grade), (false, Grade::Fail));
+    }
+
+    fn handshake(status: &[StatusPattern]) -> Expect {
+        expect(ExpectKind::Handshake(HandshakeExpect {
+            status: status.to_vec(),
+            ..HandshakeExpect::default()
+        }))
+    }
+
+    #[test]
+    fn a_refusal_with_another_error_status_or_a_dropped_connection_is_non_strict() {
+        let ctx = Context::default();
+        let e = handshake(&[StatusPattern::Class(4)]);
+        assert_eq!(
+            graded(decide(&e, &ctx, &[response(400)])),
+            (true, Grade::Pass)
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[response(505)])),
+            (true, Grade::NonStrict)
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[Event::Eof])),
+            (true, Grade::NonStrict)
+        );
+        // Accepting is a miss; so is a redirect.
+        assert_eq!(
+            graded(decide(&e, &ctx, &[response(101)])),
+            (false, Grade::Fail)
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[response(302)])),
+            (false, Grade::Fail)
+        );
+    }
+
+    #[test]
+    fn a_header_the_refusal_must_carry_is_still_required() {
+        let ctx = Context::default();
+        let mut e = handshake(&[StatusPattern::Class(4)]);
+        if let ExpectKind::Handshake(h) = &mut e.kind {
+            h.headers = vec![("Sec-WebSocket-Version".into(), "13".into())];
+        }
+        assert_eq!(
+            graded(decide(&e, &ctx, &[response(426)])),
+            (false, Grade::Fail)
+        );
+    }
+
+    #[test]
+    fn accepted_grades_a_valid_101_where_a_refusal_was_asked() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let ctx = Context {
+            key: key.into(),
+            ..Context::default()
+        };
+        let mut e = handshake(&[StatusPattern::Class(4)]);
+        if let ExpectKind::Handshake(h) = &mut e.kind {
+            h.accepted = Some(Grade::Informational);
+        }
+        let valid = Event::Handshake(Box::new(Response {
+            version: 1,
+            status: 101,
+            reason: "Switching Protocols".into(),
+            headers: vec![
+                ("Upgrade".into(), b"websocket".to_vec()),
+                ("Connection".into(), b"Upgrade".to_vec()),
+                (
+                    "Sec-WebSocket-Accept".into(),
+                    b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_vec(),
+                ),
+            ],
+            head_len: 0,
+        }));
+        assert_eq!(
+            graded(decide(&e, &ctx, &[valid])),
+            (true, Grade::Informational)
+        );
+        // A broken 101 is still a miss.
+        assert_eq!(
+            graded(decide(&e, &ctx, &[response(101)])),
+            (false, Grade::Fail)
+        );
+    }
+
+    #[test]
+    fn a_limit_status_where_a_101_was_expected_is_informational() {
+        let ctx = Context::default();
+        let e = handshake(&[]);
+        for s in [413, 431, 503] {
+            let o = decide(&e, &ctx, &[response(s)]).expect("decided");
+            assert!(o.limit, "status {s}");
+            assert_eq!(o.grade, Grade::Informational);
+        }
+        let o = decide(&e, &ctx, &[response(400)]).expect("decided");
+        assert!(!o.limit);
+        assert_eq!(o.grade, Grade::Fail);
+    }
+
+    #[test]
+    fn pong_and_silence() {
+        let ctx = Context {
+            last_ping: Some(b"abc".to_vec()),
+            ..Context::default()
+        };
+        let e = expect(ExpectKind::Pong { payload: None });
+        let good = Event::Pong(b"abc".to_vec());
+        assert_eq!(graded(decide(&e, &ctx, &[good])), (true, Grade::Pass));
+        let bad = Event::Pong(b"abd".to_vec());
+        assert_eq!(graded(decide(&e, &ctx, &[bad])), (false, Grade::Fail));
+        let e = expect(ExpectKind::Pong {
+            payload: Some(Payload::Text("x".into())),
+        });
+        assert_eq!(
+            graded(decide(&e, &ctx, &[Event::Pong(b"x".to_vec())])),
+            (true, Grade::Pass)
+        );
+        let s = expect(ExpectKind::Silence { ms: 10 });
+        let mut m = Matcher::new(&s, &ctx);
+        assert!(matches!(
+            m.feed(&Event::Ping(b"p".to_vec()), &ctx),
+            Progress::Pending
+        ));
+        assert!(m.timeout(10).matched);
+        assert_eq!(
+            graded(decide(&s, &ctx, &[close(1000)])),
+            (false, Grade::Fail)
+        );
     }
 }

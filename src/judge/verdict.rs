@@ -83,6 +83,7 @@ mod tests {
             grade,
             implicit: false,
             count: 1,
+            limit: false,
         }
     }
 

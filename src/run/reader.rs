@@ -53,6 +53,8 @@ pub struct Shared {
     pub offered: Mutex<Vec<ExtensionOffer>>,
     /// What the server agreed to (RFC 7692), once its answer is read and found valid.
     pub agreed: Mutex<Option<Agreement>>,
+    /// Pings the reader saw, for the writer to answer at once.
+    pub pongs: Pongs,
 }
 
 impl Shared {
@@ -64,6 +66,7 @@ impl Shared {
             queued: AtomicUsize::new(0),
             offered: Mutex::new(Vec::new()),
             agreed: Mutex::new(None),
+            pongs: Pongs::default(),
         }
     }
 }
@@ -80,8 +83,6 @@ pub(crate) struct Out<'a> {
     pub(crate) tx: &'a UnboundedSender<Event>,
     pub(crate) shared: &'a Shared,
     pub(crate) limits: ReadLimits,
-    /// Where pings go to be answered at once, whatever the interpreter is doing.
-    pub(crate) pongs: &'a Pongs,
 }
 
 impl Out<'_> {
@@ -103,13 +104,11 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     tx: UnboundedSender<Event>,
     shared: Arc<Shared>,
     limits: ReadLimits,
-    pongs: Arc<Pongs>,
 ) {
     let out = Out {
         tx: &tx,
         shared: &shared,
         limits,
-        pongs: &pongs,
     };
     let mut buf = vec![0u8; 64 * 1024];
     let mut head: Vec<u8> = Vec::new();
@@ -497,7 +496,9 @@ impl FrameStage {
                         },
                         Ok(Assembled::Control(f)) => match f.opcode {
                             0x9 => {
-                                out.pongs.ping(f.payload.clone());
+                                // Answered at once by the writer task, whatever the
+                                // interpreter is doing.
+                                out.shared.pongs.ping(f.payload.clone());
                                 Event::Ping(f.payload)
                             }
                             0xA => Event::Pong(f.payload),

@@ -19,7 +19,7 @@ use super::session::{
     build_frames, case_timeout, closing_handshake, compressor, drain, expect_step, record, result,
     write_step, AbortOnDrop, SessionConfig, State,
 };
-use super::writer::{Built, Pongs, Writer};
+use super::writer::{Built, Writer};
 use crate::case::{Case, ExpectKind, HandshakeSpec, Send, Step};
 use crate::codec::Expect as MaskRule;
 use crate::deflate::{negotiate, Endpoint};
@@ -215,7 +215,6 @@ async fn drive(
         rest,
         responded.clone(),
         keys,
-        wr.pongs.clone(),
     ));
     let _guard = AbortOnDrop(reader);
 
@@ -368,13 +367,11 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
     rest: Vec<u8>,
     responded: Arc<AtomicU8>,
     keys: Arc<Mutex<Vec<[u8; 4]>>>,
-    pongs: Arc<Pongs>,
 ) {
     let out = Out {
         tx: &tx,
         shared: &shared,
         limits,
-        pongs: &pongs,
     };
     let mut frames = FrameStage::new(MaskRule::Masked, limits);
     let mut seen = |df: &crate::codec::DecodedFrame| {

@@ -253,13 +253,7 @@ async fn drive(
         };
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let reader = tokio::spawn(read_loop(
-        rd,
-        tx,
-        st.shared.clone(),
-        cfg.limits,
-        wr.pongs.clone(),
-    ));
+    let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
     let _guard = AbortOnDrop(reader);
 
     for (i, step) in case.steps.iter().enumerate() {
@@ -611,6 +605,12 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Built {
                 && fs.declared_len.is_none_or(|d| d == payload.len() as u64)
                 && (fs.opcode != OpCode::CLOSE.0
                     || crate::codec::close::close_problems(&payload).is_empty());
+            if fs.opcode == OpCode::PING.0 && proper {
+                if st.ctx.probe_pings.len() == crate::judge::matcher::PROBES_KEEP {
+                    st.ctx.probe_pings.remove(0);
+                }
+                st.ctx.probe_pings.push(payload.clone());
+            }
             if fs.opcode == OpCode::CLOSE.0 {
                 st.ctx.closes_sent.push(if payload.len() >= 2 {
                     u16::from_be_bytes([payload[0], payload[1]])

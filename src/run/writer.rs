@@ -45,6 +45,14 @@ impl Pongs {
         self.notify.notify_one();
     }
 
+    fn pending(&self) -> bool {
+        !self
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     fn take(&self) -> Vec<Vec<u8>> {
         self.queue
             .lock()
@@ -98,7 +106,6 @@ enum Job {
 /// The handle the step interpreter writes through.
 pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
-    pub pongs: Arc<Pongs>,
     /// Set once wsspec wrote its close frame (or shut its side): no pong follows it.
     pub no_more_pongs: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
@@ -118,13 +125,11 @@ impl Writer {
     /// Starts the writer task. `masking`: wsspec is the client and masks its pongs.
     pub fn spawn(wr: WriteHalf, shared: Arc<Shared>, masking: bool, timeout: Duration) -> Writer {
         let (jobs, rx) = mpsc::unbounded_channel();
-        let pongs = Arc::new(Pongs::default());
         let no_more_pongs = Arc::new(AtomicBool::new(false));
         let task = WriterTask {
             wr,
             shared,
             masking,
-            pongs: pongs.clone(),
             no_more_pongs: no_more_pongs.clone(),
             broken: false,
             timeout,
@@ -132,7 +137,6 @@ impl Writer {
         let task = tokio::spawn(task.run(rx));
         Writer {
             jobs,
-            pongs,
             no_more_pongs,
             task,
         }
@@ -175,7 +179,6 @@ struct WriterTask {
     wr: WriteHalf,
     shared: Arc<Shared>,
     masking: bool,
-    pongs: Arc<Pongs>,
     no_more_pongs: Arc<AtomicBool>,
     broken: bool,
     /// Bounds a pong written while no step is running.
@@ -187,13 +190,14 @@ impl WriterTask {
         loop {
             tokio::select! {
                 biased;
-                _ = self.pongs.notify.notified() => self.answer_pings().await,
+                _ = self.shared.pongs.notify.notified() => self.answer_pings().await,
                 job = jobs.recv() => match job {
                     None => return,
                     Some(Job::Write { built, chop, pause, timeout, done }) => {
                         let o = self.write(built, chop, pause, timeout).await;
-                        let _ = done.send(o);
+                        // Before the step goes on (the case may end with this write).
                         self.answer_pings().await;
+                        let _ = done.send(o);
                     }
                     Some(Job::Shutdown { done }) => {
                         if !self.broken {
@@ -209,7 +213,7 @@ impl WriterTask {
 
     /// Writes a pong for every ping waiting, unless wsspec has closed.
     async fn answer_pings(&mut self) {
-        let waiting = self.pongs.take();
+        let waiting = self.shared.pongs.take();
         if waiting.is_empty() || self.broken || self.no_more_pongs.load(Ordering::SeqCst) {
             return;
         }
@@ -266,33 +270,46 @@ impl WriterTask {
             return WriteOutcome::Closed;
         }
         let data = built.bytes;
-        let ends = pieces(data.len(), chop, &built.bounds);
+        let bounds = built.bounds;
+        let ends = pieces(data.len(), chop, &bounds);
         let mut at = 0;
         let last = ends.len().saturating_sub(1);
         for (i, end) in ends.into_iter().enumerate() {
-            let piece = &data[at..end];
-            self.shared
-                .transcript
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .bytes(Direction::Out, piece);
-            let o = self.piece(piece, timeout).await;
-            if o != WriteOutcome::Written {
-                return o;
-            }
-            at = end;
-            let boundary = built.bounds.binary_search(&end).is_ok();
-            if boundary {
-                self.answer_pings().await;
+            while at < end {
+                // A pong is waiting and a frame ends inside this piece: cut the piece there
+                // (the peer's ping changes the segmentation, never the frames).
+                let stop = if self.shared.pongs.pending() {
+                    bounds
+                        .iter()
+                        .copied()
+                        .find(|&b| b > at && b < end)
+                        .unwrap_or(end)
+                } else {
+                    end
+                };
+                let piece = &data[at..stop];
+                self.shared
+                    .transcript
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .bytes(Direction::Out, piece);
+                let o = self.piece(piece, timeout).await;
+                if o != WriteOutcome::Written {
+                    return o;
+                }
+                at = stop;
+                if bounds.binary_search(&at).is_ok() {
+                    self.answer_pings().await;
+                }
             }
             if i < last && !pause.is_zero() {
-                if boundary {
+                if bounds.binary_search(&at).is_ok() {
                     // Answer pings that arrive during the pause too.
                     let until = tokio::time::Instant::now() + pause;
                     loop {
                         tokio::select! {
                             _ = tokio::time::sleep_until(until) => break,
-                            _ = self.pongs.notify.notified() => self.answer_pings().await,
+                            _ = self.shared.pongs.notify.notified() => self.answer_pings().await,
                         }
                     }
                 } else {
