@@ -200,6 +200,28 @@ pub fn handshake_refused(h: &HandshakeSpec) -> Option<Requirement> {
     }
 }
 
+/// Whether the request asks for one earlier hybi version whose framing is RFC 6455's (7 or
+/// 8) and is otherwise valid: RFC 6455 §4.2.2 asks for 426 only for a version "not
+/// understood by the server", so a server may accept it.
+pub fn understandable_version(h: &HandshakeSpec) -> bool {
+    let bytes = request_bytes(h);
+    let Ok(Some(req)) = parse_request(&bytes, 64 * 1024) else {
+        return false;
+    };
+    let mut versions = req.headers_named("Sec-WebSocket-Version");
+    let single = match (versions.next(), versions.next()) {
+        (Some(v), None) => matches!(v.trim_ascii(), b"7" | b"8"),
+        _ => false,
+    };
+    single
+        && validate_request(&req).iter().all(|p| {
+            matches!(
+                p.rule,
+                HandshakeRule::VersionNot13 | HandshakeRule::KeyNonCanonical
+            )
+        })
+}
+
 fn encode(f: &crate::case::FrameSpec, lie: bool) -> Result<Vec<u8>, Uncertain> {
     let len = f.payload.len();
     match f.length_form {
@@ -415,6 +437,8 @@ pub fn plan(seq: &Sequence) -> Result<Plan, Uncertain> {
             steps.push(Step::Expect(expect(ExpectKind::Handshake(
                 HandshakeExpect {
                     status: vec![StatusPattern::Class(4)],
+                    // A version the server may understand may be accepted (§4.2.2).
+                    accepted: understandable_version(spec).then_some(Grade::Informational),
                     ..Default::default()
                 },
             ))));

@@ -232,6 +232,9 @@ fn expect_toml(e: &Expect) -> String {
                 let q: Vec<String> = h.absent.iter().map(|s| quote(s)).collect();
                 f.push(format!("absent = {}", list(&q)));
             }
+            if let Some(g) = h.accepted {
+                f.push(format!("accepted = {}", quote(g.as_str())));
+            }
         }
         ExpectKind::Message { opcode, payload } => {
             f.push("expect = \"message\"".into());
