@@ -150,7 +150,7 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
         for row in &rows {
             // A `{name}` the row does not bind is reported at the field that holds it.
             let text = |field: &str, v: &Spanned<String>, id: &str| {
-                matrix::substitute_str(v.get_ref(), row).map_err(|n| {
+                matrix::substitute_text(v.get_ref(), row).map_err(|n| {
                     CaseError::invalid(
                         name,
                         line_of_span(src, v.span()),

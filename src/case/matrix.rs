@@ -160,6 +160,18 @@ pub fn substitute_str(s: &str, row: &Row) -> Result<String, String> {
     Ok(out)
 }
 
+/// Substitutes a text field (title, requirement, ...). A field that is exactly `{name}`
+/// takes the value's text and substitutes it once more, as steps do (`subst`), so a row's
+/// `req = "... {code} ..."` resolves the code, and an unbound name in it is an error.
+pub fn substitute_text(s: &str, row: &Row) -> Result<String, String> {
+    if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        if let Some((_, Value::String(value))) = row.iter().find(|(k, _)| k == name) {
+            return substitute_str(value, row);
+        }
+    }
+    substitute_str(s, row)
+}
+
 /// A placeholder left unresolved in a value tree: where it is (a path such as
 /// `.payload.hex`, empty for the value itself) and its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,5 +354,17 @@ mod tests {
             substitute_str("{{len} is {len}", &r[0]).unwrap(),
             "{len} is 7"
         );
+    }
+
+    #[test]
+    fn a_whole_text_field_is_substituted_once_more() {
+        let r = rows(Some(&val(
+            r#"[{ code = 1016, req = "about {code}" }, { req = "{nope}" }]"#,
+        )))
+        .unwrap();
+        assert_eq!(substitute_text("{req}", &r[0]).unwrap(), "about 1016");
+        assert_eq!(substitute_text("{req}", &r[1]), Err("nope".to_owned()));
+        // Inside a longer text, the inserted value is taken as it is.
+        assert_eq!(substitute_text("x {req}", &r[0]).unwrap(), "x about {code}");
     }
 }
