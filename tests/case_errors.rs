@@ -368,6 +368,82 @@ fn step_error_in_a_matrix_row_names_the_expanded_case() {
     assert!(e.message.contains("(case t.txt)"), "{}", e.message);
 }
 
+/// A `{name}` no matrix row binds would be shown as literal text (a title reading
+/// "sequence {hex}") or exported as an Autobahn id `{ab}`: the loader refuses it, in every
+/// string field and inside steps.
+#[test]
+fn unresolved_placeholder_in_any_field() {
+    let m = "matrix = [{ len = 1 }, { len = 2 }]";
+    for (field, from, to) in [
+        ("id", "\"t.case\"", "\"t.{len}.{nmae}\""),
+        ("title", "title = \"t\"", "title = \"t {hex}\""),
+        ("section", "§5.2\"", "§{sec}\""),
+        (
+            "requirement",
+            "requirement = \"r\"",
+            "requirement = \"{req}\"",
+        ),
+    ] {
+        let src = case(m, PING).replace(from, to);
+        let at = to.split('=').next().unwrap();
+        let e = assert_error(&src, at, field, "is not a matrix value of this case");
+        assert!(e.message.contains('{'), "{}", e.message);
+    }
+    let src = case(&format!("{m}\nautobahn = \"{{ab}}\""), PING);
+    assert_error(&src, "autobahn", "autobahn", "{ab} is not a matrix value");
+    // Inside a step, the field is the path to the string.
+    let src = case(
+        m,
+        "  { send = \"text\", payload = { hex = \"{first_hex}\" } },\n  { expect = \"message\" },",
+    );
+    let e = assert_error(
+        &src,
+        "first_hex",
+        "steps[0].payload.hex",
+        "{first_hex} is not a matrix value",
+    );
+    assert!(e.message.contains("(case t.case)"), "{}", e.message);
+    // Without a matrix too: a placeholder in a single case can never resolve.
+    let src = case("", PING).replace("title = \"t\"", "title = \"t {what}\"");
+    assert_error(&src, "title = ", "title", "{what} is not a matrix value");
+}
+
+/// Braces that cannot be placeholders stay text, and `{{` writes a literal `{`.
+#[test]
+fn literal_braces_in_payloads() {
+    let src = case(
+        "",
+        "  { send = \"text\", payload = '{\"a\": {\"b\": 1}} {{len}' },\n  { expect = \"message\" },",
+    );
+    let cases = load_sources([("x.toml", src.as_str())]).unwrap();
+    let debug = format!("{:?}", cases[0].steps);
+    assert!(debug.contains(r#"{\"a\": {\"b\": 1}} {len}"#), "{debug}");
+}
+
+/// An Autobahn id Autobahn does not have would match nothing when results are compared.
+#[test]
+fn unknown_autobahn_id() {
+    for bad in ["1.1.9", "8.1", "6.24.1", "2"] {
+        let src = case(&format!("autobahn = \"{bad}\""), PING);
+        let e = assert_error(
+            &src,
+            "autobahn",
+            "autobahn",
+            "is not an Autobahn|Testsuite case id",
+        );
+        assert!(e.message.contains(bad), "{}", e.message);
+    }
+    // Through a matrix, the row's value is checked; an empty one means "none".
+    let src = case(
+        "autobahn = \"{ab}\"\nmatrix = [{ ab = \"2.1\" }, { ab = \"\" }, { ab = \"2.12\" }]",
+        PING,
+    )
+    .replace("\"t.case\"", "\"t.{index}\"");
+    let e = assert_error(&src, "autobahn", "autobahn", "\"2.12\" is not an Autobahn");
+    assert!(e.message.contains("(case t.3)"), "{}", e.message);
+    assert!(load_sources([("x.toml", case("autobahn = \"13.7.18\"", PING).as_str())]).is_ok());
+}
+
 // --- steps: shape and kinds ---
 
 #[test]

@@ -59,12 +59,12 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawCase {
     id: Spanned<String>,
-    title: String,
-    section: String,
-    requirement: String,
+    title: Spanned<String>,
+    section: Spanned<String>,
+    requirement: Spanned<String>,
     level: Level,
     role: Role,
-    autobahn: Option<String>,
+    autobahn: Option<Spanned<String>>,
     matrix: Option<Spanned<Value>>,
     timeout_ms: Option<u64>,
     close: Option<bool>,
@@ -148,12 +148,49 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
             ));
         }
         for row in &rows {
-            let id = matrix::substitute_str(rc.id.get_ref(), row);
+            // A `{name}` the row does not bind is reported at the field that holds it.
+            let text = |field: &str, v: &Spanned<String>, id: &str| {
+                matrix::substitute_text(v.get_ref(), row).map_err(|n| {
+                    CaseError::invalid(
+                        name,
+                        line_of_span(src, v.span()),
+                        field,
+                        unresolved_message(&n, id),
+                    )
+                })
+            };
+            let id = text("id", &rc.id, rc.id.get_ref())?;
             check_id(&id).map_err(|m| CaseError::invalid(name, id_line, "id", m))?;
+            let title = text("title", &rc.title, &id)?;
+            let section = text("section", &rc.section, &id)?;
+            let requirement = text("requirement", &rc.requirement, &id)?;
+            let autobahn = match &rc.autobahn {
+                None => None,
+                Some(a) => Some(text("autobahn", a, &id)?).filter(|a| !a.is_empty()),
+            };
+            if let (Some(a), Some(spanned)) = (&autobahn, &rc.autobahn) {
+                if !super::autobahn_ids::is_case_id(a) {
+                    return Err(CaseError::invalid(
+                        name,
+                        line_of_span(src, spanned.span()),
+                        "autobahn",
+                        format!(
+                            "{a:?} is not an Autobahn|Testsuite case id (they run from 1.1.1 to 13.7.18, listed in src/case/autobahn_ids.rs); leave it out or use ab = \"\" where no Autobahn case checks the same thing (case {id})"
+                        ),
+                    ));
+                }
+            }
             let mut steps = Vec::with_capacity(rc.steps.get_ref().len());
             for (i, sv) in rc.steps.get_ref().iter().enumerate() {
-                let mut value = matrix::substitute(sv.get_ref(), row);
                 let line = line_of_span(src, sv.span());
+                let mut value = matrix::substitute(sv.get_ref(), row).map_err(|u| {
+                    CaseError::invalid(
+                        name,
+                        line,
+                        format!("steps[{i}]{}", u.path),
+                        unresolved_message(&u.name, &id),
+                    )
+                })?;
                 let times = take_repeat(&mut value).map_err(|m| {
                     CaseError::invalid(
                         name,
@@ -179,16 +216,12 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
             })?;
             out.push(Case {
                 id,
-                title: matrix::substitute_str(&rc.title, row),
-                section: matrix::substitute_str(&rc.section, row),
-                requirement: matrix::substitute_str(&rc.requirement, row),
+                title,
+                section,
+                requirement,
                 level: rc.level,
                 role: rc.role,
-                autobahn: rc
-                    .autobahn
-                    .as_ref()
-                    .map(|a| matrix::substitute_str(a, row))
-                    .filter(|a| !a.is_empty()),
+                autobahn,
                 timeout_ms: rc.timeout_ms,
                 close: rc.close.unwrap_or(true),
                 run_check: rc.run_check,
@@ -199,6 +232,12 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
         }
     }
     Ok(out)
+}
+
+fn unresolved_message(placeholder: &str, id: &str) -> String {
+    format!(
+        "{{{placeholder}}} is not a matrix value of this case, so it would stay as literal text (write {{{{ for a literal brace) (case {id})"
+    )
 }
 
 /// `repeat = N` on a step writes it N times: a thousand messages stay one line.

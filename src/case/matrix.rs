@@ -108,48 +108,116 @@ fn text_of(v: &Value) -> String {
     }
 }
 
+/// Whether `name` can be a placeholder: what a matrix key or generator binding looks like.
+/// Braces around anything else (`{"a": 1}`, `{ }`) are plain text, so JSON payloads need
+/// no escaping.
+fn is_placeholder_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Replaces `{name}` placeholders in one string.
-pub fn substitute_str(s: &str, row: &Row) -> String {
+///
+/// A `{name}` the row does not bind is an error naming it, never left in place: a title
+/// showing a literal `{hex}` or an Autobahn id `{ab}` is a case-file bug. `{{` is a
+/// literal `{`, for the rare text that must show `{name}` itself.
+pub fn substitute_str(s: &str, row: &Row) -> Result<String, String> {
     if !s.contains('{') {
-        return s.to_owned();
+        return Ok(s.to_owned());
     }
-    let mut out = s.to_owned();
-    for (name, value) in row {
-        let placeholder = format!("{{{name}}}");
-        if out.contains(&placeholder) {
-            out = out.replace(&placeholder, &text_of(value));
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(after) = rest.strip_prefix("{{") {
+            out.push('{');
+            rest = after;
+            continue;
+        }
+        let name = rest[1..]
+            .split('}')
+            .next()
+            .filter(|_| rest[1..].contains('}'));
+        match name {
+            Some(name) if is_placeholder_name(name) => {
+                let (_, value) = row
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .ok_or_else(|| name.to_owned())?;
+                out.push_str(&text_of(value));
+                rest = &rest[name.len() + 2..];
+            }
+            _ => {
+                out.push('{');
+                rest = &rest[1..];
+            }
         }
     }
-    out
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Substitutes a text field (title, requirement, ...). A field that is exactly `{name}`
+/// takes the value's text and substitutes it once more, as steps do (`subst`), so a row's
+/// `req = "... {code} ..."` resolves the code, and an unbound name in it is an error.
+pub fn substitute_text(s: &str, row: &Row) -> Result<String, String> {
+    if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        if let Some((_, Value::String(value))) = row.iter().find(|(k, _)| k == name) {
+            return substitute_str(value, row);
+        }
+    }
+    substitute_str(s, row)
+}
+
+/// A placeholder left unresolved in a value tree: where it is (a path such as
+/// `.payload.hex`, empty for the value itself) and its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    pub path: String,
+    pub name: String,
 }
 
 /// Replaces placeholders throughout a value tree. A value inserted whole from the matrix
 /// is substituted once more, so an axis of payload tables can refer to another axis
 /// (`{ repeat = "ab", len = "{size}" }`); only once, so a value naming itself cannot loop.
-pub fn substitute(v: &Value, row: &Row) -> Value {
-    subst(v, row, 1)
+pub fn substitute(v: &Value, row: &Row) -> Result<Value, Unresolved> {
+    subst(v, row, 1, "")
 }
 
-fn subst(v: &Value, row: &Row, depth: u8) -> Value {
+fn subst(v: &Value, row: &Row, depth: u8, path: &str) -> Result<Value, Unresolved> {
     match v {
         Value::String(s) => {
             if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
                 if let Some((_, value)) = row.iter().find(|(k, _)| k == name) {
                     return match depth {
-                        0 => value.clone(),
-                        d => subst(value, row, d - 1),
+                        0 => Ok(value.clone()),
+                        d => subst(value, row, d - 1, path),
                     };
                 }
             }
-            Value::String(substitute_str(s, row))
+            match substitute_str(s, row) {
+                Ok(text) => Ok(Value::String(text)),
+                Err(name) => Err(Unresolved {
+                    path: path.to_owned(),
+                    name,
+                }),
+            }
         }
-        Value::Array(items) => Value::Array(items.iter().map(|i| subst(i, row, depth)).collect()),
-        Value::Table(t) => Value::Table(
-            t.iter()
-                .map(|(k, v)| (k.clone(), subst(v, row, depth)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| subst(item, row, depth, &format!("{path}[{i}]")))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        Value::Table(t) => t
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), subst(v, row, depth, &format!("{path}.{k}"))?)))
+            .collect::<Result<_, _>>()
+            .map(Value::Table),
+        other => Ok(other.clone()),
     }
 }
 
@@ -169,12 +237,12 @@ mod tests {
         let r = rows(Some(&m)).unwrap();
         assert_eq!(
             substitute(&Value::String("{p}".into()), &r[0]),
-            val(r#"{ repeat = "ab", len = 3 }"#)
+            Ok(val(r#"{ repeat = "ab", len = 3 }"#))
         );
         // A value naming itself stops after one pass.
         assert_eq!(
             substitute(&Value::String("{self_ref}".into()), &r[0]),
-            Value::String("{self_ref}".into())
+            Ok(Value::String("{self_ref}".into()))
         );
     }
 
@@ -185,7 +253,10 @@ mod tests {
         );
         let r = rows(Some(&m)).unwrap();
         assert_eq!(r.len(), 4);
-        assert_eq!(substitute_str("{name}/{offer}/{n}", &r[3]), "b/y/2");
+        assert_eq!(
+            substitute_str("{name}/{offer}/{n}", &r[3]).unwrap(),
+            "b/y/2"
+        );
         for clash in [
             r#"{ set = [{ n = 1 }], n = [1] }"#,
             r#"{ a = [{ z = 1 }], z = [1] }"#,
@@ -206,7 +277,10 @@ mod tests {
         )))
         .unwrap();
         assert_eq!(r.len(), 2);
-        assert_eq!(substitute_str("{ab}/{len}/{index}", &r[1]), "1.1.2/125/2");
+        assert_eq!(
+            substitute_str("{ab}/{len}/{index}", &r[1]).unwrap(),
+            "1.1.2/125/2"
+        );
     }
 
     #[test]
@@ -237,11 +311,11 @@ mod tests {
         let r = rows(Some(&val("[{ len = 7 }]"))).unwrap();
         assert_eq!(
             substitute(&Value::String("{len}".into()), &r[0]),
-            Value::Integer(7)
+            Ok(Value::Integer(7))
         );
         assert_eq!(
             substitute(&Value::String("n{len}".into()), &r[0]),
-            Value::String("n7".into())
+            Ok(Value::String("n7".into()))
         );
     }
 
@@ -251,5 +325,46 @@ mod tests {
         assert!(rows(Some(&val("{ a = 1 }"))).is_err());
         assert!(rows(Some(&val("{ a = [] }"))).is_err());
         assert!(rows(Some(&val("[{ index = 1 }]"))).is_err());
+    }
+
+    #[test]
+    fn unbound_placeholders_are_errors_wherever_they_are() {
+        let r = rows(Some(&val("[{ len = 7 }]"))).unwrap();
+        assert_eq!(substitute_str("x {hex} y", &r[0]), Err("hex".to_owned()));
+        let steps = val(r#"[{ send = "text", payload = { hex = "{first_hex}" } }]"#);
+        assert_eq!(
+            substitute(&steps, &r[0]),
+            Err(Unresolved {
+                path: "[0].payload.hex".into(),
+                name: "first_hex".into()
+            })
+        );
+    }
+
+    #[test]
+    fn braces_that_are_not_placeholders_stay_text() {
+        let r = rows(Some(&val("[{ len = 7 }]"))).unwrap();
+        // JSON and stray braces are not placeholders.
+        assert_eq!(
+            substitute_str(r#"{"a": {"b": 1}} { } {"#, &r[0]).unwrap(),
+            r#"{"a": {"b": 1}} { } {"#
+        );
+        // `{{` writes a literal brace, so `{{len}` is the text "{len}".
+        assert_eq!(
+            substitute_str("{{len} is {len}", &r[0]).unwrap(),
+            "{len} is 7"
+        );
+    }
+
+    #[test]
+    fn a_whole_text_field_is_substituted_once_more() {
+        let r = rows(Some(&val(
+            r#"[{ code = 1016, req = "about {code}" }, { req = "{nope}" }]"#,
+        )))
+        .unwrap();
+        assert_eq!(substitute_text("{req}", &r[0]).unwrap(), "about 1016");
+        assert_eq!(substitute_text("{req}", &r[1]), Err("nope".to_owned()));
+        // Inside a longer text, the inserted value is taken as it is.
+        assert_eq!(substitute_text("x {req}", &r[0]).unwrap(), "x about {code}");
     }
 }

@@ -266,6 +266,8 @@ pub fn generate(name: &str, params: &Table) -> Result<Vec<Row>, String> {
                     rows.push(row(&[
                         ("name", s(v.name.clone())),
                         ("class", s(v.class)),
+                        // The whole sequence, for titles: "sequence {hex} split after ...".
+                        ("hex", s(hex(&v.bytes))),
                         ("split", Value::Integer(cut as i64)),
                         ("first_hex", s(hex(&text[..split]))),
                         ("second_hex", s(hex(&text[split..]))),
