@@ -258,7 +258,7 @@ fn markdown_is_bounded_with_many_failures() {
         .lines()
         .filter(|l| l.starts_with("| ") && l.contains("MUST"))
         .count();
-    assert!(rows >= 1 && rows <= markdown::LIST_MAX, "{rows}");
+    assert!((1..=markdown::LIST_MAX).contains(&rows), "{rows}");
     assert!(md.contains("## ❌ wsspec: many — 1000 failed, 0 passed of 1000 cases"));
     assert!(
         md.contains("| framing | 125 | 0 | 0 | 0 | 0 | 125 | 0.0% |"),

@@ -501,9 +501,7 @@ fn bounded(s: &str) -> String {
 fn rfc_ref(s: &str) -> Option<String> {
     let at = s.find("RFC ")?;
     let rest = &s[at..];
-    let end = rest
-        .find(|c: char| c == ')' || c == ':' || c == ';' || c == ',')
-        .unwrap_or(rest.len());
+    let end = rest.find([')', ':', ';', ',']).unwrap_or(rest.len());
     let r = rest[..end].trim();
     r.contains('§').then(|| r.to_owned())
 }
