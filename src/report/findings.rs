@@ -105,8 +105,12 @@ impl FindingClass {
 pub enum Source {
     /// A missed expectation of the case.
     Check,
-    /// The opening handshake wsspec checks in every case (not softened by the case's level).
+    /// The opening handshake: a rule the response broke, or the handshake wsspec checks in
+    /// every case (not softened by the case's level).
     Handshake,
+    /// A rule the judge named in what it observed (e.g. RFC 6455 §7.1.7's "SHOULD send an
+    /// appropriate status code" when the peer failed the connection with another code).
+    Rule,
     /// A rule the peer broke in what it sent.
     Violation,
     /// The close behaviour, judged apart from the case.
@@ -364,11 +368,15 @@ pub fn cause(c: &CaseResult) -> Option<Cause> {
             let (behaviour, rule) = split_rules(&k.observed);
             match rule {
                 // The judge names the rule a response broke ("Sec-WebSocket-Accept: ...
-                // (RFC 6455 §4.1: ...)"): that rule is the cause, whichever case's handshake
-                // showed it, as with the implicit handshake of every case.
+                // (RFC 6455 §4.1: ...)") or the SHOULD a refusal missed: that rule is the
+                // cause, whichever case showed it.
                 Some((section, requirement)) => Cause {
                     class,
-                    source: Source::Handshake,
+                    source: if k.implicit || k.expected.starts_with("status") {
+                        Source::Handshake
+                    } else {
+                        Source::Rule
+                    },
                     section: bounded(&section),
                     requirement: bounded(&requirement),
                     expected: String::new(),
@@ -952,6 +960,39 @@ mod tests {
             "client received a frame with the MASK bit set"
         );
         assert_eq!(f[1].cases, vec!["framing.x", "utf8.y"]);
+    }
+
+    #[test]
+    fn a_rule_the_judge_names_groups_across_sections() {
+        let other_code = |id: &str, section: &str| {
+            case(
+                id,
+                section,
+                Grade::NonStrict,
+                vec![check(
+                    "the peer fails the connection with close code 1002 (or drops TCP)",
+                    "close 1009: failed the connection, with another code (RFC 6455 §7.1.7: the endpoint SHOULD send \"an appropriate status code\")",
+                    Grade::NonStrict,
+                )],
+            )
+        };
+        let f = group(&[
+            other_code("framing.a", "RFC 6455 §5.2"),
+            other_code("reserved.b", "RFC 6455 §5.2"),
+            other_code("fragmentation.c", "RFC 6455 §5.4"),
+        ]);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].source, Source::Rule);
+        assert_eq!(f[0].section, "RFC 6455 §7.1.7");
+        assert_eq!(
+            f[0].requirement,
+            "the endpoint SHOULD send \"an appropriate status code\""
+        );
+        assert_eq!(
+            f[0].behaviour,
+            "close 1009: failed the connection, with another code"
+        );
+        assert_eq!(f[0].count, 3);
     }
 
     #[test]
