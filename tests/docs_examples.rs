@@ -372,6 +372,15 @@ fn results_schema_doc_names_every_field() {
         detail: "d".into(),
     };
     keys(&serde_json::to_value(v).unwrap(), &mut found);
+    // Findings are empty against a correct peer too: take them from the JSON report of a
+    // run where one case is made to fail.
+    let mut failing = results.clone();
+    failing.cases[0].verdict = wsspec::case::Grade::Fail;
+    failing.cases[0].deviation = Some("d".into());
+    let report: serde_json::Value =
+        serde_json::from_slice(&wsspec::report::json::render(&failing, None)).unwrap();
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(1));
+    keys(&report, &mut found);
     for want in [
         "bytes",
         "frame",
@@ -379,6 +388,10 @@ fn results_schema_doc_names_every_field() {
         "close",
         "transcript",
         "violations",
+        "findings",
+        "conformance",
+        "known_deviations",
+        "example_observed",
     ] {
         assert!(found.contains(want), "the run did not produce {want:?}");
     }

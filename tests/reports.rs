@@ -145,18 +145,28 @@ fn hostile_strings_are_inert_in_every_format() {
     let md = markdown::render(&r, None);
     assert!(md.len() < MB, "markdown {} bytes", md.len());
     assert!(!md.contains("<script") && !md.contains('\0') && !md.contains('\x1b'));
-    for line in md
-        .lines()
-        .filter(|l| l.starts_with("| ") && l.contains("sample"))
-    {
-        // Only the cell separators are pipes: a failed-case row has exactly 5.
-        assert_eq!(line.matches('|').count(), 5, "{line}");
+    // Only the cell separators are pipes: every row of a table has as many as its header.
+    let mut header_pipes = 0;
+    let mut rows = 0;
+    for line in md.lines() {
+        if !line.starts_with("| ") {
+            header_pipes = 0;
+            continue;
+        }
+        if header_pipes == 0 {
+            header_pipes = line.matches('|').count();
+            continue;
+        }
+        rows += 1;
+        assert_eq!(line.matches('|').count(), header_pipes, "{line}");
         assert_eq!(
             line.matches('`').count(),
             line.matches("\\`").count(),
             "{line}"
         );
     }
+    assert!(md.contains("### Findings ("), "{md}");
+    assert!(rows > 0);
 
     let back = json::parse(&json::render(&r, None)).expect("results.json parses back");
     assert_eq!(back.cases.len(), r.cases.len());
@@ -196,7 +206,10 @@ fn junit_shape() {
         let failure = tc.children().find(|n| n.has_tag_name("failure"));
         assert_eq!(failure.is_some(), c.verdict == Grade::Fail, "{}", c.id);
         if let Some(f) = failure {
-            assert_eq!(f.attribute("message"), Some(c.reasons[0].as_str()));
+            // The finding first, so CI lists show the cause; then the case's own reason.
+            let message = f.attribute("message").unwrap();
+            assert!(message.starts_with("[finding 1: MUST RFC 6455 §5.6: expected a text message of N bytes equal to what was sent; observed close 1002 \"…\"] "), "{message}");
+            assert!(message.ends_with(c.reasons[0].as_str()), "{message}");
             let text = f.text().unwrap();
             assert!(
                 text.contains("expected a text message of 125 bytes"),
@@ -240,7 +253,12 @@ fn markdown_is_bounded_with_many_failures() {
     r.totals = Totals::of(&r.cases);
     let md = markdown::render(&r, None);
     assert!(md.len() < 200 * 1024, "{} bytes", md.len());
-    assert!(md.contains("… and 800 more failed cases"));
+    // Findings are listed up to the list bound, the rest counted.
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("MUST"))
+        .count();
+    assert!((1..=markdown::LIST_MAX).contains(&rows), "{rows}");
     assert!(md.contains("## ❌ wsspec: many — 1000 failed, 0 passed of 1000 cases"));
     assert!(
         md.contains("| framing | 125 | 0 | 0 | 0 | 0 | 125 | 0.0% |"),
@@ -409,7 +427,10 @@ fn every_format_shows_the_comparison() {
         .find(|n| n.has_tag_name("failure"))
         .unwrap();
     assert_eq!(f.attribute("type"), Some("regression"));
-    assert_eq!(f.attribute("message"), Some("it broke"));
+    // A verdict with no evidence but its reason is a finding of that reason.
+    let message = f.attribute("message").unwrap();
+    assert!(message.starts_with("[finding "), "{message}");
+    assert!(message.ends_with(": it broke] it broke"), "{message}");
     let k = tc(&known_fail)
         .children()
         .find(|n| n.has_tag_name("skipped"))
@@ -554,4 +575,73 @@ fn comparison_grid_links_each_cell_to_its_detail() {
     let dir = tempdir();
     report::write_comparison(&dir, &runs).unwrap();
     assert!(dir.join("index.html").exists());
+}
+
+/// The synthetic run fails, softens, skips and informs one way each (expected a 125-byte
+/// echo, observed close 1002), so its non-passing cases make one finding per class.
+#[test]
+fn findings_group_the_synthetic_run_in_every_format() {
+    let r = sample::synthetic(80, "agent", 3);
+    let with = |g: Grade| -> Vec<String> {
+        r.cases
+            .iter()
+            .filter(|c| c.verdict == g)
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    let (fail, ns, unimpl, info) = (
+        with(Grade::Fail),
+        with(Grade::NonStrict),
+        with(Grade::Unimplemented),
+        with(Grade::Informational),
+    );
+    assert!(!fail.is_empty() && !ns.is_empty() && !unimpl.is_empty() && !info.is_empty());
+    let f = wsspec::report::findings::group(&r.cases);
+    let got: Vec<(&str, &Vec<String>)> = f.iter().map(|f| (f.class.as_str(), &f.cases)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("must", &fail),
+            ("should", &ns),
+            ("unimplemented", &unimpl),
+            ("informational", &info)
+        ]
+    );
+    assert!(
+        f.iter().all(|f| f.behaviour == "close 1002 \"…\""),
+        "{f:#?}"
+    );
+    let headline = format!(
+        "1 MUST finding ({} cases), 1 SHOULD finding ({} cases), 0 limits, 1 unimplemented feature, 1 informational",
+        fail.len(),
+        ns.len()
+    );
+
+    let text = wsspec::report::terminal::render(
+        &r,
+        &wsspec::report::terminal::Style {
+            color: false,
+            verbose: false,
+        },
+    );
+    assert!(text.contains(&format!("Conformance: {headline}")), "{text}");
+    assert!(text.contains("    1. MUST    RFC 6455 §5.6 · "), "{text}");
+
+    let md = markdown::render(&r, None);
+    assert!(md.contains(&format!("**Conformance:** {headline}")), "{md}");
+    assert!(md.contains("| 1 | MUST | RFC 6455 §5.6: "), "{md}");
+
+    let page = html::render(&r, None);
+    assert!(page.contains(&headline), "html headline");
+    assert!(page.contains("id=\"finding-1\""));
+    assert!(page.contains(&format!("href=\"#case-{}\"", fail[0])));
+
+    let v: serde_json::Value = serde_json::from_slice(&json::render(&r, None)).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 4);
+    assert_eq!(v["findings"][0]["class"], "must");
+    assert_eq!(v["findings"][0]["count"], fail.len());
+    assert_eq!(v["conformance"]["should"]["cases"], ns.len());
+    // Still the same schema, and still readable.
+    assert_eq!(v["schema"], "wsspec.results/1");
+    json::parse(&json::render(&r, None)).expect("parses back");
 }

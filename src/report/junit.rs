@@ -10,6 +10,12 @@
 //!   green), a regression or a failing new case is a `<failure>` of type "regression" /
 //!   "new-failure", a fix is a success with the property `baseline = fixed`.
 //!
+//! Each non-passing case names its finding (the cause it shares with other cases,
+//! [`findings`]): its message starts with `[finding N: ...]` and its properties hold
+//! `finding` (N), `finding_class` and `finding_key` (stable across runs), so CI can group
+//! failures by cause while keeping one testcase, and one failure at most, per case. Each
+//! testsuite carries the run's conformance summary as the property `conformance`.
+//!
 //! Peer strings are cleaned first (controls escaped as `\u{..}`, U+FFFE/U+FFFF too, length
 //! bounded), so the file holds no character XML 1.0 forbids; quick-junit escapes markup.
 
@@ -18,6 +24,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::baseline::{Comparison, Status};
+use super::findings::{self, Finding};
 use super::text::{clean, clean_line};
 use crate::case::Grade;
 use crate::results::{CaseResult, RunResults};
@@ -79,14 +86,27 @@ fn first_reason(c: &CaseResult) -> String {
         .unwrap_or_else(|| c.verdict.as_str().to_owned())
 }
 
-fn testcase(c: &CaseResult, cmp: Option<&Comparison>) -> TestCase {
+/// "[finding 3: MUST RFC 6455 §8.1: ...] " before a failure's message: CI tools that show
+/// only messages still see which cause a failure belongs to.
+fn finding_tag(f: Option<&Finding>) -> String {
+    match f {
+        Some(f) => format!("[finding {}: {}] ", f.number, clean_line(&f.title(), 300)),
+        None => String::new(),
+    }
+}
+
+fn testcase(c: &CaseResult, cmp: Option<&Comparison>, finding: Option<&Finding>) -> TestCase {
+    let tag = finding_tag(finding);
     let change = cmp.and_then(|cmp| cmp.get(&c.id));
     let status = change.map(|ch| ch.status);
     let st = match (c.verdict, status) {
         (Grade::Fail, Some(Status::KnownFailure)) => {
             let mut s = TestCaseStatus::skipped();
             s.set_type("known-failure")
-                .set_message(format!("known failure (baseline): {}", first_reason(c)))
+                .set_message(format!(
+                    "{tag}known failure (baseline): {}",
+                    first_reason(c)
+                ))
                 .set_description(description(c));
             s
         }
@@ -97,13 +117,14 @@ fn testcase(c: &CaseResult, cmp: Option<&Comparison>) -> TestCase {
                 Some(Status::New) => "new-failure",
                 _ => "fail",
             })
-            .set_message(first_reason(c))
+            .set_message(format!("{tag}{}", first_reason(c)))
             .set_description(description(c));
             s
         }
         (Grade::Unimplemented, _) => {
             let mut s = TestCaseStatus::skipped();
-            s.set_type("unimplemented").set_message(first_reason(c));
+            s.set_type("unimplemented")
+                .set_message(format!("{tag}{}", first_reason(c)));
             s
         }
         _ => TestCaseStatus::success(),
@@ -122,6 +143,12 @@ fn testcase(c: &CaseResult, cmp: Option<&Comparison>) -> TestCase {
     if let Some(close) = &c.close {
         props.push(Property::new("close", close.verdict.as_str()));
     }
+    if let Some(f) = finding {
+        // One property to group on (the number is per run; the key is stable across runs).
+        props.push(Property::new("finding", f.number.to_string()));
+        props.push(Property::new("finding_class", f.class.as_str()));
+        props.push(Property::new("finding_key", clean_line(&f.key, 600)));
+    }
     if let Some(ch) = change {
         props.push(Property::new("baseline", ch.status.as_str()));
         if let Some(was) = ch.was {
@@ -130,13 +157,15 @@ fn testcase(c: &CaseResult, cmp: Option<&Comparison>) -> TestCase {
     }
     tc.add_properties(props);
     if matches!(c.verdict, Grade::NonStrict | Grade::Informational) {
-        tc.set_system_out(format!("{}: {}", c.verdict.as_str(), description(c)));
+        tc.set_system_out(format!("{tag}{}: {}", c.verdict.as_str(), description(c)));
     }
     tc
 }
 
 /// The JUnit XML of a run.
 pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
+    let found = findings::group(&r.cases);
+    let by_case = findings::by_case(&found);
     let mut report = Report::new("wsspec");
     report.set_time(secs(r.duration_ms));
     for (area, cases) in super::view::group(&r.cases) {
@@ -147,10 +176,15 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
             Property::new("wsspec_version", clean_line(&r.wsspec_version, 50)),
             Property::new("started_at", clean_line(&r.started_at, 50)),
             Property::new("strict", r.options.strict.to_string()),
+            Property::new("conformance", findings::Summary::of(&found).line()),
         ]);
         let time: f64 = cases.iter().map(|c| c.duration_ms.max(0.0)).sum();
         suite.set_time(secs(time));
-        suite.add_test_cases(cases.iter().map(|c| testcase(c, comparison)));
+        suite.add_test_cases(
+            cases
+                .iter()
+                .map(|c| testcase(c, comparison, by_case.get(c.id.as_str()).copied())),
+        );
         report.add_test_suite(suite);
     }
     report

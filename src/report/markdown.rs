@@ -1,6 +1,6 @@
-//! `summary.md`, for `$GITHUB_STEP_SUMMARY` and pull-request comments: the run in a header,
-//! a table per area, the baseline's regressions / fixes / known failures, and the failed
-//! cases with id, RFC section and reason.
+//! `summary.md`, for `$GITHUB_STEP_SUMMARY` and pull-request comments: the run in a header
+//! with the conformance summary, the baseline's regressions / fixes / known failures, a table
+//! per area, and the findings (the non-passing cases grouped by cause) with their cases.
 //!
 //! Bounded: GitHub refuses step summaries above 1 MiB, so lists stop at [`LIST_MAX`] items
 //! with "… and N more", every string is cut short, and the whole text never exceeds
@@ -10,6 +10,7 @@
 use std::fmt::Write;
 
 use super::baseline::{Change, Comparison};
+use super::findings::{self, Finding};
 use super::text::clean_line;
 use super::view::{label, GRADES};
 use crate::case::Grade;
@@ -107,6 +108,7 @@ fn change_list(out: &mut String, title: &str, items: &[Change], r: &RunResults, 
 /// The Markdown summary of a run.
 pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let t = Totals::of(&r.cases);
+    let found = findings::group(&r.cases);
     let mut out = String::new();
     let status = match comparison {
         Some(c) if c.failed() => "❌",
@@ -147,6 +149,11 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
         "| {} | {} |",
         GRADES.map(|g| count(&t, g).to_string()).join(" | "),
         rate(&t)
+    );
+    let _ = writeln!(
+        out,
+        "\n**Conformance:** {}",
+        findings::Summary::of(&found).line()
     );
 
     if let Some(cmp) = comparison {
@@ -193,43 +200,72 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
         );
     }
 
-    let failed: Vec<_> = r
-        .cases
-        .iter()
-        .filter(|c| c.verdict == Grade::Fail)
-        .collect();
-    if !failed.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n### Failed cases ({})\n\n| case | RFC section | level | reason |\n| --- | --- | --- | --- |",
-            failed.len()
-        );
-        for c in failed.iter().take(LIST_MAX) {
-            let mark = comparison
-                .and_then(|cmp| cmp.get(&c.id))
-                .map(|ch| format!(" ({})", ch.status.as_str()))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "| {}{mark} | {} | {} | {} |",
-                escape(&c.id, 200),
-                escape(&c.section, 100),
-                c.level.as_str(),
-                c.reasons
-                    .first()
-                    .map(|s| escape(s, REASON_MAX))
-                    .unwrap_or_default()
-            );
-        }
-        if failed.len() > LIST_MAX {
-            let _ = writeln!(out, "\n… and {} more failed cases", failed.len() - LIST_MAX);
-        }
-    }
+    findings_table(&mut out, &found, comparison);
     let _ = writeln!(
         out,
         "\nThe full report with wire transcripts is in `index.html`; complete results in `results.json`."
     );
     cap(out, SIZE_MAX)
+}
+
+/// Case ids shown per finding before "… and N more".
+pub const IDS_SHOWN: usize = 5;
+
+/// The findings table: one row per cause, failures first, each with its cases (the first
+/// few; the example first).
+fn findings_table(out: &mut String, findings: &[Finding], comparison: Option<&Comparison>) {
+    if findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Findings ({})\n\n| # | class | rule | expected | observed | cases |\n| ---: | --- | --- | --- | --- | --- |",
+        findings.len()
+    );
+    for f in findings.iter().take(LIST_MAX) {
+        let mut ids: Vec<String> = f
+            .cases
+            .iter()
+            .take(IDS_SHOWN)
+            .map(|id| {
+                let mark = comparison
+                    .and_then(|cmp| cmp.get(id))
+                    .filter(|ch| ch.status != super::baseline::Status::Unchanged)
+                    .map(|ch| format!(" ({})", ch.status.as_str()))
+                    .unwrap_or_default();
+                format!("{}{mark}", escape(id, 200))
+            })
+            .collect();
+        if f.cases.len() > IDS_SHOWN {
+            ids.push(format!("… and {} more", f.cases.len() - IDS_SHOWN));
+        }
+        let rule = if f.requirement.is_empty() {
+            escape(&f.section, 100)
+        } else {
+            format!(
+                "{}: {}",
+                escape(&f.section, 100),
+                escape(&f.requirement, REASON_MAX)
+            )
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {rule} | {} | {} | **{}**: {} |",
+            f.number,
+            f.class.label(),
+            if f.expected.is_empty() {
+                "–".to_owned()
+            } else {
+                escape(&f.expected, REASON_MAX)
+            },
+            escape(&f.behaviour, REASON_MAX),
+            f.count,
+            ids.join(", ")
+        );
+    }
+    if findings.len() > LIST_MAX {
+        let _ = writeln!(out, "\n… and {} more findings", findings.len() - LIST_MAX);
+    }
 }
 
 /// Cuts `s` to at most `max` bytes at a line boundary, saying so.

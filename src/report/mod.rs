@@ -13,6 +13,7 @@
 
 pub mod autobahn;
 pub mod baseline;
+pub mod findings;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -24,6 +25,7 @@ pub mod text;
 pub mod view;
 
 pub use baseline::{Baseline, BaselineError, Comparison};
+pub use findings::{Finding, FindingClass};
 pub use text::bounded_lossy;
 
 use std::path::Path;

@@ -1,9 +1,11 @@
-//! The terminal summary: areas with counts, the cases that did not pass, failures with
-//! expected versus observed, and one line of totals (h2spec's shape).
+//! The terminal summary: areas with counts, the conformance summary and one block per
+//! finding (the non-passing cases grouped by cause, [`findings`]), and one line of totals
+//! (h2spec's shape). `-v` lists every case and every failure's reasons as well.
 
 use std::fmt::Write;
 
 use crate::case::Grade;
+use crate::report::findings::{self, Finding, FindingClass, Summary};
 use crate::report::text::clean_line;
 use crate::results::{RunResults, Totals};
 
@@ -68,12 +70,19 @@ pub fn render(r: &RunResults, style: &Style) -> String {
             areas.push(&case.area);
         }
     }
+    if !style.verbose {
+        out.push('\n');
+    }
     for area in &areas {
         let cases: Vec<_> = r.cases.iter().filter(|x| &x.area == area).collect();
-        let t = Totals::of(&cases.iter().map(|c| (*c).clone()).collect::<Vec<_>>());
+        let mut t = Totals::default();
+        for case in &cases {
+            t.add(case.verdict);
+        }
         let _ = writeln!(
             out,
-            "\n{}  {} cases: {} passed{}",
+            "{}{}  {} cases: {} passed{}",
+            if style.verbose { "\n" } else { "" },
             paint(&clean_line(area, 100), "1", c),
             t.total(),
             t.pass,
@@ -83,8 +92,9 @@ pub fn render(r: &RunResults, style: &Style) -> String {
                 format!(", {} failed, {} other", t.fail, t.total() - t.pass - t.fail)
             }
         );
-        for case in cases {
-            if style.verbose || case.verdict != Grade::Pass {
+        // The cases that did not pass are told by finding below; -v lists every case.
+        if style.verbose {
+            for case in cases {
                 let known = if case.deviation.is_some() {
                     " (known deviation)"
                 } else {
@@ -100,35 +110,10 @@ pub fn render(r: &RunResults, style: &Style) -> String {
             }
         }
     }
-    let failures: Vec<_> = r
-        .cases
-        .iter()
-        .filter(|x| x.verdict == Grade::Fail)
-        .collect();
-    if !failures.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("Failures:", "31;1", c));
-        for f in failures {
-            let _ = writeln!(
-                out,
-                "\n  {}  {}",
-                paint(&clean_line(&f.id, 200), "1", c),
-                clean_line(&f.title, 500)
-            );
-            let _ = writeln!(
-                out,
-                "    {} ({}): {}",
-                f.section,
-                f.level.as_str(),
-                f.requirement
-            );
-            // Reasons quote the peer: no escape sequence of theirs reaches the terminal.
-            for reason in &f.reasons {
-                let _ = writeln!(out, "    {}", clean_line(reason, 1000));
-            }
-            if let Some(d) = &f.deviation {
-                let _ = writeln!(out, "    known deviation of {}: {d}", r.agent);
-            }
-        }
+    let findings = findings::group(&r.cases);
+    out.push_str(&findings_section(&findings, style));
+    if style.verbose {
+        failure_details(&mut out, r, c);
     }
     let _ = writeln!(out, "\n{}", totals_line(&r.totals, r.duration_ms));
     let known = r.totals.fail - r.unexpected_failures();
@@ -136,6 +121,115 @@ pub fn render(r: &RunResults, style: &Style) -> String {
         let _ = writeln!(out, "{known} of the failures are documented deviations of the implementation under test; they do not fail the run");
     }
     out
+}
+
+/// Ids listed per finding without `-v`.
+pub const IDS_SHOWN: usize = 5;
+
+/// The conformance summary and one block per finding: class, rule, what was expected,
+/// what the peer did, and the cases (the first few, or all with `-v`).
+pub fn findings_section(findings: &[Finding], style: &Style) -> String {
+    let c = style.color;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{} {}",
+        paint("Conformance:", "1", c),
+        Summary::of(findings).line()
+    );
+    for f in findings {
+        let code = match f.class {
+            FindingClass::Must => "31;1",
+            FindingClass::Should => "33",
+            FindingClass::Limit | FindingClass::Informational => "36",
+            FindingClass::Unimplemented => "35",
+        };
+        let s = if f.count == 1 { "" } else { "s" };
+        let known = if f.known_deviations > 0 {
+            format!(", {} known deviation(s)", f.known_deviations)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "\n  {:>3}. {}  {} · {} case{s}{known}",
+            f.number,
+            paint(&format!("{:<6}", f.class.label()), code, c),
+            paint(&clean_line(&f.section, 100), "1", c),
+            f.count
+        );
+        // Finding texts come from the peer in part: cleaned again here, whatever built them.
+        if !f.requirement.is_empty() {
+            let _ = writeln!(out, "       rule:     {}", clean_line(&f.requirement, 400));
+        }
+        if !f.expected.is_empty() {
+            let _ = writeln!(out, "       expected: {}", clean_line(&f.expected, 400));
+        }
+        let _ = writeln!(out, "       observed: {}", clean_line(&f.behaviour, 400));
+        let shown = if style.verbose {
+            f.cases.len()
+        } else {
+            IDS_SHOWN
+        };
+        let ids: Vec<String> = f
+            .cases
+            .iter()
+            .take(shown)
+            .map(|id| clean_line(id, 200))
+            .collect();
+        let more = f.cases.len().saturating_sub(shown);
+        let _ = writeln!(
+            out,
+            "       cases:    {}{}",
+            ids.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    out
+}
+
+/// Every failed case with its reasons (`-v`): the long form the findings summarise.
+fn failure_details(out: &mut String, r: &RunResults, c: bool) {
+    let failures: Vec<_> = r
+        .cases
+        .iter()
+        .filter(|x| x.verdict == Grade::Fail)
+        .collect();
+    if failures.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", paint("Failures:", "31;1", c));
+    for f in failures {
+        let _ = writeln!(
+            out,
+            "\n  {}  {}",
+            paint(&clean_line(&f.id, 200), "1", c),
+            clean_line(&f.title, 500)
+        );
+        let _ = writeln!(
+            out,
+            "    {} ({}): {}",
+            clean_line(&f.section, 100),
+            f.level.as_str(),
+            clean_line(&f.requirement, 2000)
+        );
+        // Reasons quote the peer: no escape sequence of theirs reaches the terminal.
+        for reason in &f.reasons {
+            let _ = writeln!(out, "    {}", clean_line(reason, 1000));
+        }
+        if let Some(d) = &f.deviation {
+            let _ = writeln!(
+                out,
+                "    known deviation of {}: {}",
+                clean_line(&r.agent, 200),
+                clean_line(d, 1000)
+            );
+        }
+    }
 }
 
 /// The baseline's verdict for terminals, printed after [`render`]: regressions and

@@ -294,6 +294,97 @@ pub struct RunView {
     pub baseline: Option<BaselineView>,
     /// Page-level notes (e.g. transcripts left out for size).
     pub notes: Vec<String>,
+    /// The conformance summary: "N MUST findings (M cases), ...".
+    pub conformance: String,
+    /// The non-passing cases grouped by cause, failures first.
+    pub findings: Vec<FindingView>,
+    /// Non-empty when findings were left out of the page.
+    pub findings_cut: String,
+}
+
+/// A case of a finding, linked to its section of the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseLink {
+    pub id: String,
+    pub anchor: String,
+}
+
+/// One finding (see [`super::findings`]), cleaned for the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingView {
+    pub number: usize,
+    /// "must", "should", "limit", "unimplemented", "informational"
+    pub class: &'static str,
+    pub label: &'static str,
+    /// The verdict whose colour the finding takes.
+    pub verdict: &'static str,
+    pub section: String,
+    pub requirement: String,
+    pub expected: String,
+    pub behaviour: String,
+    pub example_observed: String,
+    pub count: usize,
+    pub known_deviations: usize,
+    pub cases: Vec<CaseLink>,
+    /// Non-empty when the list of cases was cut.
+    pub cases_cut: String,
+    /// MUST findings start open, the first few.
+    pub open: bool,
+}
+
+/// Findings shown on one page; the rest are counted (results.json has them all).
+pub const FINDINGS_MAX: usize = 500;
+/// Case links listed per finding.
+pub const FINDING_CASES_MAX: usize = 1000;
+/// MUST findings whose details start open.
+pub const FINDINGS_OPEN: usize = 5;
+
+pub fn finding_views(findings: &[super::findings::Finding]) -> (Vec<FindingView>, String) {
+    let views = findings
+        .iter()
+        .take(FINDINGS_MAX)
+        .enumerate()
+        .map(|(i, f)| FindingView {
+            number: f.number,
+            class: f.class.as_str(),
+            label: f.class.label(),
+            verdict: f.class.verdict().as_str(),
+            section: clean_line(&f.section, 100),
+            requirement: clean(&f.requirement, TEXT_MAX),
+            expected: clean(&f.expected, TEXT_MAX),
+            behaviour: clean(&f.behaviour, PEER_MAX),
+            example_observed: clean(&f.example_observed, PEER_MAX),
+            count: f.count,
+            known_deviations: f.known_deviations,
+            cases: f
+                .cases
+                .iter()
+                .take(FINDING_CASES_MAX)
+                .map(|id| CaseLink {
+                    id: clean_line(id, 200),
+                    anchor: anchor("case-", id),
+                })
+                .collect(),
+            cases_cut: if f.cases.len() > FINDING_CASES_MAX {
+                format!(
+                    "and {} more (results.json lists them all)",
+                    f.cases.len() - FINDING_CASES_MAX
+                )
+            } else {
+                String::new()
+            },
+            open: i < FINDINGS_OPEN && f.class == super::findings::FindingClass::Must,
+        })
+        .collect();
+    let cut = if findings.len() > FINDINGS_MAX {
+        format!(
+            "{} more findings are not shown here; results.json lists them all.",
+            findings.len() - FINDINGS_MAX
+        )
+    } else {
+        String::new()
+    };
+    (views, cut)
 }
 
 /// Anchor-safe form of an id: case ids are dotted words already; anything else becomes '_'.
@@ -794,7 +885,12 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
             },
         },
     ];
+    let found = super::findings::group(&r.cases);
+    let (findings, findings_cut) = finding_views(&found);
     RunView {
+        conformance: super::findings::Summary::of(&found).line(),
+        findings,
+        findings_cut,
         agent: clean_line(&r.agent, 200),
         target: clean_line(&r.target, 500),
         peer_role: clean_line(&r.peer_role, 20),
