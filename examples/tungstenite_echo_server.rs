@@ -17,8 +17,14 @@ use tokio_tungstenite::accept_async;
 use tokio_tungstenite::tungstenite::Message;
 
 async fn echo(stream: TcpStream) {
-    let Ok(mut ws) = accept_async(stream).await else {
-        return;
+    let mut ws = match accept_async(stream).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            // tungstenite refused the handshake (and closed without a response): say why
+            // in the peer's log, where the driver keeps it.
+            eprintln!("tungstenite_echo_server: handshake: {e}");
+            return;
+        }
     };
     while let Some(Ok(msg)) = ws.next().await {
         if matches!(msg, Message::Text(_) | Message::Binary(_)) && ws.send(msg).await.is_err() {

@@ -18,7 +18,12 @@ pub enum Mode {
     /// of it at once: several frames, or a handshake and the first frames, in one write.
     Coalesce,
     /// Write every byte on its own (with TCP_NODELAY, so each leaves as its own segment):
-    /// every frame header is cut at every offset.
+    /// every frame header is cut at every offset. Only the first [`BYTEWISE_BYTES`] of
+    /// each direction of a connection: past that, pieces of [`BYTEWISE_PIECE`] bytes, as
+    /// one-byte writes of the limits cases' 16 MiB messages would take minutes. The HTTP
+    /// request toward the server goes on as it came, up to its blank line: tungstenite
+    /// refuses, by design, a request that arrives in hundreds of tiny reads ("Attack
+    /// attempt detected"), and it is wsspec's reading that this proxy tests, not that.
     Bytewise,
     /// Cut each read at pseudo-random offsets and pause 1 to 4 ms between the pieces:
     /// frames arrive late and in parts, as over a slow link.
@@ -40,6 +45,12 @@ impl Mode {
 const COALESCE_WINDOW: Duration = Duration::from_millis(5);
 /// `Coalesce` writes at least this often, so a bulk transfer is not held in memory whole.
 const COALESCE_MAX: usize = 1 << 20;
+
+/// How many bytes of each direction `Bytewise` writes one at a time.
+pub const BYTEWISE_BYTES: usize = 16 * 1024;
+/// `Bytewise`'s piece size after that: odd, so the cuts still fall at every offset of
+/// the frames that follow.
+pub const BYTEWISE_PIECE: usize = 509;
 
 /// Starts the proxy on an ephemeral loopback port, forwarding to `upstream`, on its own
 /// thread and runtime (the driver itself is synchronous); returns the address to use.
@@ -66,23 +77,39 @@ pub fn start(mode: Mode, upstream: SocketAddr) -> std::io::Result<SocketAddr> {
 }
 
 async fn connection(downstream: TcpStream, upstream: SocketAddr, mode: Mode, seed: u64) {
-    let Ok(upstream) = TcpStream::connect(upstream).await else {
-        return; // dropping `downstream` closes it, as the refused upstream did
+    let upstream = match TcpStream::connect(upstream).await {
+        Ok(s) => s,
+        Err(e) => {
+            // Dropping `downstream` closes it, as the refused upstream did.
+            eprintln!("proxy: connecting to {upstream}: {e}");
+            return;
+        }
     };
     let _ = downstream.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     let (down_r, down_w) = downstream.into_split();
     let (up_r, up_w) = upstream.into_split();
-    let there = tokio::spawn(pump(down_r, up_w, mode, seed));
-    let back = tokio::spawn(pump(up_r, down_w, mode, seed.rotate_left(17)));
+    let there = tokio::spawn(pump(down_r, up_w, mode, seed, true));
+    let back = tokio::spawn(pump(up_r, down_w, mode, seed.rotate_left(17), false));
     let _ = tokio::join!(there, back);
 }
 
 /// Copies one direction until end of stream or an error, then shuts the write side so
 /// the other end sees the close (a reset arrives as a plain close: the verdicts wsspec
 /// gives do not distinguish them).
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mode: Mode, mut seed: u64) {
+///
+/// `request`: this direction carries the HTTP request (see [`Mode::Bytewise`]).
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mode: Mode,
+    mut seed: u64,
+    request: bool,
+) {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut forwarded = 0usize;
+    // Bytewise toward the server: the request head so far, until its blank line.
+    let mut head: Option<Vec<u8>> = (mode == Mode::Bytewise && request).then(Vec::new);
     'stream: loop {
         let n = match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
@@ -108,10 +135,32 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mode: Mode, mut s
                 }
             }
             Mode::Bytewise => {
-                for byte in &buf[..n] {
-                    if to.write_all(std::slice::from_ref(byte)).await.is_err() {
+                let mut rest = &buf[..n];
+                if let Some(h) = head.as_mut() {
+                    let before = h.len();
+                    h.extend_from_slice(rest);
+                    let Some(end) = h.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue; // not yet the whole head: keep gathering
+                    };
+                    let whole = end + 4;
+                    if to.write_all(&h[..whole]).await.is_err() {
                         break 'stream;
                     }
+                    rest = &rest[whole - before..];
+                    head = None;
+                }
+                while !rest.is_empty() {
+                    let size = if forwarded < BYTEWISE_BYTES {
+                        1
+                    } else {
+                        BYTEWISE_PIECE
+                    };
+                    let (piece, tail) = rest.split_at(size.min(rest.len()));
+                    if to.write_all(piece).await.is_err() {
+                        break 'stream;
+                    }
+                    forwarded += piece.len();
+                    rest = tail;
                 }
             }
             Mode::Delay => {
@@ -128,6 +177,9 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mode: Mode, mut s
                 }
             }
         }
+    }
+    if let Some(h) = head {
+        let _ = to.write_all(&h).await; // a request that never ended its head
     }
     let _ = to.shutdown().await;
 }
