@@ -364,11 +364,10 @@ fn reason_problem(reason: &str) -> Option<&'static str> {
 
 /// The differences between the committed expectations and a run, one line each.
 /// `partial`: only some cases ran (`--cases`), so listed cases that did not run are fine.
-fn compare(expected: &[Expected], results: &RunResults, partial: bool) -> Vec<String> {
-    let got: BTreeMap<&str, (Grade, Option<&String>)> = results
-        .cases
+fn compare(expected: &[Expected], outcomes: &[Outcome], partial: bool) -> Vec<String> {
+    let got: BTreeMap<&str, (Grade, &str)> = outcomes
         .iter()
-        .map(|c| (c.id.as_str(), (c.verdict, c.reasons.first())))
+        .map(|c| (c.id, (c.verdict, c.why)))
         .collect();
     let listed: BTreeMap<&str, &Expected> = expected.iter().map(|e| (e.id.as_str(), e)).collect();
     let mut diff = Vec::new();
@@ -390,7 +389,7 @@ fn compare(expected: &[Expected], results: &RunResults, partial: bool) -> Vec<St
                 e.id,
                 e.verdict.as_str(),
                 v.as_str(),
-                why.map(String::as_str).unwrap_or("")
+                why
             )),
             Some(_) => {}
         }
@@ -398,54 +397,53 @@ fn compare(expected: &[Expected], results: &RunResults, partial: bool) -> Vec<St
             diff.push(format!("  reason    {}: {problem}", e.id));
         }
     }
-    for c in &results.cases {
-        if c.verdict != Grade::Pass && !listed.contains_key(c.id.as_str()) {
+    for c in outcomes {
+        if c.verdict != Grade::Pass && !listed.contains_key(c.id) {
             diff.push(format!(
                 "  new       {}: {} (not listed, so expected to pass): {}",
                 c.id,
                 c.verdict.as_str(),
-                c.reasons.first().map(String::as_str).unwrap_or("")
+                c.why
             ));
         }
     }
     diff
 }
 
+/// What the comparison needs of one case result.
+struct Outcome<'a> {
+    id: &'a str,
+    verdict: Grade,
+    /// The first of wsspec's reasons (empty on pass).
+    why: &'a str,
+}
+
+fn outcomes(results: &RunResults) -> Vec<Outcome<'_>> {
+    results
+        .cases
+        .iter()
+        .map(|c| Outcome {
+            id: &c.id,
+            verdict: c.verdict,
+            why: c.reasons.first().map(String::as_str).unwrap_or(""),
+        })
+        .collect()
+}
+
 fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-/// Rewrites the expectations from a run: every case that does not pass, in run order,
-/// keeping the committed reason when the verdict is unchanged; a new or changed entry
-/// gets a reason starting with TODO, which fails the check until someone writes one.
-fn write_expected(
-    path: &Path,
-    peer: &Peer,
-    old: &[Expected],
-    results: &RunResults,
-) -> std::io::Result<usize> {
+/// The expectations a run gives: every case that does not pass, in run order, keeping
+/// the committed reason when the verdict is unchanged; a new or changed entry gets a
+/// reason starting with TODO, which fails the check until someone writes one. Returns
+/// the file's text and the number of TODO reasons.
+fn render_expected(header: &str, old: &[Expected], outcomes: &[Outcome]) -> (String, usize) {
     let old: BTreeMap<&str, &Expected> = old.iter().map(|e| (e.id.as_str(), e)).collect();
-    let t = &results.totals;
-    let mut out = format!(
-        "# Expected verdicts of {}.\n\
-         # Every case not listed here must pass. Each entry's reason is one line citing the RFC\n\
-         # sentence; \"FALSE ALARM: ...\" marks a verdict believed to be wsspec's error.\n\
-         # Check: peers/run {name}   Rewrite from a run: peers/run --update {name}\n\
-         # Last written by wsspec {}: {} cases, {} pass, {} non-strict, {} informational,\n\
-         # {} unimplemented, {} fail.\n",
-        peer.describe,
-        results.wsspec_version,
-        results.cases.len(),
-        t.pass,
-        t.non_strict,
-        t.informational,
-        t.unimplemented,
-        t.fail,
-        name = peer.name,
-    );
+    let mut out = header.to_owned();
     let mut todo = 0;
-    for c in results.cases.iter().filter(|c| c.verdict != Grade::Pass) {
-        let reason = match old.get(c.id.as_str()) {
+    for c in outcomes.iter().filter(|c| c.verdict != Grade::Pass) {
+        let reason = match old.get(c.id) {
             Some(e) if e.verdict == c.verdict => e.reason.clone(),
             Some(e) => {
                 todo += 1;
@@ -453,21 +451,33 @@ fn write_expected(
             }
             None => {
                 todo += 1;
-                format!(
-                    "TODO ({})",
-                    c.reasons.first().map(String::as_str).unwrap_or("")
-                )
+                format!("TODO ({})", c.why)
             }
         };
         out.push_str(&format!(
             "\n[[case]]\nid = {}\nverdict = {}\nreason = {}\n",
-            toml_string(&c.id),
+            toml_string(c.id),
             toml_string(c.verdict.as_str()),
             toml_string(&reason)
         ));
     }
-    std::fs::write(path, out)?;
-    Ok(todo)
+    (out, todo)
+}
+
+/// The comment at the top of an expectation file: what it describes, how to check and
+/// rewrite it, and the run's totals (the figure to quote, kept beside the verdicts).
+fn header(peer: &Peer, results: &RunResults) -> String {
+    format!(
+        "# Expected verdicts of {}.\n\
+         # Every case not listed here must pass. Each entry's reason is one line citing the RFC\n\
+         # sentence; \"FALSE ALARM: ...\" marks a verdict believed to be wsspec's error.\n\
+         # Check: peers/run {name}   Rewrite from a run: peers/run --update {name}\n\
+         # Last written by wsspec {}: {}.\n",
+        peer.describe,
+        results.wsspec_version,
+        totals_line(results),
+        name = peer.name,
+    )
 }
 
 fn totals_line(r: &RunResults) -> String {
@@ -515,13 +525,14 @@ fn target(name: &str, cfg: &Config) -> Result<bool, RunError> {
         ));
     }
     if cfg.update && mode.is_none() {
-        let todo = write_expected(&path, peer, &expected, &results)
+        let (text, todo) = render_expected(&header(peer, &results), &expected, &outcomes(&results));
+        std::fs::write(&path, text)
             .map_err(|e| RunError::Expectations(path.clone(), e.to_string()))?;
         println!("{name}: wrote {} ({todo} reasons TODO)", path.display());
         return Ok(todo == 0);
     }
     // Through the proxy the same expectations hold: resegmenting must change nothing.
-    let diff = compare(&expected, &results, cfg.cases.is_some());
+    let diff = compare(&expected, &outcomes(&results), cfg.cases.is_some());
     if diff.is_empty() {
         println!("{name}: verdicts match {}", path.display());
         return Ok(true);
@@ -612,5 +623,132 @@ fn main() {
             failed.join(" ")
         );
         std::process::exit(if broken { 2 } else { 1 });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expected(id: &str, verdict: Grade, reason: &str) -> Expected {
+        Expected {
+            id: id.into(),
+            verdict,
+            reason: reason.into(),
+        }
+    }
+
+    fn outcome(id: &'static str, verdict: Grade) -> Outcome<'static> {
+        Outcome {
+            id,
+            verdict,
+            why: "[x] observed something",
+        }
+    }
+
+    const OK: &str = "RFC 6455 §5.2: a reason";
+
+    #[test]
+    fn compare_names_every_kind_of_difference() {
+        let listed = [
+            expected("same", Grade::Fail, OK),
+            expected("changed", Grade::NonStrict, OK),
+            expected("fixed", Grade::Fail, OK),
+            expected("gone", Grade::Fail, OK),
+            expected("todo", Grade::Fail, "TODO"),
+        ];
+        let got = [
+            outcome("same", Grade::Fail),
+            outcome("changed", Grade::Fail),
+            outcome("fixed", Grade::Pass),
+            outcome("todo", Grade::Fail),
+            outcome("new", Grade::Informational),
+            outcome("passes", Grade::Pass),
+        ];
+        let diff = compare(&listed, &got, false);
+        let kinds: Vec<(&str, &str)> = diff
+            .iter()
+            .map(|l| {
+                let mut w = l.split_whitespace();
+                (w.next().unwrap(), w.next().unwrap().trim_end_matches(':'))
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("changed", "changed"),
+                ("passing", "fixed"),
+                ("gone", "gone"),
+                ("reason", "todo"),
+                ("new", "new"),
+            ]
+        );
+        // A partial run (--cases) does not report the cases it did not select.
+        let partial = compare(&listed, &got, true);
+        assert!(partial.iter().all(|l| !l.contains("gone")), "{partial:?}");
+        assert_eq!(partial.len(), 4);
+    }
+
+    #[test]
+    fn a_matching_run_has_no_differences() {
+        let listed = [expected("a", Grade::Fail, OK)];
+        let got = [outcome("a", Grade::Fail), outcome("b", Grade::Pass)];
+        assert!(compare(&listed, &got, false).is_empty());
+    }
+
+    #[test]
+    fn reasons_must_be_one_line_citing_an_rfc() {
+        assert!(reason_problem(OK).is_none());
+        assert!(reason_problem("FALSE ALARM: RFC 6455 §8.1 ...").is_none());
+        for bad in [
+            "",
+            "  ",
+            "TODO",
+            "TODO (was fail: RFC 6455)",
+            "no citation",
+            "RFC 6455\nsecond line",
+        ] {
+            assert!(reason_problem(bad).is_some(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn update_keeps_reasons_of_unchanged_verdicts_and_marks_the_rest_todo() {
+        let old = [
+            expected("kept", Grade::Fail, "RFC 6455 §4.2.1: \"quoted\" and §"),
+            expected("changed", Grade::Fail, OK),
+            expected("fixed", Grade::Fail, OK),
+        ];
+        let got = [
+            outcome("kept", Grade::Fail),
+            outcome("changed", Grade::NonStrict),
+            outcome("fixed", Grade::Pass),
+            outcome("new", Grade::Unimplemented),
+        ];
+        let (text, todo) = render_expected("# header\n", &old, &got);
+        assert_eq!(todo, 2);
+        assert!(text.starts_with("# header\n"));
+        let file: ExpectedFile = toml::from_str(&text).unwrap();
+        let entries: Vec<(&str, Grade, &str)> = file
+            .case
+            .iter()
+            .map(|e| (e.id.as_str(), e.verdict, e.reason.as_str()))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("kept", Grade::Fail, "RFC 6455 §4.2.1: \"quoted\" and §"),
+                (
+                    "changed",
+                    Grade::NonStrict,
+                    "TODO (was fail: RFC 6455 §5.2: a reason)"
+                ),
+                ("new", Grade::Unimplemented, "TODO ([x] observed something)"),
+            ]
+        );
+        // Rewritten, the file checks clean against the same run except for its TODOs.
+        let diff = compare(&file.case, &got, false);
+        assert_eq!(diff.len(), 2, "{diff:?}");
+        assert!(diff.iter().all(|l| l.trim_start().starts_with("reason")));
     }
 }
