@@ -426,8 +426,12 @@ async fn lenient_close_fails_exactly_the_close_cases() {
         ..Default::default()
     };
     let fails = raw_failures("raw-close", flaws).await;
+    // Codes 5000 and above are INFO cases (RFC 6455 defines no range there): a client
+    // that answers them as a valid close is informational, not failed.
     let mut want = ids(&client_cases(), |id| {
         id.starts_with("close.client.code.invalid.")
+            && !id.ends_with(".5000")
+            && !id.ends_with(".65535")
     });
     want.extend(["close.client.body.one-byte", "close.client.then-text"].map(String::from));
     assert_eq!(fails, want);
