@@ -106,6 +106,13 @@ fn testcase(c: &CaseResult, cmp: Option<&Comparison>) -> TestCase {
             s.set_type("unimplemented").set_message(first_reason(c));
             s
         }
+        (Grade::Error, _) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_type("error")
+                .set_message(first_reason(c))
+                .set_description(description(c));
+            s
+        }
         _ => TestCaseStatus::success(),
     };
     let mut tc = TestCase::new(clean_line(&c.id, 200), st);
@@ -151,6 +158,21 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
         let time: f64 = cases.iter().map(|c| c.duration_ms.max(0.0)).sum();
         suite.set_time(secs(time));
         suite.add_test_cases(cases.iter().map(|c| testcase(c, comparison)));
+        report.add_test_suite(suite);
+    }
+    if let Some(inc) = &r.incomplete {
+        // Not-run cases appear as skipped, so CI shows them instead of a shorter, green list.
+        let mut suite = TestSuite::new("not-run");
+        suite.add_properties([Property::new(
+            "incomplete",
+            clean_line(&inc.headline(), 300),
+        )]);
+        suite.add_test_cases(inc.missing.iter().map(|id| {
+            let mut s = TestCaseStatus::skipped();
+            s.set_type("not-run")
+                .set_message(clean_line(&inc.headline(), MESSAGE_MAX));
+            TestCase::new(clean_line(id, 200), s)
+        }));
         report.add_test_suite(suite);
     }
     report

@@ -50,6 +50,7 @@ fn count(t: &Totals, g: Grade) -> usize {
         Grade::Informational => t.informational,
         Grade::Unimplemented => t.unimplemented,
         Grade::Fail => t.fail,
+        Grade::Error => t.error,
     }
 }
 
@@ -111,7 +112,7 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let status = match comparison {
         Some(c) if c.failed() => "❌",
         Some(_) => "✅",
-        None if t.fail > 0 => "❌",
+        None if t.fail > 0 || t.error > 0 || r.incomplete.is_some() => "❌",
         None => "✅",
     };
     let _ = writeln!(
@@ -122,6 +123,14 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
         t.pass,
         t.total()
     );
+    if let Some(inc) = &r.incomplete {
+        let _ = writeln!(
+            out,
+            "> **{}.** Not run: {}\n",
+            escape(&inc.headline(), 300),
+            escape(&inc.missing_list(50), 5000)
+        );
+    }
     let _ = writeln!(
         out,
         "**Peer** {} ({}) · **wsspec** {} · **started** {} · **ran** {}{}\n",

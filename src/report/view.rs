@@ -45,12 +45,13 @@ pub const BRIEF: TranscriptLimits = TranscriptLimits {
     chunk_bytes: 256,
 };
 
-pub const GRADES: [Grade; 5] = [
+pub const GRADES: [Grade; 6] = [
     Grade::Pass,
     Grade::NonStrict,
     Grade::Informational,
     Grade::Unimplemented,
     Grade::Fail,
+    Grade::Error,
 ];
 
 pub fn label(g: Grade) -> &'static str {
@@ -60,6 +61,7 @@ pub fn label(g: Grade) -> &'static str {
         Grade::Informational => "INFO",
         Grade::Unimplemented => "UNIMPL",
         Grade::Fail => "FAIL",
+        Grade::Error => "ERROR",
     }
 }
 
@@ -70,6 +72,7 @@ fn count(t: &Totals, g: Grade) -> usize {
         Grade::Informational => t.informational,
         Grade::Unimplemented => t.unimplemented,
         Grade::Fail => t.fail,
+        Grade::Error => t.error,
     }
 }
 
@@ -743,6 +746,13 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
         }
     }
     let mut notes = Vec::new();
+    if let Some(inc) = &r.incomplete {
+        notes.push(format!(
+            "{}. Not run: {}.",
+            inc.headline(),
+            inc.missing_list(500)
+        ));
+    }
     if left_out > 0 {
         notes.push(format!(
             "The wire transcripts of {left_out} case(s) are left out to keep this page small; results.json holds them."

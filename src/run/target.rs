@@ -26,9 +26,15 @@ impl Target {
             url: url.to_owned(),
             message: m.to_owned(),
         };
-        let (secure, rest) = if let Some(r) = url.strip_prefix("ws://") {
+        // Schemes are case-insensitive (RFC 3986 §3.1): WS://host is ws://host.
+        let lower_prefix = |p: &str| {
+            url.get(..p.len())
+                .filter(|s| s.eq_ignore_ascii_case(p))
+                .map(|_| &url[p.len()..])
+        };
+        let (secure, rest) = if let Some(r) = lower_prefix("ws://") {
             (false, r)
-        } else if let Some(r) = url.strip_prefix("wss://") {
+        } else if let Some(r) = lower_prefix("wss://") {
             (true, r)
         } else {
             return Err(err("the scheme must be ws:// or wss://"));

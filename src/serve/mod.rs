@@ -172,7 +172,13 @@ impl ClientServer {
 
     /// The agents that have run cases, in name order.
     pub fn agents(&self) -> Vec<String> {
-        self.inner.agents.lock().unwrap().keys().cloned().collect()
+        self.inner
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// An agent's results so far, run-level checks applied; None if it ran nothing.
@@ -192,7 +198,11 @@ impl ClientServer {
 
     /// Whether case `n` is running for `agent`.
     pub fn is_running(&self, agent: &str, n: usize) -> bool {
-        let agents = self.inner.agents.lock().unwrap();
+        let agents = self
+            .inner
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         agents
             .get(agent)
             .is_some_and(|a| a.running.contains_key(&(n - 1)))
@@ -209,7 +219,11 @@ impl ClientServer {
 
     /// Adds notes to a case's transcript (from `--exec`: exit status, stderr tail).
     pub fn annotate(&self, agent: &str, n: usize, notes: Vec<String>) {
-        let mut agents = self.inner.agents.lock().unwrap();
+        let mut agents = self
+            .inner
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let run = self.inner.agent_entry(&mut agents, agent);
         run.notes.entry(n - 1).or_default().extend(notes);
     }
@@ -240,7 +254,11 @@ impl ClientServer {
 
     /// Report-writing errors so far.
     pub fn write_errors(&self) -> Vec<String> {
-        self.inner.write_errors.lock().unwrap().clone()
+        self.inner
+            .write_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -293,7 +311,10 @@ impl Inner {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             let busy = {
-                let agents = self.agents.lock().unwrap();
+                let agents = self
+                    .agents
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 agents
                     .iter()
                     .filter(|(name, _)| agent.is_none_or(|a| a == name.as_str()))
@@ -307,7 +328,10 @@ impl Inner {
     }
 
     fn has_result(&self, agent: &str, n: usize) -> bool {
-        let agents = self.agents.lock().unwrap();
+        let agents = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         agents
             .get(agent)
             .and_then(|a| a.served.get(n.wrapping_sub(1)))
@@ -316,7 +340,10 @@ impl Inner {
 
     fn store(&self, agent: &str, idx: usize, served: ServedCase) {
         let all_done = {
-            let mut agents = self.agents.lock().unwrap();
+            let mut agents = self
+                .agents
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let run = self.agent_entry(&mut agents, agent);
             run.served[idx] = Some(served);
             if let Some(k) = run.running.get_mut(&idx) {
@@ -429,7 +456,10 @@ impl Inner {
     }
 
     fn results(&self, agent: &str) -> Option<RunResults> {
-        let agents = self.agents.lock().unwrap();
+        let agents = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let run = agents.get(agent)?;
         let cases: Vec<CaseResult> = (0..self.cases.len())
             .filter_map(|i| self.final_result(i, run))
@@ -455,15 +485,28 @@ impl Inner {
             },
             totals: Totals::of(&cases),
             cases,
+            incomplete: None,
         })
     }
 
     /// 0 when no agent failed a case (documented deviations aside), 1 when one did, 2 when
     /// nothing ran or reports could not be written.
     fn exit_code(&self) -> i32 {
-        let names: Vec<String> = self.agents.lock().unwrap().keys().cloned().collect();
+        let names: Vec<String> = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
         let results: Vec<RunResults> = names.iter().filter_map(|a| self.results(a)).collect();
-        if results.is_empty() || !self.write_errors.lock().unwrap().is_empty() {
+        if results.is_empty()
+            || !self
+                .write_errors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_empty()
+        {
             EXIT_ERROR
         } else if results.iter().any(|r| r.unexpected_failures() > 0) {
             EXIT_FAILED
@@ -494,8 +537,17 @@ impl Inner {
 
     /// Writes reports for `agent`, or every agent; returns the files written.
     fn write_reports(&self, agent: Option<&str>) -> Vec<String> {
-        let _one_at_a_time = self.writing.lock().unwrap();
-        let names: Vec<String> = self.agents.lock().unwrap().keys().cloned().collect();
+        let _one_at_a_time = self
+            .writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let names: Vec<String> = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
         let mut written = Vec::new();
         for name in names
             .iter()
@@ -509,7 +561,11 @@ impl Inner {
             };
             match crate::report::write_all(&dir, &results) {
                 Ok(files) => written.extend(files),
-                Err(e) => self.write_errors.lock().unwrap().push(e.to_string()),
+                Err(e) => self
+                    .write_errors
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(e.to_string()),
             }
         }
         written
@@ -711,7 +767,10 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
             let deadline = Instant::now() + wait;
             let result = loop {
                 let (result, running) = {
-                    let agents = inner.agents.lock().unwrap();
+                    let agents = inner
+                        .agents
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     match agents.get(&agent) {
                         Some(run) => (inner.final_result(idx, run), run.running.contains_key(&idx)),
                         None => (None, false),
@@ -756,7 +815,10 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
                 Err(e) => return error_reply(&mut stream, &e).await,
             };
             {
-                let mut agents = inner.agents.lock().unwrap();
+                let mut agents = inner
+                    .agents
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 *inner
                     .agent_entry(&mut agents, &agent)
                     .running
@@ -774,9 +836,13 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
         }
         HarnessRequest::UpdateReports { agent, shutdown } => {
             inner.settle(agent.as_deref()).await;
-            let known = agent
-                .as_deref()
-                .is_none_or(|a| inner.agents.lock().unwrap().contains_key(a));
+            let known = agent.as_deref().is_none_or(|a| {
+                inner
+                    .agents
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .contains_key(a)
+            });
             let files = inner.write_reports(agent.as_deref());
             if known {
                 let body = if files.is_empty() {
