@@ -48,6 +48,8 @@ pub enum ProbeFailure {
     Garbage { first: String },
     #[error("the handshake response headers exceed {PROBE_HEAD_MAX} bytes")]
     HugeHead,
+    #[error("the handshake response headers are malformed or too many: {reason}")]
+    BadHeaders { reason: String },
     #[error("accepted the handshake but did not echo a 12-byte message within {ms} ms")]
     NoEcho { ms: u128 },
     #[error("accepted the handshake but stalled in the middle of a frame ({got} bytes of it within {ms} ms)")]
@@ -190,6 +192,11 @@ async fn read_head(
             Ok(None) if buf.len() >= PROBE_HEAD_MAX => return Err(ProbeFailure::HugeHead),
             Ok(None) => {}
             Err(_) if buf.len() >= PROBE_HEAD_MAX => return Err(ProbeFailure::HugeHead),
+            Err(e) if buf.starts_with(b"HTTP/") => {
+                return Err(ProbeFailure::BadHeaders {
+                    reason: e.to_string(),
+                })
+            }
             Err(_) => {
                 return Err(ProbeFailure::Garbage {
                     first: shown(&buf, 32),
