@@ -550,7 +550,7 @@ impl Drop for SignalGuard {
 }
 
 #[cfg(unix)]
-async fn next_signal() -> &'static str {
+pub(crate) async fn next_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
@@ -565,7 +565,7 @@ async fn next_signal() -> &'static str {
 }
 
 #[cfg(not(unix))]
-async fn next_signal() -> &'static str {
+pub(crate) async fn next_signal() -> &'static str {
     let _ = tokio::signal::ctrl_c().await;
     "Ctrl-C"
 }

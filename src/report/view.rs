@@ -856,6 +856,7 @@ mod tests {
             informational: 1,
             unimplemented: 0,
             fail: 1,
+            error: 0,
         };
         let v = TotalsView::new(&t);
         assert_eq!(v.segments.len(), 3);

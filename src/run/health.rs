@@ -318,7 +318,7 @@ mod tests {
         assert_eq!(frame_extent(&[0x81]).unwrap(), None);
         assert_eq!(frame_extent(&[0x81, 0x05]).unwrap(), Some((1, 7)));
         assert_eq!(
-            frame_extent(&[0x82, 0xfe, 0x01, 0x00]).unwrap(),
+            frame_extent(&[0x82, 0x7e, 0x01, 0x00]).unwrap(),
             Some((2, 260))
         );
         assert_eq!(frame_extent(&[0x89, 0x80]).unwrap(), Some((9, 6)));

@@ -100,6 +100,8 @@ struct Inner {
     /// One writer at a time: the automatic write after the last case and a harness's
     /// /updateReports can coincide, and both go through the same temporary file.
     writing: Mutex<()>,
+    /// When the harness (or a client) last connected: the idle timeout counts from here.
+    last_activity: Mutex<Instant>,
 }
 
 /// A running client-mode listener.
@@ -143,6 +145,7 @@ impl ClientServer {
             stop: tx,
             write_errors: Mutex::new(Vec::new()),
             writing: Mutex::new(()),
+            last_activity: Mutex::new(Instant::now()),
         });
         let task = tokio::spawn(accept_loop(listener, inner.clone()));
         Ok(ClientServer {
@@ -250,6 +253,19 @@ impl ClientServer {
     /// while wsspec may still be finishing that case.
     pub async fn settle(&self, agent: Option<&str>) {
         self.inner.settle(agent).await
+    }
+
+    /// A clock of how long nothing has connected to the listener, usable while the
+    /// listener itself is borrowed (waiting in `stopped`).
+    pub fn idle_clock(&self) -> impl Fn() -> Duration + Send + Sync + 'static {
+        let inner = self.inner.clone();
+        move || {
+            inner
+                .last_activity
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .elapsed()
+        }
     }
 
     /// Report-writing errors so far.
@@ -484,8 +500,22 @@ impl Inner {
                 header_names: Vec::new(),
             },
             totals: Totals::of(&cases),
+            incomplete: (cases.len() < self.cases.len()).then(|| {
+                let ran: std::collections::BTreeSet<&str> =
+                    cases.iter().map(|c| c.id.as_str()).collect();
+                crate::results::Incomplete {
+                    reason: "the client did not run every selected case".into(),
+                    run: cases.len(),
+                    of: self.cases.len(),
+                    missing: self
+                        .cases
+                        .iter()
+                        .filter(|c| !ran.contains(c.id.as_str()))
+                        .map(|c| c.id.clone())
+                        .collect(),
+                }
+            }),
             cases,
-            incomplete: None,
         })
     }
 
@@ -507,6 +537,10 @@ impl Inner {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .is_empty()
         {
+            EXIT_ERROR
+        } else if results.iter().any(|r| r.untrustworthy()) {
+            // Not every selected case ran (or one could not be judged): the run proves
+            // less than it seems to.
             EXIT_ERROR
         } else if results.iter().any(|r| r.unexpected_failures() > 0) {
             EXIT_FAILED
@@ -702,6 +736,10 @@ fn json_string(s: &str) -> String {
 /// Sets up the connection (TLS when configured; a client that fails the TLS handshake is
 /// dropped: it has not asked for anything yet) and answers its request.
 async fn handle(tcp: TcpStream, inner: Arc<Inner>) {
+    *inner
+        .last_activity
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
     let _ = tcp.set_nodelay(true);
     let stream = match &inner.cfg.tls {
         None => Stream::Tcp(tcp),
