@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use super::baseline::{Change, Comparison};
 use super::text::clean_line;
-use super::view::{label, GRADES};
+use super::view::{grades_shown, label};
 use crate::case::Grade;
 use crate::results::{RunResults, Totals};
 
@@ -108,6 +108,7 @@ fn change_list(out: &mut String, title: &str, items: &[Change], r: &RunResults, 
 /// The Markdown summary of a run.
 pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let t = Totals::of(&r.cases);
+    let grades = grades_shown(&t);
     let mut out = String::new();
     let status = match comparison {
         Some(c) if c.failed() => "❌",
@@ -148,13 +149,21 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let _ = writeln!(
         out,
         "| {} | pass rate |\n| {}--- |",
-        GRADES.map(label).join(" | "),
-        "---: | ".repeat(GRADES.len())
+        grades
+            .iter()
+            .map(|&g| label(g))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---: | ".repeat(grades.len())
     );
     let _ = writeln!(
         out,
         "| {} | {} |",
-        GRADES.map(|g| count(&t, g).to_string()).join(" | "),
+        grades
+            .iter()
+            .map(|&g| count(&t, g).to_string())
+            .collect::<Vec<_>>()
+            .join(" | "),
         rate(&t)
     );
 
@@ -184,8 +193,12 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let _ = writeln!(
         out,
         "\n### Areas\n\n| area | cases | {} | pass rate |\n| --- | ---: | {}--- |",
-        GRADES.map(label).join(" | "),
-        "---: | ".repeat(GRADES.len())
+        grades
+            .iter()
+            .map(|&g| label(g))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---: | ".repeat(grades.len())
     );
     for (area, cases) in super::view::group(&r.cases) {
         let mut at = Totals::default();
@@ -197,7 +210,11 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
             "| {} | {} | {} | {} |",
             escape(area, 100),
             at.total(),
-            GRADES.map(|g| count(&at, g).to_string()).join(" | "),
+            grades
+                .iter()
+                .map(|&g| count(&at, g).to_string())
+                .collect::<Vec<_>>()
+                .join(" | "),
             rate(&at)
         );
     }

@@ -54,6 +54,15 @@ pub const GRADES: [Grade; 6] = [
     Grade::Error,
 ];
 
+/// The verdicts a report's tables show: `error` only when some case has it, so reports of
+/// ordinary runs keep their shape.
+pub fn grades_shown(t: &Totals) -> Vec<Grade> {
+    GRADES
+        .into_iter()
+        .filter(|&g| g != Grade::Error || t.error > 0)
+        .collect()
+}
+
 pub fn label(g: Grade) -> &'static str {
     match g {
         Grade::Pass => "PASS",
@@ -124,9 +133,9 @@ impl TotalsView {
             });
             x += w;
         }
-        let counts: Vec<VerdictCount> = GRADES
-            .iter()
-            .map(|&g| VerdictCount {
+        let counts: Vec<VerdictCount> = grades_shown(t)
+            .into_iter()
+            .map(|g| VerdictCount {
                 verdict: g.as_str(),
                 label: label(g),
                 count: count(t, g),
