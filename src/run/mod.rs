@@ -418,3 +418,52 @@ pub async fn run_server(
         incomplete,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &str) -> Case {
+        crate::case::builtin()
+            .expect("built-in cases load")
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("case exists")
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error_verdict_with_its_message() {
+        let c = case("handshake.valid");
+        let r = panicked(&c, Box::new("index out of bounds"));
+        assert_eq!(r.verdict, Grade::Error);
+        assert_eq!(r.id, "handshake.valid");
+        assert!(
+            r.reasons[0].contains("index out of bounds"),
+            "{:?}",
+            r.reasons
+        );
+        let r = panicked(&c, Box::new(String::from("owned message")));
+        assert!(r.reasons[0].contains("owned message"));
+    }
+
+    #[test]
+    fn big_cases_claim_more_of_the_budget_and_read_more() {
+        let small = case("handshake.valid");
+        let big = case("framing.binary.length.65536");
+        // handshake.valid echoes one short message: the base, and a little.
+        assert!(case_cost(&small) < CASE_BASE_COST + 3 * 1024, "{}", case_cost(&small));
+        assert_eq!(case_cost(&big), CASE_BASE_COST + 3 * 65536);
+        let limits = case_limits(&small, ReadLimits::default());
+        assert_eq!(limits.max_message, CASE_BASE_COST as u64);
+        assert_eq!(limits.max_frame, CASE_BASE_COST as u64);
+    }
+
+    #[test]
+    fn the_first_stop_reason_wins() {
+        let s = Stop::default();
+        assert_eq!(s.reason(), None);
+        s.trigger("interrupted by SIGINT");
+        s.trigger("--max-time 1s reached");
+        assert_eq!(s.reason().as_deref(), Some("interrupted by SIGINT"));
+    }
+}

@@ -146,6 +146,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn schemes_are_case_insensitive_and_ports_not_empty() {
+        let t = Target::parse("WS://Example.org:9001/x").expect("WS:// parses");
+        assert!(!t.secure);
+        assert_eq!((t.host.as_str(), t.port), ("Example.org", 9001));
+        assert!(Target::parse("wSs://h/").expect("wSs:// parses").secure);
+        assert!(Target::parse("ws://h:/").is_err());
+        assert!(Target::parse("ws://[::1]:/").is_err());
+        assert!(Target::parse("w://h/").is_err());
+    }
+
+    #[test]
     fn parses_common_forms() {
         let t = Target::parse("ws://127.0.0.1:9001/chat?x=1").unwrap();
         assert_eq!(
