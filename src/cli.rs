@@ -14,7 +14,10 @@ use crate::report::{self, terminal};
 use crate::results::RunResults;
 use crate::run::{self, RunConfig, SessionConfig, Target};
 
-/// Exit codes: 0 nothing failed, 1 something failed, 2 wsspec could not do its job.
+/// Exit codes: 0 nothing failed, 1 something failed, 2 wsspec could not do its job: a bad
+/// argument, a peer that is not a WebSocket server or stopped answering, an interrupted or
+/// timed-out run (reports are still written, marked incomplete), a case wsspec could not
+/// judge (`error`).
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
@@ -204,6 +207,10 @@ struct RunArgs {
     /// List every case in the terminal, not only those that did not pass.
     #[arg(long, short)]
     verbose: bool,
+    /// Stop the whole run after this long, e.g. 90s or 10m: the cases not run are listed,
+    /// reports are written marked incomplete, and the exit code is 2.
+    #[arg(long = "max-time", value_parser = crate::fuzz::parse_duration)]
+    max_time: Option<Duration>,
 }
 
 /// Prints the one-line reason for exit code 2. Whatever produced the message, it stays one
@@ -243,6 +250,11 @@ pub fn main() -> i32 {
                 Ok(t) => t,
                 Err(e) => return fail(e),
             };
+            if !target.secure && (tls.ca.is_some() || tls.insecure) {
+                return fail(format!(
+                    "--ca and --insecure apply to wss:// only, and {url} is ws://"
+                ));
+            }
             let tls = match tls.client_config() {
                 Ok(t) => t,
                 Err(code) => return code,
@@ -353,6 +365,13 @@ async fn execute(
         (Ok(i), Ok(e)) => (i, e),
         (Err(c), _) | (_, Err(c)) => return c,
     };
+    // Every implementation some case documents a deviation of, whatever is selected.
+    let mut documented: Vec<String> = cases
+        .iter()
+        .flat_map(|c| c.deviations.iter().map(|(a, _)| a.clone()))
+        .collect();
+    documented.sort_unstable();
+    documented.dedup();
     let cases: Vec<Case> = case::select(cases, &inc, &exc)
         .into_iter()
         .filter(|c| c.role.applies_to(case::Role::Server))
@@ -382,6 +401,20 @@ async fn execute(
             Err(e) => return fail(e),
         }
     }
+    if let Some(agent) = &args.known_deviations {
+        if !documented.contains(agent) {
+            return fail(format!(
+                "--known-deviations {agent:?}: no case documents a deviation of that implementation (known: {})",
+                if documented.is_empty() { "none".to_owned() } else { documented.join(", ") }
+            ));
+        }
+    }
+    // Found before the run, not after it: an hour of cases is not lost to a typo.
+    if let Err(e) = report::check_writable(&args.out) {
+        return fail(e);
+    }
+    let stop = run::Stop::default();
+    let _signals = watch_signals(stop.clone());
     let cfg = RunConfig {
         jobs: args
             .jobs
@@ -399,6 +432,9 @@ async fn execute(
         include: args.cases.clone(),
         exclude: args.exclude.clone(),
         known_deviations: args.known_deviations.clone(),
+        max_time: args.max_time,
+        stop,
+        ..Default::default()
     };
     let bar = ProgressBar::new(cases.len() as u64);
     bar.set_style(
@@ -458,6 +494,19 @@ async fn execute(
         }
         Err(e) => return fail(e),
     }
+    if let Some(inc) = &results.incomplete {
+        return fail(format!(
+            "{}; reports list the {} cases not run",
+            inc.headline(),
+            inc.missing.len()
+        ));
+    }
+    let errors = results.totals.error;
+    if errors > 0 {
+        return fail(format!(
+            "{errors} case(s) could not be judged (verdict error: a wsspec bug, please report it)"
+        ));
+    }
     let failed = match &comparison {
         Some(cmp) => cmp.failed(),
         None => results.unexpected_failures() > 0,
@@ -469,37 +518,108 @@ async fn execute(
     }
 }
 
+/// Turns SIGINT and SIGTERM into a stop of the run (cases in flight get a grace period,
+/// reports are written marked incomplete); a second signal exits at once with code 2.
+/// The task ends with the returned guard.
+pub(crate) fn watch_signals(stop: run::Stop) -> SignalGuard {
+    let task = tokio::spawn(async move {
+        let mut signals = 0;
+        loop {
+            let name = next_signal().await;
+            signals += 1;
+            if signals > 1 {
+                eprintln!("\nwsspec: {name} again: quitting without reports");
+                std::process::exit(EXIT_ERROR);
+            }
+            eprintln!(
+                "\nwsspec: {name}: stopping; cases in flight get a moment, then reports are written (again to quit at once)"
+            );
+            stop.trigger(format!("interrupted by {name}"));
+        }
+    });
+    SignalGuard(task)
+}
+
+/// Stops listening for signals when dropped.
+pub(crate) struct SignalGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(unix)]
+pub(crate) async fn next_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) async fn next_signal() -> &'static str {
+    let _ = tokio::signal::ctrl_c().await;
+    "Ctrl-C"
+}
+
 fn list(pattern: Option<String>, extra: &[PathBuf]) -> i32 {
     let cases = match load(extra) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let inc = match patterns(&pattern.into_iter().collect::<Vec<_>>()) {
+    let inc = match patterns(pattern.as_slice()) {
         Ok(p) => p,
         Err(c) => return c,
     };
     let cases = case::select(cases, &inc, &[]);
+    if cases.is_empty() {
+        if let Some(p) = &pattern {
+            return fail(format!(
+                "no case matches {p:?} (`wsspec list` shows the ids)"
+            ));
+        }
+    }
+    // A reader that stops early (`wsspec list | head`) is not an error: stop writing.
+    match write_list(&cases) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => fail(format!("cannot write the list: {e}")),
+    }
+}
+
+fn write_list(cases: &[Case]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut areas: Vec<(String, usize)> = Vec::new();
-    for c in &cases {
-        println!(
+    for c in cases {
+        writeln!(
+            out,
             "{:<48} {:<6} {:<6} {:<16} {}",
             c.id,
             c.level.as_str(),
             format!("{:?}", c.role).to_lowercase(),
             c.section,
             c.title
-        );
+        )?;
         match areas.iter_mut().find(|(a, _)| a == c.area()) {
             Some((_, n)) => *n += 1,
             None => areas.push((c.area().to_owned(), 1)),
         }
     }
-    println!();
+    writeln!(out)?;
     for (a, n) in &areas {
-        println!("{a:<16} {n:>5}");
+        writeln!(out, "{a:<16} {n:>5}")?;
     }
-    println!("{:<16} {:>5}", "total", cases.len());
-    EXIT_OK
+    writeln!(out, "{:<16} {:>5}", "total", cases.len())?;
+    out.flush()
 }
 
 fn check(dir: Option<PathBuf>) -> i32 {
@@ -514,6 +634,12 @@ fn check(dir: Option<PathBuf>) -> i32 {
                 .unwrap_or_else(|| "built-in cases".into());
             println!("{what}: {} cases, all valid", cases.len());
             EXIT_OK
+        }
+        Err(case::CaseError::Many(errors)) => {
+            for e in &errors {
+                eprintln!("wsspec: error: {e}");
+            }
+            fail(format!("{} case-file errors", errors.len()))
         }
         Err(e) => fail(e),
     }

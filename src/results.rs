@@ -27,6 +27,48 @@ pub struct RunResults {
     pub options: RunOptions,
     pub totals: Totals,
     pub cases: Vec<CaseResult>,
+    /// Present when not every selected case ran (interrupted, out of time, or the peer
+    /// stopped answering): such a run proves nothing about the missing cases and exits 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
+}
+
+/// Why a run stopped early and what it left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incomplete {
+    /// One line: "interrupted (SIGINT)", "peer unresponsive", "--max-time 60s reached".
+    pub reason: String,
+    /// Cases with a verdict.
+    pub run: usize,
+    /// Cases selected.
+    pub of: usize,
+    /// Ids of the selected cases that did not run, in suite order.
+    pub missing: Vec<String>,
+}
+
+impl Incomplete {
+    /// The line every report shows: "incomplete: N of M cases run (reason)".
+    /// The missing ids, at most `max` of them, then how many more.
+    pub fn missing_list(&self, max: usize) -> String {
+        let mut s = self
+            .missing
+            .iter()
+            .take(max)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.missing.len() > max {
+            s.push_str(&format!(" and {} more", self.missing.len() - max));
+        }
+        s
+    }
+
+    pub fn headline(&self) -> String {
+        format!(
+            "incomplete: {} of {} cases run ({})",
+            self.run, self.of, self.reason
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -47,6 +89,13 @@ pub struct Totals {
     pub informational: usize,
     pub unimplemented: usize,
     pub fail: usize,
+    /// Cases wsspec could not judge (see `Grade::Error`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub error: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl RunResults {
@@ -56,6 +105,11 @@ impl RunResults {
             .iter()
             .filter(|c| c.verdict == Grade::Fail && c.deviation.is_none())
             .count()
+    }
+
+    /// Whether the run cannot vouch for itself: cases missing or unjudged (exit code 2).
+    pub fn untrustworthy(&self) -> bool {
+        self.incomplete.is_some() || self.cases.iter().any(|c| c.verdict == Grade::Error)
     }
 }
 
@@ -75,11 +129,17 @@ impl Totals {
             Grade::Informational => self.informational += 1,
             Grade::Unimplemented => self.unimplemented += 1,
             Grade::Fail => self.fail += 1,
+            Grade::Error => self.error += 1,
         }
     }
 
     pub fn total(&self) -> usize {
-        self.pass + self.non_strict + self.informational + self.unimplemented + self.fail
+        self.pass
+            + self.non_strict
+            + self.informational
+            + self.unimplemented
+            + self.fail
+            + self.error
     }
 }
 
@@ -111,6 +171,34 @@ pub struct CaseResult {
     #[serde(default)]
     pub bytes_per_sec: f64,
     pub transcript: Transcript,
+}
+
+impl CaseResult {
+    /// A result for `case` with nothing observed, for verdicts wsspec gives without a
+    /// session (a panic in wsspec).
+    pub fn unjudged(case: &crate::case::Case) -> CaseResult {
+        CaseResult {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            area: case.area().to_owned(),
+            section: case.section.clone(),
+            requirement: case.requirement.clone(),
+            level: case.level,
+            autobahn: case.autobahn.clone(),
+            origin: case.origin.clone(),
+            verdict: Grade::Error,
+            deviation: None,
+            reasons: Vec::new(),
+            checks: Vec::new(),
+            violations: Vec::new(),
+            close: None,
+            duration_ms: 0.0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            bytes_per_sec: 0.0,
+            transcript: Transcript::default(),
+        }
+    }
 }
 
 /// One expectation and what was seen.

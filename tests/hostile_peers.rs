@@ -43,6 +43,9 @@ fn config(step: Duration) -> RunConfig {
             connect_timeout: Duration::from_millis(1000),
             ..Default::default()
         },
+        // These tests study how single cases meet a hostile peer, which the echo probe
+        // would stop before the first case (tests/robust_cli.rs covers the probe).
+        probe_echo: false,
         ..Default::default()
     }
 }

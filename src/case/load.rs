@@ -30,6 +30,9 @@ pub enum CaseError {
         field: String,
         message: String,
     },
+    /// Several files were wrong: every one is reported, so an author fixes them in one go.
+    #[error("{} case-file errors: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Many(Vec<CaseError>),
 }
 
 impl CaseError {
@@ -550,11 +553,21 @@ pub fn load_sources<'a>(
     sources: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<Vec<Case>, CaseError> {
     let mut all = Vec::new();
+    let mut errors = Vec::new();
     for (name, text) in sources {
-        all.extend(parse_file(name, text)?);
+        match parse_file(name, text) {
+            Ok(cases) => all.extend(cases),
+            Err(e) => errors.push(e),
+        }
     }
-    check_unique(&all)?;
-    Ok(all)
+    if let Err(e) = check_unique(&all) {
+        errors.push(e);
+    }
+    match errors.len() {
+        0 => Ok(all),
+        1 => Err(errors.remove(0)),
+        _ => Err(CaseError::Many(errors)),
+    }
 }
 
 /// Ids are how results, baselines and reports refer to cases: they must be unique.

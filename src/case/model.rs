@@ -59,6 +59,9 @@ pub enum Grade {
     Unimplemented,
     NonStrict,
     Fail,
+    /// wsspec could not judge the case (a panic in wsspec while running it): never granted
+    /// by a case file, and it makes the run exit 2, since the fault is wsspec's, not the peer's.
+    Error,
 }
 
 impl Grade {
@@ -69,6 +72,7 @@ impl Grade {
             Grade::Unimplemented => "unimplemented",
             Grade::NonStrict => "non-strict",
             Grade::Fail => "fail",
+            Grade::Error => "error",
         }
     }
 }

@@ -439,7 +439,11 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
 fn take_grade(t: &mut Table, key: &str, default: Grade, field: &str) -> R<Grade> {
     match t.remove(key) {
         None => Ok(default),
-        Some(v) => Grade::deserialize(v).map_err(|_| {
+        // `error` is wsspec's own verdict for a case it could not judge, never a case's.
+        Some(v) => Grade::deserialize(v)
+            .ok()
+            .filter(|g| *g != Grade::Error)
+            .ok_or_else(|| {
             StepError::new(format!("{field}.{key}"), "a grade is \"pass\", \"non-strict\", \"informational\", \"unimplemented\" or \"fail\"")
         }),
     }

@@ -663,10 +663,7 @@ async fn run_sequence(
 /// Whether the server stopped accepting connections (two probes, a moment apart).
 async fn crashed(target: &Target, session: &SessionConfig) -> bool {
     for attempt in 0..2 {
-        if run::probe(target, session.tls.as_ref(), session.connect_timeout)
-            .await
-            .is_ok()
-        {
+        if run::probe(target, session, false).await.is_ok() {
             return false;
         }
         if attempt == 0 {
@@ -700,12 +697,7 @@ const MAX_DISTINCT: usize = 256;
 /// Fuzzes the server at `url`.
 pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
     let target = Target::parse(url)?;
-    run::probe(
-        &target,
-        cfg.session.tls.as_ref(),
-        cfg.session.connect_timeout,
-    )
-    .await?;
+    run::probe(&target, &cfg.session, true).await?;
     let target = Arc::new(target);
     let shared = Arc::new(Shared {
         next: AtomicU64::new(0),
@@ -719,7 +711,11 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
         if let Some(p) = &cfg.progress {
             p(&Status {
                 iterations: shared.done.load(Ordering::Relaxed),
-                findings: shared.raw.lock().unwrap().len(),
+                findings: shared
+                    .raw
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .len(),
                 phase,
             });
         }
@@ -745,9 +741,21 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                 }
                 let seq = generate::generate(cfg.seed, i);
                 let id = format!("fuzz.seq.{}-{i}", cfg.seed);
-                let Some((plan, toml, case, result, judged)) =
-                    run_sequence(&seq, &id, &target, &cfg.session).await
-                else {
+                // Each sequence runs in a task of its own: a panic in wsspec while running
+                // it costs that sequence (reported), not the fuzzing run.
+                let task = {
+                    let (seq, target, session) = (seq.clone(), target.clone(), cfg.session.clone());
+                    let id = id.clone();
+                    tokio::spawn(async move { run_sequence(&seq, &id, &target, &session).await })
+                };
+                let ran = match task.await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("wsspec fuzz: error: {id}: wsspec failed while running the sequence: {e}");
+                        continue;
+                    }
+                };
+                let Some((plan, toml, case, result, judged)) = ran else {
                     continue;
                 };
                 if let Some(hook) = &cfg.on_case {
@@ -770,7 +778,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                     } else if crashed(&target, &cfg.session).await {
                         shared.crashed.store(true, Ordering::Relaxed);
                         shared.stop.store(true, Ordering::Relaxed);
-                        let mut raw = shared.raw.lock().unwrap();
+                        let mut raw = shared.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         let crash = Raw {
                             kind: FindingKind::Crash,
                             iteration: i,
@@ -783,7 +791,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                             *entry = crash;
                         }
                     } else if let Some((kind, signature)) = finding {
-                        let mut raw = shared.raw.lock().unwrap();
+                        let mut raw = shared.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         let cap = cfg.max_findings.unwrap_or(MAX_DISTINCT).min(MAX_DISTINCT);
                         let full = raw.len() >= cap && !raw.contains_key(&signature);
                         if !full {
@@ -810,7 +818,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                 if let Some(p) = &cfg.progress {
                     p(&Status {
                         iterations: shared.done.load(Ordering::Relaxed),
-                        findings: shared.raw.lock().unwrap().len(),
+                        findings: shared.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len(),
                         phase: Phase::Fuzzing,
                     });
                 }
@@ -818,14 +826,21 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
         });
     }
     while let Some(r) = workers.join_next().await {
-        r.expect("a fuzzing worker panicked");
+        if let Err(e) = r {
+            eprintln!("wsspec fuzz: error: a fuzzing worker failed: {e}");
+        }
     }
     let elapsed = started.elapsed();
     let iterations = shared.done.load(Ordering::Relaxed);
     let crashed_server = shared.crashed.load(Ordering::Relaxed);
-    let mut raws: Vec<(String, Raw)> = std::mem::take(&mut *shared.raw.lock().unwrap())
-        .into_iter()
-        .collect();
+    let mut raws: Vec<(String, Raw)> = std::mem::take(
+        &mut *shared
+            .raw
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_iter()
+    .collect();
     raws.sort_by_key(|(_, r)| (r.kind != FindingKind::Crash, r.iteration));
 
     // Findings are shrunk side by side (each one candidate at a time), in iteration order.

@@ -28,6 +28,7 @@ fn word(g: Grade) -> &'static str {
         Grade::Informational => "INFORMATIONAL",
         Grade::Unimplemented => "UNIMPLEMENTED",
         Grade::Fail => "FAILED",
+        Grade::Error => "FAILED",
     }
 }
 

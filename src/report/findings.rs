@@ -323,7 +323,9 @@ fn evidence(c: &CaseResult) -> Vec<(Grade, Evidence<'_>)> {
 /// The class of a case's finding: its verdict, with a limit apart.
 fn class_of(verdict: Grade, limit: bool) -> Option<FindingClass> {
     match verdict {
-        Grade::Pass => None,
+        // A case wsspec could not run to the end (its own error) says nothing of the peer:
+        // reports list it apart, not as a finding.
+        Grade::Pass | Grade::Error => None,
         Grade::Fail => Some(FindingClass::Must),
         Grade::NonStrict => Some(FindingClass::Should),
         Grade::Unimplemented => Some(FindingClass::Unimplemented),

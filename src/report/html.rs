@@ -107,6 +107,7 @@ fn short(g: crate::case::Grade) -> &'static str {
         Informational => "INFO",
         Unimplemented => "UNIMPL",
         Fail => "FAIL",
+        Error => "ERROR",
     }
 }
 

@@ -127,6 +127,13 @@ fn testcase(c: &CaseResult, cmp: Option<&Comparison>, finding: Option<&Finding>)
                 .set_message(format!("{tag}{}", first_reason(c)));
             s
         }
+        (Grade::Error, _) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_type("error")
+                .set_message(first_reason(c))
+                .set_description(description(c));
+            s
+        }
         _ => TestCaseStatus::success(),
     };
     let mut tc = TestCase::new(clean_line(&c.id, 200), st);
@@ -185,6 +192,21 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
                 .iter()
                 .map(|c| testcase(c, comparison, by_case.get(c.id.as_str()).copied())),
         );
+        report.add_test_suite(suite);
+    }
+    if let Some(inc) = &r.incomplete {
+        // Not-run cases appear as skipped, so CI shows them instead of a shorter, green list.
+        let mut suite = TestSuite::new("not-run");
+        suite.add_properties([Property::new(
+            "incomplete",
+            clean_line(&inc.headline(), 300),
+        )]);
+        suite.add_test_cases(inc.missing.iter().map(|id| {
+            let mut s = TestCaseStatus::skipped();
+            s.set_type("not-run")
+                .set_message(clean_line(&inc.headline(), MESSAGE_MAX));
+            TestCase::new(clean_line(id, 200), s)
+        }));
         report.add_test_suite(suite);
     }
     report

@@ -12,7 +12,7 @@ use std::fmt::Write;
 use super::baseline::{Change, Comparison};
 use super::findings::{self, Finding};
 use super::text::clean_line;
-use super::view::{label, GRADES};
+use super::view::{grades_shown, label};
 use crate::case::Grade;
 use crate::results::{RunResults, Totals};
 
@@ -51,6 +51,7 @@ fn count(t: &Totals, g: Grade) -> usize {
         Grade::Informational => t.informational,
         Grade::Unimplemented => t.unimplemented,
         Grade::Fail => t.fail,
+        Grade::Error => t.error,
     }
 }
 
@@ -109,11 +110,12 @@ fn change_list(out: &mut String, title: &str, items: &[Change], r: &RunResults, 
 pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let t = Totals::of(&r.cases);
     let found = findings::group(&r.cases);
+    let grades = grades_shown(&t);
     let mut out = String::new();
     let status = match comparison {
         Some(c) if c.failed() => "❌",
         Some(_) => "✅",
-        None if t.fail > 0 => "❌",
+        None if t.fail > 0 || t.error > 0 || r.incomplete.is_some() => "❌",
         None => "✅",
     };
     let _ = writeln!(
@@ -124,6 +126,14 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
         t.pass,
         t.total()
     );
+    if let Some(inc) = &r.incomplete {
+        let _ = writeln!(
+            out,
+            "> **{}.** Not run: {}\n",
+            escape(&inc.headline(), 300),
+            escape(&inc.missing_list(50), 5000)
+        );
+    }
     let _ = writeln!(
         out,
         "**Peer** {} ({}) · **wsspec** {} · **started** {} · **ran** {}{}\n",
@@ -141,13 +151,21 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let _ = writeln!(
         out,
         "| {} | pass rate |\n| {}--- |",
-        GRADES.map(label).join(" | "),
-        "---: | ".repeat(GRADES.len())
+        grades
+            .iter()
+            .map(|&g| label(g))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---: | ".repeat(grades.len())
     );
     let _ = writeln!(
         out,
         "| {} | {} |",
-        GRADES.map(|g| count(&t, g).to_string()).join(" | "),
+        grades
+            .iter()
+            .map(|&g| count(&t, g).to_string())
+            .collect::<Vec<_>>()
+            .join(" | "),
         rate(&t)
     );
     let _ = writeln!(
@@ -182,8 +200,12 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let _ = writeln!(
         out,
         "\n### Areas\n\n| area | cases | {} | pass rate |\n| --- | ---: | {}--- |",
-        GRADES.map(label).join(" | "),
-        "---: | ".repeat(GRADES.len())
+        grades
+            .iter()
+            .map(|&g| label(g))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---: | ".repeat(grades.len())
     );
     for (area, cases) in super::view::group(&r.cases) {
         let mut at = Totals::default();
@@ -195,7 +217,11 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
             "| {} | {} | {} | {} |",
             escape(area, 100),
             at.total(),
-            GRADES.map(|g| count(&at, g).to_string()).join(" | "),
+            grades
+                .iter()
+                .map(|&g| count(&at, g).to_string())
+                .collect::<Vec<_>>()
+                .join(" | "),
             rate(&at)
         );
     }

@@ -171,6 +171,19 @@ fn create_dir(dir: &Path) -> Result<(), WriteError> {
     })
 }
 
+/// Checks before a run that reports can be written into `dir`: creates it and writes and
+/// removes a scratch file there.
+pub fn check_writable(dir: &Path) -> Result<(), WriteError> {
+    create_dir(dir)?;
+    let probe = dir.join(".wsspec-write-check");
+    std::fs::write(&probe, b"").map_err(|e| WriteError {
+        path: dir.display().to_string(),
+        source: e,
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Writes the reports in `formats` into `dir` (created if needed), each atomically;
 /// returns the paths written. With a baseline comparison, every format shows regressions,
 /// fixes and known failures apart.

@@ -266,6 +266,7 @@ fn finish(cases: Vec<crate::results::CaseResult>, agent: &str, target: &str) -> 
         },
         totals: Totals::of(&cases),
         cases,
+        incomplete: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn label(g: Grade, color: bool) -> String {
         Grade::Informational => ("INFO", "36"),
         Grade::Unimplemented => ("UNIMPL", "35"),
         Grade::Fail => ("FAIL", "31;1"),
+        Grade::Error => ("ERROR", "31;7"),
     };
     paint(text, code, color)
 }
@@ -116,6 +117,21 @@ pub fn render(r: &RunResults, style: &Style) -> String {
         failure_details(&mut out, r, c);
     }
     let _ = writeln!(out, "\n{}", totals_line(&r.totals, r.duration_ms));
+    if let Some(inc) = &r.incomplete {
+        let _ = writeln!(
+            out,
+            "{}\nnot run: {}",
+            paint(&clean_line(&inc.headline(), 300), "31;1", c),
+            clean_line(&inc.missing_list(20), 2000)
+        );
+    }
+    if r.totals.error > 0 {
+        let _ = writeln!(
+            out,
+            "{} case(s) could not be judged (ERROR: wsspec failed while running them)",
+            r.totals.error
+        );
+    }
     let known = r.totals.fail - r.unexpected_failures();
     if known > 0 {
         let _ = writeln!(out, "{known} of the failures are documented deviations of the implementation under test; they do not fail the run");

@@ -45,13 +45,23 @@ pub const BRIEF: TranscriptLimits = TranscriptLimits {
     chunk_bytes: 256,
 };
 
-pub const GRADES: [Grade; 5] = [
+pub const GRADES: [Grade; 6] = [
     Grade::Pass,
     Grade::NonStrict,
     Grade::Informational,
     Grade::Unimplemented,
     Grade::Fail,
+    Grade::Error,
 ];
+
+/// The verdicts a report's tables show: `error` only when some case has it, so reports of
+/// ordinary runs keep their shape.
+pub fn grades_shown(t: &Totals) -> Vec<Grade> {
+    GRADES
+        .into_iter()
+        .filter(|&g| g != Grade::Error || t.error > 0)
+        .collect()
+}
 
 pub fn label(g: Grade) -> &'static str {
     match g {
@@ -60,6 +70,7 @@ pub fn label(g: Grade) -> &'static str {
         Grade::Informational => "INFO",
         Grade::Unimplemented => "UNIMPL",
         Grade::Fail => "FAIL",
+        Grade::Error => "ERROR",
     }
 }
 
@@ -70,6 +81,7 @@ fn count(t: &Totals, g: Grade) -> usize {
         Grade::Informational => t.informational,
         Grade::Unimplemented => t.unimplemented,
         Grade::Fail => t.fail,
+        Grade::Error => t.error,
     }
 }
 
@@ -121,9 +133,9 @@ impl TotalsView {
             });
             x += w;
         }
-        let counts: Vec<VerdictCount> = GRADES
-            .iter()
-            .map(|&g| VerdictCount {
+        let counts: Vec<VerdictCount> = grades_shown(t)
+            .into_iter()
+            .map(|g| VerdictCount {
                 verdict: g.as_str(),
                 label: label(g),
                 count: count(t, g),
@@ -834,6 +846,13 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
         }
     }
     let mut notes = Vec::new();
+    if let Some(inc) = &r.incomplete {
+        notes.push(format!(
+            "{}. Not run: {}.",
+            inc.headline(),
+            inc.missing_list(500)
+        ));
+    }
     if left_out > 0 {
         notes.push(format!(
             "The wire transcripts of {left_out} case(s) are left out to keep this page small; results.json holds them."
@@ -942,6 +961,7 @@ mod tests {
             informational: 1,
             unimplemented: 0,
             fail: 1,
+            error: 0,
         };
         let v = TotalsView::new(&t);
         assert_eq!(v.segments.len(), 3);

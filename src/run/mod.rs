@@ -3,6 +3,7 @@
 //! `target` parses URLs, `reader` turns the peer's bytes into events, `session` interprets
 //! one case, and this file schedules many cases at once and keeps their order.
 
+pub mod health;
 pub mod reader;
 pub mod server_session;
 pub mod session;
@@ -11,10 +12,11 @@ pub mod tls;
 pub mod transport;
 pub mod writer;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 
 pub use reader::ReadLimits;
 pub use session::{run_case, SessionConfig};
@@ -22,7 +24,9 @@ pub use target::{Target, TargetError};
 pub use transport::ConnectError;
 
 use crate::case::Case;
-use crate::results::{CaseResult, RunOptions, RunResults, Totals, SCHEMA};
+use crate::case::{Grade, Send as SendStep, Step};
+use crate::results::{CaseResult, Incomplete, RunOptions, RunResults, Totals, SCHEMA};
+pub use health::ProbeFailure;
 
 /// Why a run could not take place at all (exit code 2), as opposed to cases failing.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,9 @@ pub enum RunError {
         reason: String,
         hint: &'static str,
     },
+    /// Something answers, but not as a WebSocket server: one line saying what it did.
+    #[error("{url}: {what}")]
+    NotWebSocket { url: String, what: ProbeFailure },
     #[error("no cases selected{0}")]
     NoCases(String),
 }
@@ -60,6 +67,18 @@ pub struct RunConfig {
     pub exclude: Vec<String>,
     /// The implementation whose documented deviations (case field `deviations`) apply.
     pub known_deviations: Option<String>,
+    /// Complete a handshake and an echo before the run (on by default); off only for tests
+    /// that study how single cases meet a broken peer.
+    pub probe_echo: bool,
+    /// Bytes the cases in flight may claim together (see [`case_cost`]): what keeps the
+    /// 16 MiB cases from running 16 at a time.
+    pub memory_budget: usize,
+    /// The whole run stops (incomplete, exit 2) after this long.
+    pub max_time: Option<Duration>,
+    /// How long cases in flight get to finish once the run is stopped.
+    pub grace: Duration,
+    /// Stops the run from outside (signals); the run also triggers it itself.
+    pub stop: Stop,
 }
 
 impl Default for RunConfig {
@@ -71,6 +90,11 @@ impl Default for RunConfig {
             include: Vec::new(),
             exclude: Vec::new(),
             known_deviations: None,
+            probe_echo: true,
+            memory_budget: MEMORY_BUDGET,
+            max_time: None,
+            grace: Duration::from_secs(2),
+            stop: Stop::default(),
         }
     }
 }
@@ -78,17 +102,110 @@ impl Default for RunConfig {
 /// Called once per finished case, in completion order (for progress displays).
 pub type Progress = Arc<dyn Fn(&CaseResult) + Send + Sync>;
 
-/// Checks that something accepts connections at the target before running hundreds of
-/// cases against nothing; for `wss://` that includes the TLS handshake, so a certificate
-/// wsspec does not trust is one error, not a failure in every case.
-pub async fn probe(
-    target: &Target,
-    tls: Option<&Arc<rustls::ClientConfig>>,
-    timeout: Duration,
-) -> Result<(), RunError> {
+/// What the cases in flight may claim together by default. With wsspec's own baseline of a
+/// few MiB this keeps a whole run under 64 MiB of resident memory (README, "Exit codes and
+/// bounds"), whatever the peer sends.
+pub const MEMORY_BUDGET: usize = 40 * 1024 * 1024;
+/// What any case claims at least: its buffers, transcript and the peer's small messages.
+pub const CASE_BASE_COST: usize = 1024 * 1024;
+/// Cases in a row (in completion order) that got not one byte from the peer before the run
+/// calls the peer unresponsive and stops.
+pub const UNRESPONSIVE_AFTER: usize = 8;
+
+/// A run-wide stop: once triggered (by a signal, `--max-time`, or an unresponsive peer), no
+/// case is launched and the run ends incomplete. The first reason given wins.
+#[derive(Debug, Clone)]
+pub struct Stop(Arc<watch::Sender<Option<String>>>);
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop(Arc::new(watch::channel(None).0))
+    }
+}
+
+impl Stop {
+    pub fn trigger(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.0.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub fn reason(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
+
+    /// Returns once the stop is triggered.
+    pub async fn wait(&self) {
+        let mut rx = self.0.subscribe();
+        // The sender lives in self, so the channel cannot close while this waits.
+        let _ = rx.wait_for(|r| r.is_some()).await;
+    }
+}
+
+/// The bytes a case may hold at its peak, estimated from its steps: each payload it sends
+/// exists as generated bytes, as an encoded frame, and again as the peer's echo, so three
+/// times the largest, plus the base every case has. It is also the bound the case's reader
+/// gets for one message (see [`case_limits`]), so a peer cannot make a small case big.
+pub fn case_cost(case: &Case) -> usize {
+    CASE_BASE_COST.saturating_add(largest_payload(case).saturating_mul(3))
+}
+
+fn largest_payload(case: &Case) -> usize {
+    case.steps
+        .iter()
+        .map(|s| match s {
+            Step::Send(SendStep::Frame(f), _) => f.payload.len(),
+            Step::Send(SendStep::Message(m), _) => m.payload.len(),
+            Step::Send(SendStep::Raw(p), _) => p.len(),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The reader bounds for one case: at least what the case itself sends (the echo of its
+/// largest message must fit), at least 1 MiB, and never above the configured bounds.
+pub fn case_limits(case: &Case, configured: ReadLimits) -> ReadLimits {
+    let need = (largest_payload(case) as u64)
+        .saturating_mul(2)
+        .max(CASE_BASE_COST as u64);
+    ReadLimits {
+        max_frame: configured.max_frame.min(need),
+        max_message: configured.max_message.min(need),
+        ..configured
+    }
+}
+
+/// Checks that a WebSocket server answers at the target before running hundreds of cases
+/// against something else: the connection (for `wss://` with its TLS handshake, so a
+/// certificate wsspec does not trust is one error), then with `echo` a handshake and one
+/// echoed message, each within `step`.
+pub async fn probe(target: &Target, session: &SessionConfig, echo: bool) -> Result<(), RunError> {
     let url = target.url().to_owned();
-    match transport::connect(target, tls, timeout).await {
-        Ok(_) => Ok(()),
+    let tls = session.tls.as_ref();
+    let outcome = if echo {
+        health::probe_echo(
+            target,
+            tls,
+            &session.headers,
+            session.connect_timeout,
+            session.step_timeout,
+        )
+        .await
+    } else {
+        transport::connect(target, tls, session.connect_timeout)
+            .await
+            .map(|_| Ok(()))
+    };
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(what)) => Err(RunError::NotWebSocket { url, what }),
         Err(ConnectError::Tcp { source, .. }) => Err(RunError::Unreachable {
             url,
             reason: source.to_string(),
@@ -113,8 +230,42 @@ pub async fn probe(
     }
 }
 
-/// Runs `cases` against a server at `target`, `cfg.jobs` at a time. Results come back in
-/// the order of `cases`, whatever the parallelism.
+/// A case that got nothing at all from the peer for as long as a step may wait, or could
+/// not connect: the sign of a peer that stopped answering, as opposed to one that refused
+/// or closed (which sends bytes, or closes at once).
+fn peer_silent(r: &CaseResult, step_timeout: Duration) -> bool {
+    r.bytes_received == 0
+        && (r.duration_ms >= step_timeout.as_secs_f64() * 900.0
+            || r.reasons.iter().any(|s| s.contains("cannot connect")))
+}
+
+/// Aborts a task when dropped, so a case abandoned at the end of the grace period does not
+/// run on unseen.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A case whose task panicked: an `error` verdict carrying the panic message, so one bug in
+/// wsspec costs one case, not the run.
+fn panicked(case: &Case, payload: Box<dyn std::any::Any + Send>) -> CaseResult {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    let mut r = CaseResult::unjudged(case);
+    r.verdict = Grade::Error;
+    r.reasons = vec![format!("wsspec panicked while running this case: {msg}")];
+    r
+}
+
+/// Runs `cases` against a server at `target`, `cfg.jobs` at a time within
+/// `cfg.memory_budget`. Results come back in the order of `cases`, whatever the parallelism.
+/// A run stopped early (see [`Stop`]) returns what ran, with `incomplete` set.
 pub async fn run_server(
     target: &Target,
     cases: Vec<Case>,
@@ -124,32 +275,71 @@ pub async fn run_server(
     if cases.is_empty() {
         return Err(RunError::NoCases(String::new()));
     }
-    probe(
-        target,
-        cfg.session.tls.as_ref(),
-        cfg.session.connect_timeout,
-    )
-    .await?;
-    let started_at = crate::time::now_rfc3339();
+    let stop = cfg.stop.clone();
     let t0 = Instant::now();
-    let sem = Arc::new(Semaphore::new(cfg.jobs.max(1)));
+    let _timer = cfg.max_time.map(|limit| {
+        let stop = stop.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            stop.trigger(format!("--max-time {}s reached", limit.as_secs_f64()));
+        }))
+    });
+    tokio::select! {
+        r = probe(target, &cfg.session, cfg.probe_echo) => r?,
+        _ = stop.wait() => {}
+    }
+    let started_at = crate::time::now_rfc3339();
+    let jobs = Arc::new(Semaphore::new(cfg.jobs.max(1)));
+    let budget_kib = (cfg.memory_budget / 1024).clamp(1, Semaphore::MAX_PERMITS) as u32;
+    let budget = Arc::new(Semaphore::new(budget_kib as usize));
     let target = Arc::new(target.clone());
     let session = Arc::new(cfg.session.clone());
+    let silent_run = Arc::new(AtomicUsize::new(0));
     let mut set = tokio::task::JoinSet::new();
     let n = cases.len();
+    let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    let mut results: Vec<Option<CaseResult>> = (0..n).map(|_| None).collect();
     for (i, case) in cases.into_iter().enumerate() {
-        let sem = sem.clone();
+        if stop.reason().is_some() {
+            break;
+        }
+        let cost = ((case_cost(&case) / 1024) as u32).clamp(1, budget_kib);
+        let permits = tokio::select! {
+            biased;
+            _ = stop.wait() => break,
+            p = async {
+                let job = jobs.clone().acquire_owned().await;
+                let mem = budget.clone().acquire_many_owned(cost).await;
+                (job, mem)
+            } => p,
+        };
+        while let Some(Ok((i, r))) = set.try_join_next() {
+            results[i] = Some(r);
+        }
         let target = target.clone();
-        let session = session.clone();
+        let mut session = (*session).clone();
+        session.limits = case_limits(&case, session.limits);
         let progress = progress.clone();
         let known = cfg.known_deviations.clone();
+        let stop = stop.clone();
+        let silent_run = silent_run.clone();
+        let step_timeout = cfg.session.step_timeout;
         set.spawn(async move {
-            let _permit = sem
-                .acquire_owned()
-                .await
-                .expect("semaphore is never closed");
-            let mut r = run_case(&case, &target, &session).await;
-            if r.verdict != crate::case::Grade::Pass {
+            let _permits = permits;
+            let case = Arc::new(case);
+            // The case runs in a task of its own, so that its panic is caught here.
+            let mut inner = {
+                let case = case.clone();
+                AbortOnDrop(tokio::spawn(async move {
+                    run_case(&case, &target, &session).await
+                }))
+            };
+            let mut r = match (&mut inner.0).await {
+                Ok(r) => r,
+                Err(e) if e.is_panic() => panicked(&case, e.into_panic()),
+                Err(e) => panicked(&case, Box::new(e.to_string())),
+            };
+            if r.verdict != Grade::Pass {
                 if let Some(agent) = known.as_deref() {
                     r.deviation = case
                         .deviations
@@ -158,21 +348,56 @@ pub async fn run_server(
                         .map(|(_, why)| why.clone());
                 }
             }
+            if peer_silent(&r, step_timeout) {
+                if silent_run.fetch_add(1, Ordering::SeqCst) + 1 >= UNRESPONSIVE_AFTER {
+                    stop.trigger(format!(
+                        "peer unresponsive: {UNRESPONSIVE_AFTER} cases in a row got no byte from it"
+                    ));
+                }
+            } else {
+                silent_run.store(0, Ordering::SeqCst);
+            }
             if let Some(p) = &progress {
                 p(&r);
             }
             (i, r)
         });
     }
-    let mut results: Vec<Option<CaseResult>> = (0..n).map(|_| None).collect();
-    while let Some(joined) = set.join_next().await {
-        let (i, r) = joined.expect("a case task panicked");
-        results[i] = Some(r);
+    // Wait for the cases in flight; once stopped, for at most the grace period.
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        if deadline.is_none() && stop.reason().is_some() {
+            deadline = Some(tokio::time::Instant::now() + cfg.grace);
+        }
+        tokio::select! {
+            joined = set.join_next() => match joined {
+                None => break,
+                Some(Ok((i, r))) => results[i] = Some(r),
+                Some(Err(_)) => {} // aborted after the grace period: listed as missing
+            },
+            _ = stop.wait(), if deadline.is_none() => {}
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                set.abort_all();
+            }
+        }
     }
-    let cases: Vec<CaseResult> = results
-        .into_iter()
-        .map(|r| r.expect("every case reports"))
+    let missing: Vec<String> = results
+        .iter()
+        .zip(&ids)
+        .filter(|(r, _)| r.is_none())
+        .map(|(_, id)| id.clone())
         .collect();
+    let incomplete = if missing.is_empty() {
+        None
+    } else {
+        Some(Incomplete {
+            reason: stop.reason().unwrap_or_else(|| "stopped".into()),
+            run: n - missing.len(),
+            of: n,
+            missing,
+        })
+    };
+    let cases: Vec<CaseResult> = results.into_iter().flatten().collect();
     Ok(RunResults {
         schema: SCHEMA.into(),
         wsspec_version: env!("CARGO_PKG_VERSION").into(),
@@ -191,5 +416,55 @@ pub async fn run_server(
         },
         totals: Totals::of(&cases),
         cases,
+        incomplete,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &str) -> Case {
+        crate::case::builtin()
+            .expect("built-in cases load")
+            .into_iter()
+            .find(|c| c.id == id)
+            .expect("case exists")
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error_verdict_with_its_message() {
+        let c = case("handshake.valid");
+        let r = panicked(&c, Box::new("index out of bounds"));
+        assert_eq!(r.verdict, Grade::Error);
+        assert_eq!(r.id, "handshake.valid");
+        assert!(
+            r.reasons[0].contains("index out of bounds"),
+            "{:?}",
+            r.reasons
+        );
+        let r = panicked(&c, Box::new(String::from("owned message")));
+        assert!(r.reasons[0].contains("owned message"));
+    }
+
+    #[test]
+    fn big_cases_claim_more_of_the_budget_and_read_more() {
+        let small = case("handshake.valid");
+        let big = case("framing.binary.length.65536");
+        // handshake.valid echoes one short message: the base, and a little.
+        assert!(case_cost(&small) < CASE_BASE_COST + 3 * 1024, "{}", case_cost(&small));
+        assert_eq!(case_cost(&big), CASE_BASE_COST + 3 * 65536);
+        let limits = case_limits(&small, ReadLimits::default());
+        assert_eq!(limits.max_message, CASE_BASE_COST as u64);
+        assert_eq!(limits.max_frame, CASE_BASE_COST as u64);
+    }
+
+    #[test]
+    fn the_first_stop_reason_wins() {
+        let s = Stop::default();
+        assert_eq!(s.reason(), None);
+        s.trigger("interrupted by SIGINT");
+        s.trigger("--max-time 1s reached");
+        assert_eq!(s.reason().as_deref(), Some("interrupted by SIGINT"));
+    }
 }

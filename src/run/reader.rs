@@ -138,7 +138,11 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
         };
         let data = &buf[..n];
         shared.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
-        shared.transcript.lock().unwrap().bytes(Direction::In, data);
+        shared
+            .transcript
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .bytes(Direction::In, data);
         if rejected {
             continue;
         }
@@ -195,7 +199,12 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
 /// reaches it. An invalid answer is the server's violation; nothing is inflated on its
 /// strength.
 fn negotiate_deflate(resp: &crate::handshake::Response, out: &Out) -> Option<Agreement> {
-    let offered = out.shared.offered.lock().unwrap().clone();
+    let offered = out
+        .shared
+        .offered
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     if negotiate::offers(&offered).is_empty() {
         return None;
     }
@@ -204,7 +213,11 @@ fn negotiate_deflate(resp: &crate::handshake::Response, out: &Out) -> Option<Agr
         parse_extension_lines(resp.headers_named("Sec-WebSocket-Extensions")).unwrap_or_default();
     match negotiate::check_answer(&offered, &answer) {
         Ok(Some(a)) => {
-            out.shared.transcript.lock().unwrap().note(format!(
+            out.shared
+                .transcript
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .note(format!(
                 "permessage-deflate agreed ({}): server window {} bits{}, client window {} bits{}",
                 a.answer,
                 a.server_max_window_bits,
@@ -220,7 +233,10 @@ fn negotiate_deflate(resp: &crate::handshake::Response, out: &Out) -> Option<Agr
                     ""
                 },
             ));
-            *out.shared.agreed.lock().unwrap() = Some(a.clone());
+            *out.shared
+                .agreed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(a.clone());
             Some(a)
         }
         Ok(None) => {
@@ -476,11 +492,15 @@ impl FrameStage {
                                 }
                                 let ev = inf.message(opcode, &payload, frames, at);
                                 if let Event::Message { payload: p, .. } = &ev {
-                                    shared.transcript.lock().unwrap().note(format!(
-                                        "inflated a compressed message: {} -> {} bytes",
-                                        payload.len(),
-                                        p.len()
-                                    ));
+                                    shared
+                                        .transcript
+                                        .lock()
+                                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                        .note(format!(
+                                            "inflated a compressed message: {} -> {} bytes",
+                                            payload.len(),
+                                            p.len()
+                                        ));
                                 }
                                 if matches!(ev, Event::Fatal(_)) {
                                     let _ = out.send(ev);

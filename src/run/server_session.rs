@@ -145,7 +145,11 @@ pub async fn run_case_as_server(
         .map(|k| k.into_owned());
     let keys = Arc::new(Mutex::new(Vec::new()));
     {
-        let mut t = st.shared.transcript.lock().unwrap();
+        let mut t = st
+            .shared
+            .transcript
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         t.note(format!("client connected for case {}", case.id));
         t.bytes(Direction::In, &conn.head);
     }
@@ -166,7 +170,11 @@ pub async fn run_case_as_server(
         st.aborted = true;
     }
     let error = st.error.clone();
-    let mask_keys = std::mem::take(&mut *keys.lock().unwrap());
+    let mask_keys = std::mem::take(
+        &mut *keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     ServedCase {
         result: result(case, st, started, cfg.strict),
         error,
@@ -327,7 +335,10 @@ async fn respond_with(
                 if a.server_no_context_takeover { ", no server context takeover" } else { "" },
             ));
             st.compressor = Some(compressor(&a, Endpoint::Server));
-            *st.shared.agreed.lock().unwrap() = Some(a.clone());
+            *st.shared
+                .agreed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(a.clone());
             st.ctx.deflate = Some(a);
         }
     }
@@ -376,7 +387,9 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
     let mut frames = FrameStage::new(MaskRule::Masked, limits);
     let mut seen = |df: &crate::codec::DecodedFrame| {
         if let Some(k) = df.frame.mask {
-            keys.lock().unwrap().push(k);
+            keys.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(k);
         }
     };
     let mut early_reported = false;
@@ -423,7 +436,11 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
         };
         let data = &buf[..n];
         shared.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
-        shared.transcript.lock().unwrap().bytes(Direction::In, data);
+        shared
+            .transcript
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .bytes(Direction::In, data);
         if first_after_refusal && responded.load(Ordering::SeqCst) == REFUSED {
             first_after_refusal = false;
             if looks_like_request(data) {
@@ -437,7 +454,12 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
         if !deflate_on && responded.load(Ordering::SeqCst) == OPENED {
             // Set before the response was written (see `respond_with`), so it is in place
             // for the client's first frame; bytes before the response were a violation.
-            if let Some(a) = shared.agreed.lock().unwrap().clone() {
+            if let Some(a) = shared
+                .agreed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+            {
                 frames = frames.with_deflate(&a, Endpoint::Client);
             }
             deflate_on = true;

@@ -120,7 +120,11 @@ impl State {
     }
 
     pub(super) fn note(&self, text: impl Into<String>) {
-        self.shared.transcript.lock().unwrap().note(text);
+        self.shared
+            .transcript
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .note(text);
     }
 
     /// The key for a frame wsspec sends: `Auto` follows the role.
@@ -203,7 +207,13 @@ pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> 
             st.violations_dropped
         ));
     }
-    let mut transcript = std::mem::take(&mut *st.shared.transcript.lock().unwrap());
+    let mut transcript = std::mem::take(
+        &mut *st
+            .shared
+            .transcript
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     if verdict == Grade::Pass {
         transcript.shrink(
             crate::transcript::PASS_KEEP,
@@ -448,7 +458,12 @@ pub(super) async fn observe(ev: &Event, wr: &Writer, st: &mut State, t: Duration
     match ev {
         Event::Violation(v) => st.violation(v.clone()),
         Event::Handshake(_) => {
-            let agreed = st.shared.agreed.lock().unwrap().clone();
+            let agreed = st
+                .shared
+                .agreed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
             if let Some(a) = &agreed {
                 st.compressor = Some(compressor(a, st.own_endpoint()));
             }
@@ -560,13 +575,17 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> B
         .iter()
         .map(|e| e.split(';').next().unwrap_or("").trim().to_owned())
         .collect();
-    *st.shared.offered.lock().unwrap() = crate::handshake::parse_extension_lines(
-        req.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
-            .map(|(_, v)| v.as_bytes()),
-    )
-    .unwrap_or_default();
+    *st.shared
+        .offered
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+        crate::handshake::parse_extension_lines(
+            req.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+                .map(|(_, v)| v.as_bytes()),
+        )
+        .unwrap_or_default();
     st.note("opening handshake request");
     Built::whole(req.to_bytes())
 }

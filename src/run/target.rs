@@ -26,9 +26,15 @@ impl Target {
             url: url.to_owned(),
             message: m.to_owned(),
         };
-        let (secure, rest) = if let Some(r) = url.strip_prefix("ws://") {
+        // Schemes are case-insensitive (RFC 3986 §3.1): WS://host is ws://host.
+        let lower_prefix = |p: &str| {
+            url.get(..p.len())
+                .filter(|s| s.eq_ignore_ascii_case(p))
+                .map(|_| &url[p.len()..])
+        };
+        let (secure, rest) = if let Some(r) = lower_prefix("ws://") {
             (false, r)
-        } else if let Some(r) = url.strip_prefix("wss://") {
+        } else if let Some(r) = lower_prefix("wss://") {
             (true, r)
         } else {
             return Err(err("the scheme must be ws:// or wss://"));
@@ -138,6 +144,17 @@ impl fmt::Display for Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schemes_are_case_insensitive_and_ports_not_empty() {
+        let t = Target::parse("WS://Example.org:9001/x").expect("WS:// parses");
+        assert!(!t.secure);
+        assert_eq!((t.host.as_str(), t.port), ("Example.org", 9001));
+        assert!(Target::parse("wSs://h/").expect("wSs:// parses").secure);
+        assert!(Target::parse("ws://h:/").is_err());
+        assert!(Target::parse("ws://[::1]:/").is_err());
+        assert!(Target::parse("w://h/").is_err());
+    }
 
     #[test]
     fn parses_common_forms() {

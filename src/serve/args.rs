@@ -44,6 +44,10 @@ pub struct ClientArgs {
     /// has run for an agent), with exit code 0, 1 or 2 as in server mode.
     #[arg(long)]
     exit_when_done: bool,
+    /// With a harness (--listen): stop, write the reports and exit when nothing has
+    /// connected for this many seconds (a harness that died); 0 waits forever.
+    #[arg(long = "idle-timeout", value_name = "SECS", default_value_t = 120)]
+    idle_timeout: u64,
     /// Run only cases whose id matches (glob, or a dotted prefix); repeatable, or comma-separated.
     #[arg(long, value_delimiter = ',')]
     cases: Vec<String>,
@@ -169,9 +173,33 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
                  (/getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A)",
                 server.url()
             );
+            let idle_for = server.idle_clock();
+            let idle = async move {
+                let limit = Duration::from_secs(args.idle_timeout);
+                if limit.is_zero() {
+                    return std::future::pending().await;
+                }
+                loop {
+                    let idle = idle_for();
+                    if idle >= limit {
+                        return;
+                    }
+                    tokio::time::sleep(limit - idle).await;
+                }
+            };
             tokio::select! {
                 code = server.stopped() => code,
-                _ = tokio::signal::ctrl_c() => server.stop(),
+                name = crate::cli::next_signal() => {
+                    eprintln!("\nwsspec: {name}: writing the reports of what ran");
+                    server.stop()
+                }
+                _ = idle => {
+                    eprintln!(
+                        "wsspec: nothing connected for {} s (--idle-timeout): writing the reports of what ran",
+                        args.idle_timeout
+                    );
+                    server.stop()
+                }
             }
         }
     };

@@ -214,6 +214,7 @@ pub fn behavior(g: Grade) -> &'static str {
         Grade::Informational => "INFORMATIONAL",
         Grade::Unimplemented => "UNIMPLEMENTED",
         Grade::Fail => "FAILED",
+        Grade::Error => "FAILED",
     }
 }
 

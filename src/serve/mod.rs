@@ -100,6 +100,8 @@ struct Inner {
     /// One writer at a time: the automatic write after the last case and a harness's
     /// /updateReports can coincide, and both go through the same temporary file.
     writing: Mutex<()>,
+    /// When the harness (or a client) last connected: the idle timeout counts from here.
+    last_activity: Mutex<Instant>,
 }
 
 /// A running client-mode listener.
@@ -143,6 +145,7 @@ impl ClientServer {
             stop: tx,
             write_errors: Mutex::new(Vec::new()),
             writing: Mutex::new(()),
+            last_activity: Mutex::new(Instant::now()),
         });
         let task = tokio::spawn(accept_loop(listener, inner.clone()));
         Ok(ClientServer {
@@ -172,7 +175,13 @@ impl ClientServer {
 
     /// The agents that have run cases, in name order.
     pub fn agents(&self) -> Vec<String> {
-        self.inner.agents.lock().unwrap().keys().cloned().collect()
+        self.inner
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// An agent's results so far, run-level checks applied; None if it ran nothing.
@@ -192,7 +201,11 @@ impl ClientServer {
 
     /// Whether case `n` is running for `agent`.
     pub fn is_running(&self, agent: &str, n: usize) -> bool {
-        let agents = self.inner.agents.lock().unwrap();
+        let agents = self
+            .inner
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         agents
             .get(agent)
             .is_some_and(|a| a.running.contains_key(&(n - 1)))
@@ -209,7 +222,11 @@ impl ClientServer {
 
     /// Adds notes to a case's transcript (from `--exec`: exit status, stderr tail).
     pub fn annotate(&self, agent: &str, n: usize, notes: Vec<String>) {
-        let mut agents = self.inner.agents.lock().unwrap();
+        let mut agents = self
+            .inner
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let run = self.inner.agent_entry(&mut agents, agent);
         run.notes.entry(n - 1).or_default().extend(notes);
     }
@@ -238,9 +255,26 @@ impl ClientServer {
         self.inner.settle(agent).await
     }
 
+    /// A clock of how long nothing has connected to the listener, usable while the
+    /// listener itself is borrowed (waiting in `stopped`).
+    pub fn idle_clock(&self) -> impl Fn() -> Duration + Send + Sync + 'static {
+        let inner = self.inner.clone();
+        move || {
+            inner
+                .last_activity
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .elapsed()
+        }
+    }
+
     /// Report-writing errors so far.
     pub fn write_errors(&self) -> Vec<String> {
-        self.inner.write_errors.lock().unwrap().clone()
+        self.inner
+            .write_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -293,7 +327,10 @@ impl Inner {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             let busy = {
-                let agents = self.agents.lock().unwrap();
+                let agents = self
+                    .agents
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 agents
                     .iter()
                     .filter(|(name, _)| agent.is_none_or(|a| a == name.as_str()))
@@ -307,7 +344,10 @@ impl Inner {
     }
 
     fn has_result(&self, agent: &str, n: usize) -> bool {
-        let agents = self.agents.lock().unwrap();
+        let agents = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         agents
             .get(agent)
             .and_then(|a| a.served.get(n.wrapping_sub(1)))
@@ -316,7 +356,10 @@ impl Inner {
 
     fn store(&self, agent: &str, idx: usize, served: ServedCase) {
         let all_done = {
-            let mut agents = self.agents.lock().unwrap();
+            let mut agents = self
+                .agents
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let run = self.agent_entry(&mut agents, agent);
             run.served[idx] = Some(served);
             if let Some(k) = run.running.get_mut(&idx) {
@@ -430,7 +473,10 @@ impl Inner {
     }
 
     fn results(&self, agent: &str) -> Option<RunResults> {
-        let agents = self.agents.lock().unwrap();
+        let agents = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let run = agents.get(agent)?;
         let cases: Vec<CaseResult> = (0..self.cases.len())
             .filter_map(|i| self.final_result(i, run))
@@ -455,6 +501,21 @@ impl Inner {
                 header_names: Vec::new(),
             },
             totals: Totals::of(&cases),
+            incomplete: (cases.len() < self.cases.len()).then(|| {
+                let ran: std::collections::BTreeSet<&str> =
+                    cases.iter().map(|c| c.id.as_str()).collect();
+                crate::results::Incomplete {
+                    reason: "the client did not run every selected case".into(),
+                    run: cases.len(),
+                    of: self.cases.len(),
+                    missing: self
+                        .cases
+                        .iter()
+                        .filter(|c| !ran.contains(c.id.as_str()))
+                        .map(|c| c.id.clone())
+                        .collect(),
+                }
+            }),
             cases,
         })
     }
@@ -462,9 +523,25 @@ impl Inner {
     /// 0 when no agent failed a case (documented deviations aside), 1 when one did, 2 when
     /// nothing ran or reports could not be written.
     fn exit_code(&self) -> i32 {
-        let names: Vec<String> = self.agents.lock().unwrap().keys().cloned().collect();
+        let names: Vec<String> = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
         let results: Vec<RunResults> = names.iter().filter_map(|a| self.results(a)).collect();
-        if results.is_empty() || !self.write_errors.lock().unwrap().is_empty() {
+        if results.is_empty()
+            || !self
+                .write_errors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_empty()
+        {
+            EXIT_ERROR
+        } else if results.iter().any(|r| r.untrustworthy()) {
+            // Not every selected case ran (or one could not be judged): the run proves
+            // less than it seems to.
             EXIT_ERROR
         } else if results.iter().any(|r| r.unexpected_failures() > 0) {
             EXIT_FAILED
@@ -495,8 +572,17 @@ impl Inner {
 
     /// Writes reports for `agent`, or every agent; returns the files written.
     fn write_reports(&self, agent: Option<&str>) -> Vec<String> {
-        let _one_at_a_time = self.writing.lock().unwrap();
-        let names: Vec<String> = self.agents.lock().unwrap().keys().cloned().collect();
+        let _one_at_a_time = self
+            .writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let names: Vec<String> = self
+            .agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
         let mut written = Vec::new();
         for name in names
             .iter()
@@ -510,7 +596,11 @@ impl Inner {
             };
             match crate::report::write_all(&dir, &results) {
                 Ok(files) => written.extend(files),
-                Err(e) => self.write_errors.lock().unwrap().push(e.to_string()),
+                Err(e) => self
+                    .write_errors
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(e.to_string()),
             }
         }
         written
@@ -647,6 +737,10 @@ fn json_string(s: &str) -> String {
 /// Sets up the connection (TLS when configured; a client that fails the TLS handshake is
 /// dropped: it has not asked for anything yet) and answers its request.
 async fn handle(tcp: TcpStream, inner: Arc<Inner>) {
+    *inner
+        .last_activity
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
     let _ = tcp.set_nodelay(true);
     let stream = match &inner.cfg.tls {
         None => Stream::Tcp(tcp),
@@ -712,7 +806,10 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
             let deadline = Instant::now() + wait;
             let result = loop {
                 let (result, running) = {
-                    let agents = inner.agents.lock().unwrap();
+                    let agents = inner
+                        .agents
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     match agents.get(&agent) {
                         Some(run) => (inner.final_result(idx, run), run.running.contains_key(&idx)),
                         None => (None, false),
@@ -757,7 +854,10 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
                 Err(e) => return error_reply(&mut stream, &e).await,
             };
             {
-                let mut agents = inner.agents.lock().unwrap();
+                let mut agents = inner
+                    .agents
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 *inner
                     .agent_entry(&mut agents, &agent)
                     .running
@@ -775,9 +875,13 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
         }
         HarnessRequest::UpdateReports { agent, shutdown } => {
             inner.settle(agent.as_deref()).await;
-            let known = agent
-                .as_deref()
-                .is_none_or(|a| inner.agents.lock().unwrap().contains_key(a));
+            let known = agent.as_deref().is_none_or(|a| {
+                inner
+                    .agents
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .contains_key(a)
+            });
             let files = inner.write_reports(agent.as_deref());
             if known {
                 let body = if files.is_empty() {
