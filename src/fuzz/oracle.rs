@@ -419,19 +419,29 @@ impl Server {
     /// cannot tell a ping the server carved out of a lying length's leftovers from one it
     /// was never sent): such sequences are not the oracle's to judge.
     ///
-    /// A close frame sent before (read by the server as part of another frame, behind a
-    /// lying length) is not judged either: a server failing with that close frame's code
-    /// looks to the judge like one answering it.
+    /// Nor is one that sent a close frame with no code or a valid one (the failing frame
+    /// itself, say with an RSV bit, or one read as part of another frame behind a lying
+    /// length): a server failing with that code (1011, 1002, none) looks to the judge like
+    /// one answering the close, and the judge rightly fails that.
     fn failed_on(&self, end: &Drained, sent: &[super::Action]) -> Result<Behind, Uncertain> {
         if !matches!(end, Drained::Failed { .. }) {
             return Ok(Behind::default());
         }
-        if sent
-            .iter()
-            .any(|a| matches!(&a.send, Send::Frame(f) if f.opcode == OpCode::CLOSE.0))
-        {
+        if sent.iter().any(|a| match &a.send {
+            Send::Frame(f) if f.opcode == OpCode::CLOSE.0 => {
+                let body = f.payload.bytes();
+                // A valid body: what a server that ignored the frame's other fault echoes.
+                body.is_empty()
+                    || (body.len() >= 2
+                        && crate::codec::close_code_valid_on_wire(u16::from_be_bytes([
+                            body[0], body[1],
+                        ]))
+                        && std::str::from_utf8(&body[2..]).is_ok())
+            }
+            _ => false,
+        }) {
             return Err(Uncertain(
-                "a close frame was sent before the frame the server must fail on".into(),
+                "a close frame with a code a failing server may use was sent".into(),
             ));
         }
         let behind = self.behind_failure();
@@ -540,7 +550,7 @@ pub fn plan(seq: &Sequence) -> Result<Plan, Uncertain> {
                 if let Some(Step::Send(_, o)) = steps.last_mut() {
                     o.flush = true;
                 }
-                let behind = server.failed_on(&end, &seq.actions[..i])?;
+                let behind = server.failed_on(&end, &seq.actions[..=i])?;
                 return Ok(finish(steps, answers, end, lie, !behind.open));
             }
         }
