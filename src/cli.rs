@@ -123,7 +123,7 @@ struct FuzzArgs {
     /// Write each minimal reproducer here as a case file.
     #[arg(long = "save-cases", value_name = "DIR")]
     save_cases: Option<PathBuf>,
-    /// Stop after this many distinct findings.
+    /// Stop once this many distinct causes (a rule broken, and how) are found.
     #[arg(long = "max-findings", value_parser = clap::value_parser!(u64).range(1..))]
     max_findings: Option<u64>,
     /// Add a header to every handshake, e.g. 'Authorization: Bearer x'; repeatable.
@@ -740,7 +740,7 @@ async fn fuzz(args: FuzzArgs) -> i32 {
         Arc::new(move |s| {
             bar.set_position(s.iterations);
             let found = format!(
-                "{} finding{}",
+                "{} cause{}",
                 s.findings,
                 if s.findings == 1 { "" } else { "s" }
             );

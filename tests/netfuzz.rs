@@ -616,3 +616,107 @@ async fn soak_against_the_reference_server() {
     println!("{}", describe(&report));
     assert!(report.findings.is_empty());
 }
+
+/// Runs `iterations` sequences of a fixed seed against the echo server with `flaws`,
+/// without stopping at a first finding.
+async fn fuzz_echo(flaws: wsspec::reference::echo::Flaws, iterations: u64) -> FuzzReport {
+    let server = wsspec::reference::echo::EchoServer::start(flaws)
+        .await
+        .unwrap();
+    let mut cfg = config(1, iterations, None);
+    cfg.max_findings = None;
+    cfg.session = session(2000);
+    let report = fuzz::fuzz(&server.url(), &cfg).await.unwrap();
+    assert_eq!(report.iterations, iterations);
+    report
+}
+
+/// The fuzzer's oracle grades by the suite's rule (DESIGN.md §5): a server that fails by
+/// dropping TCP or with another close code, refuses HTTP/1.0 with 505, accepts version 8,
+/// answers a buffered ping before failing, or refuses a handshake by dropping the
+/// connection breaks no MUST, so a fixed-seed run finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legal_variants_of_the_echo_server_have_no_finding() {
+    use wsspec::reference::echo::Flaws;
+    let d = Flaws::default();
+    let variants = [
+        (
+            "fails by dropping TCP",
+            Flaws {
+                fail_by_dropping_tcp: true,
+                ..d
+            },
+        ),
+        (
+            "fails with 1011",
+            Flaws {
+                fail_with_1011: true,
+                ..d
+            },
+        ),
+        (
+            "refuses HTTP/1.0 with 505",
+            Flaws {
+                refuse_http_1_0_with_505: true,
+                ..d
+            },
+        ),
+        (
+            "accepts version 8",
+            Flaws {
+                accept_version_8: true,
+                ..d
+            },
+        ),
+        (
+            "answers a buffered ping first",
+            Flaws {
+                pong_before_failing: true,
+                ..d
+            },
+        ),
+        (
+            "refuses by dropping TCP",
+            Flaws {
+                no_error_response: true,
+                ..d
+            },
+        ),
+    ];
+    for (what, flaws) in variants {
+        let report = fuzz_echo(flaws, 1000).await;
+        assert!(report.findings.is_empty(), "{what}: {}", describe(&report));
+    }
+}
+
+/// One cause, one finding: unmasked text, binary, control and continuation frames
+/// accepted are the same broken rule, shown by one minimal, readable reproducer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepting_unmasked_frames_is_one_cause() {
+    use wsspec::reference::echo::Flaws;
+    let report = fuzz_echo(
+        Flaws {
+            accept_unmasked: true,
+            ..Flaws::default()
+        },
+        600,
+    )
+    .await;
+    let causes: Vec<(FindingKind, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.requirement.name.as_str()))
+        .collect();
+    assert_eq!(
+        causes,
+        [(FindingKind::WrongAcceptance, "mask-missing")],
+        "{}",
+        describe(&report)
+    );
+    let f = &report.findings[0];
+    assert!(f.count > 1, "several sequences show it: {}", f.count);
+    assert!(f.minimal_sends <= 2, "{}", f.case_toml);
+    // The probe is written as the text it is, not as hex.
+    assert!(f.case_toml.contains("\"wsspec-probe\""), "{}", f.case_toml);
+    assert!(f.case_toml.contains("mask-missing"), "{}", f.case_toml);
+}

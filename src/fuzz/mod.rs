@@ -46,13 +46,36 @@ pub struct Sequence {
     pub actions: Vec<Action>,
 }
 
-/// How big a sequence is, compared in this order: steps, payload bytes, then fields away
-/// from their defaults. Shrinking only ever moves down this order.
+/// How big a sequence is, compared in this order: steps, payload bytes, fields away from
+/// their defaults, how far frame opcodes are from the plainest (text), then payload bytes
+/// a reader cannot read (not printable ASCII). Shrinking only ever moves down this order,
+/// so a reproducer ends as plain as the cause allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Size {
     pub actions: usize,
     pub bytes: usize,
     pub knobs: usize,
+    pub opcodes: usize,
+    pub opaque: usize,
+}
+
+/// How far from plain an opcode is: text, binary, ping, pong, close, continuation, then
+/// the reserved ones.
+pub fn opcode_rank(opcode: u8) -> usize {
+    match opcode {
+        1 => 0,
+        2 => 1,
+        9 => 2,
+        10 => 3,
+        8 => 4,
+        0 => 5,
+        _ => 6,
+    }
+}
+
+/// Payload bytes that are not printable ASCII.
+pub fn opaque_bytes(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| !(0x20..0x7f).contains(*b)).count()
 }
 
 fn handshake_knobs(h: &HandshakeSpec) -> usize {
@@ -78,6 +101,8 @@ impl Sequence {
             actions: self.actions.len(),
             bytes: 0,
             knobs: 0,
+            opcodes: 0,
+            opaque: 0,
         };
         if let Some(h) = &self.handshake {
             s.knobs += 1 + opts_knobs(&h.opts);
@@ -90,6 +115,8 @@ impl Sequence {
             match &a.send {
                 Send::Frame(f) => {
                     s.bytes += f.payload.len();
+                    s.opcodes += opcode_rank(f.opcode);
+                    s.opaque += opaque_bytes(&f.payload.bytes());
                     s.knobs += usize::from(!f.fin)
                         + usize::from(f.rsv1)
                         + usize::from(f.rsv2)
@@ -100,6 +127,7 @@ impl Sequence {
                 }
                 Send::Message(m) => {
                     s.bytes += m.payload.len();
+                    s.opaque += opaque_bytes(&m.payload.bytes());
                     s.knobs += usize::from(m.mask != MaskSpec::Auto)
                         + match &m.fragments {
                             Fragmenting::Whole => 0,
@@ -390,7 +418,7 @@ pub struct FuzzConfig {
     pub session: SessionConfig,
     /// Where minimal reproducers are written as case files.
     pub save_dir: Option<PathBuf>,
-    /// Stop once this many distinct findings are known.
+    /// Stop once this many distinct causes (a rule broken, and how) are known.
     pub max_findings: Option<usize>,
     /// Per finding.
     pub shrink: shrink::Budget,
@@ -421,7 +449,15 @@ impl Default for FuzzConfig {
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub kind: FindingKind,
+    /// The cause: kind, requirement name and text (what findings are deduplicated by).
     pub signature: String,
+    /// The cause in words, e.g. "wrong-acceptance: the server went on where it must fail
+    /// (frame-unmasked, RFC 6455 §5.1)".
+    pub cause: String,
+    /// The rule the minimal reproducer shows broken.
+    pub requirement: Requirement,
+    /// Iterations that showed this cause.
+    pub count: u64,
     pub seed: u64,
     /// The first iteration that showed it.
     pub iteration: u64,
@@ -460,34 +496,41 @@ impl FuzzReport {
         self.iterations as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// The end-of-run summary for the terminal.
+    /// The end-of-run summary for the terminal: one entry per cause, with how many
+    /// sequences showed it and its minimal reproducer.
     pub fn summary(&self) -> String {
+        let showed: u64 = self.findings.iter().map(|f| f.count).sum();
         let mut s = format!(
-            "wsspec fuzz {}: seed {}, {} sequences in {:.1} s ({:.0} sequences/s), {} finding{}\n",
+            "wsspec fuzz {}: seed {}, {} sequences in {:.1} s ({:.0} sequences/s), {} cause{} ({} failing sequence{})\n",
             self.target,
             self.seed,
             self.iterations,
             self.elapsed.as_secs_f64(),
             self.sequences_per_sec(),
             self.findings.len(),
-            if self.findings.len() == 1 { "" } else { "s" }
+            if self.findings.len() == 1 { "" } else { "s" },
+            showed,
+            if showed == 1 { "" } else { "s" },
         );
         if self.crashed {
             s.push_str("the server stopped accepting connections: the run ended there\n");
         }
         for f in &self.findings {
             s.push_str(&format!(
-                "\n  {} (iteration {}): {}\n    {}\n",
-                f.kind.name(),
+                "\n  {}\n    {} \"{}\"\n    seen in {} sequence{}, first at iteration {}\n",
+                f.cause,
+                f.requirement.section,
+                f.requirement.text,
+                f.count,
+                if f.count == 1 { "" } else { "s" },
                 f.iteration,
-                f.kind.describe(),
-                f.reason
             ));
             if f.kind == FindingKind::Crash {
+                s.push_str(&format!("    {}\n", f.reason));
                 s.push_str("    not shrunk: the server is gone; replay the case once it is back\n");
             } else {
                 s.push_str(&format!(
-                    "    shrunk from {} to {} send steps in {} runs; now: {}\n",
+                    "    shrunk from {} to {} send steps in {} runs: {}\n",
                     f.original_sends, f.minimal_sends, f.shrink_attempts, f.minimal_reason
                 ));
             }
@@ -627,6 +670,44 @@ fn requirement_for(plan: &Plan, case: &Case, r: &CaseResult, seq: &Sequence) -> 
     }
 }
 
+/// What makes two findings one cause: the rule broken (the requirement the missed
+/// expectation rests on) and how it was broken (the kind), not the event observed, so an
+/// unmasked text, binary and continuation frame accepted are one finding.
+fn cause_key(kind: FindingKind, requirement: &Requirement) -> String {
+    format!("{}|{}|{}", kind.name(), requirement.name, requirement.text)
+}
+
+/// Requirements that say what a correct server answers rather than a rule a sequence
+/// broke: a finding on one of them is only the same cause with the same kind.
+fn generic(requirement: &Requirement) -> bool {
+    matches!(
+        requirement.name.as_str(),
+        "peer-violation"
+            | "control-in-fragmented-message"
+            | "ping-answered"
+            | "handshake-accepted"
+            | "close-answered"
+            | "fragmented-message"
+            | "message-received"
+    )
+}
+
+/// Whether a candidate's finding is the same cause as the one being shrunk. The rule
+/// must be the same; the kind may change (an unmasked pong first seen as a hang, because
+/// a lying length swallowed the probe, is a wrong acceptance once the lie is gone),
+/// except for requirements that name no rule, where the kind is all there is.
+fn same_cause(
+    kind: FindingKind,
+    requirement: &Requirement,
+    k: FindingKind,
+    q: &Requirement,
+) -> bool {
+    q.name == requirement.name
+        && q.text == requirement.text
+        && k != FindingKind::Crash
+        && (k == kind || !generic(requirement))
+}
+
 /// Runs one sequence as a case. `id` names the case.
 async fn run_sequence(
     seq: &Sequence,
@@ -676,6 +757,8 @@ async fn crashed(target: &Target, session: &SessionConfig) -> bool {
 #[derive(Debug, Clone)]
 struct Raw {
     kind: FindingKind,
+    /// Iterations that showed this cause.
+    count: u64,
     iteration: u64,
     reason: String,
     requirement: Requirement,
@@ -781,6 +864,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                         let mut raw = shared.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         let crash = Raw {
                             kind: FindingKind::Crash,
+                            count: 1,
                             iteration: i,
                             reason,
                             requirement,
@@ -790,23 +874,32 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                         if i < entry.iteration {
                             *entry = crash;
                         }
-                    } else if let Some((kind, signature)) = finding {
+                    } else if let Some((kind, _)) = finding {
+                        // One entry per cause: the rule broken and how.
+                        let signature = cause_key(kind, &requirement);
                         let mut raw = shared.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         let cap = cfg.max_findings.unwrap_or(MAX_DISTINCT).min(MAX_DISTINCT);
                         let full = raw.len() >= cap && !raw.contains_key(&signature);
                         if !full {
-                            let keep = raw.get(&signature).is_none_or(|r| i < r.iteration);
-                            if keep {
-                                raw.insert(
-                                    signature,
-                                    Raw {
-                                        kind,
-                                        iteration: i,
-                                        reason,
-                                        requirement,
-                                        seq,
-                                    },
-                                );
+                            let fresh = Raw {
+                                kind,
+                                count: 1,
+                                iteration: i,
+                                reason,
+                                requirement,
+                                seq,
+                            };
+                            match raw.get_mut(&signature) {
+                                None => {
+                                    raw.insert(signature, fresh);
+                                }
+                                Some(r) => {
+                                    let count = r.count + 1;
+                                    if i < r.iteration {
+                                        *r = fresh;
+                                    }
+                                    r.count = count;
+                                }
                             }
                         }
                         if cfg.max_findings.is_some_and(|m| raw.len() >= m) {
@@ -848,9 +941,10 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
     report_progress(&shared, Phase::Shrinking { done: 0, of: total });
     let mut done = 0;
     let target_ref: &Target = &target;
-    let settled: Vec<Finding> = stream::iter(raws.into_iter().map(|(signature, raw)| async move {
-        settle(&signature, raw, cfg, target_ref, crashed_server).await
-    }))
+    let settled: Vec<Finding> = stream::iter(
+        raws.into_iter()
+            .map(|(_, raw)| async move { settle(raw, cfg, target_ref, crashed_server).await }),
+    )
     .buffered(cfg.jobs.clamp(1, 8))
     .inspect(|_| {
         done += 1;
@@ -860,7 +954,7 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
     .await;
     let mut findings = Vec::with_capacity(total);
     let mut save_errors = Vec::new();
-    for mut f in settled {
+    for mut f in merge(settled) {
         if let Some(dir) = &cfg.save_dir {
             match save::write(dir, &f.id, &f.case_toml) {
                 Ok(p) => f.saved = Some(p),
@@ -881,47 +975,75 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
     })
 }
 
+/// Findings whose reproducers turned out to show the same cause become one, the first
+/// seen kept, with the counts added.
+fn merge(settled: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(settled.len());
+    for f in settled {
+        match out.iter_mut().find(|g| g.signature == f.signature) {
+            Some(g) => g.count += f.count,
+            None => out.push(f),
+        }
+    }
+    out
+}
+
+/// One line naming a cause: how the server behaved and the rule it broke.
+fn cause_text(kind: FindingKind, q: &Requirement) -> String {
+    format!(
+        "{}: {} ({}, {})",
+        kind.name(),
+        kind.describe(),
+        q.name,
+        q.section
+    )
+}
+
 /// Shrinks one finding (unless the server is gone) and writes its case file.
-async fn settle(
-    signature: &str,
-    raw: Raw,
-    cfg: &FuzzConfig,
-    target: &Target,
-    crashed_server: bool,
-) -> Finding {
-    let id = format!("fuzz.{}.{}-{}", raw.kind.name(), cfg.seed, raw.iteration);
+async fn settle(raw: Raw, cfg: &FuzzConfig, target: &Target, crashed_server: bool) -> Finding {
     let original_plan = oracle::plan(&raw.seq).expect("run sequences have a plan");
     let mut minimal = raw.seq.clone();
     let mut attempts = 0;
-    let mut last: Option<(Plan, Case, CaseResult, String)> = None;
+    let mut last: Option<(Plan, FindingKind, Requirement, String)> = None;
+    let scratch = format!("fuzz.shrink.{}-{}", cfg.seed, raw.iteration);
+    // The cause a run of `cand` shows, if it is a finding.
+    let cause_of = |cand: Sequence, id: String| async move {
+        match run_sequence(&cand, &id, target, &cfg.session).await {
+            Some((plan, _, case, result, Judged::Finding { kind, reason, .. })) => {
+                let q = requirement_for(&plan, &case, &result, &cand);
+                Some((plan, kind, q, reason))
+            }
+            _ => None,
+        }
+    };
     if !crashed_server {
-        let kind = raw.kind;
+        let (kind, requirement) = (raw.kind, &raw.requirement);
         let counter = AtomicU64::new(0);
         let shrunk = shrink::shrink(raw.seq.clone(), cfg.shrink, |cand| {
             let n = counter.fetch_add(1, Ordering::Relaxed);
-            let id = format!("{id}.shrink-{n}");
+            let id = format!("{scratch}-{n}");
+            let run = cause_of(cand, id);
             async move {
-                match run_sequence(&cand, &id, target, &cfg.session).await {
-                    Some((.., Judged::Finding { kind: k, .. })) => k == kind,
-                    _ => false,
-                }
+                run.await
+                    .is_some_and(|(_, k, q, _)| same_cause(kind, requirement, k, &q))
             }
         })
         .await;
         attempts = shrunk.attempts;
-        // Confirm the reproducer once more; a flaky one falls back to the original.
+        // Confirm the reproducer once more; a flaky one falls back to the original. The
+        // finding is then what the reproducer shows.
         for candidate in [shrunk.sequence, raw.seq.clone()] {
-            if let Some((plan, _, case, result, Judged::Finding { kind, reason, .. })) =
-                run_sequence(&candidate, &id, target, &cfg.session).await
-            {
-                if kind == raw.kind {
+            if let Some(found) = cause_of(candidate.clone(), scratch.clone()).await {
+                if same_cause(kind, requirement, found.1, &found.2) {
                     minimal = candidate;
-                    last = Some((plan, case, result, reason));
+                    last = Some(found);
                     break;
                 }
             }
         }
     }
+    let kind = last.as_ref().map(|(_, k, ..)| *k).unwrap_or(raw.kind);
+    let id = format!("fuzz.{}.{}-{}", kind.name(), cfg.seed, raw.iteration);
     let plan = last
         .as_ref()
         .map(|(p, ..)| p.clone())
@@ -931,10 +1053,11 @@ async fn settle(
         .map(|(.., r)| r.clone())
         .unwrap_or_else(|| raw.reason.clone());
     let requirement = match &last {
-        Some((plan, case, result, _)) => requirement_for(plan, case, result, &minimal),
+        Some((_, _, q, _)) => q.clone(),
         None => raw.requirement.clone(),
     };
-    let mut title = format!("{}: {}", raw.kind.name(), minimal_reason);
+    let cause = cause_text(kind, &requirement);
+    let mut title = cause.clone();
     if title.chars().count() > 200 {
         title = title.chars().take(199).collect::<String>() + "…";
     }
@@ -943,9 +1066,9 @@ async fn settle(
             "Found by `wsspec fuzz --seed {}` at iteration {}: {}.",
             cfg.seed,
             raw.iteration,
-            raw.kind.describe()
+            kind.describe()
         ),
-        format!("First seen: {}", raw.reason),
+        format!("Observed on these steps: {minimal_reason}"),
         if crashed_server {
             "Not shrunk: the server stopped accepting connections.".to_owned()
         } else {
@@ -967,8 +1090,11 @@ async fn settle(
     };
     let case_toml = save::case_toml(&meta, &plan);
     Finding {
-        kind: raw.kind,
-        signature: signature.to_owned(),
+        kind,
+        signature: cause_key(kind, &requirement),
+        cause,
+        requirement,
+        count: raw.count,
         seed: cfg.seed,
         iteration: raw.iteration,
         reason: raw.reason,

@@ -60,6 +60,16 @@ fn hex_payload(bytes: &[u8]) -> String {
     format!("{{ hex = {} }}", quote(&hex_spaced(bytes)))
 }
 
+/// A payload as a reader wants it: text when it is UTF-8 without control characters (the
+/// loader reads a plain string as its UTF-8 bytes, so nothing changes on the wire), hex
+/// otherwise.
+fn payload(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(t) if !t.chars().any(char::is_control) => quote(t),
+        _ => hex_payload(bytes),
+    }
+}
+
 fn list(items: &[String]) -> String {
     format!("[{}]", items.join(", "))
 }
@@ -173,10 +183,10 @@ fn send_toml(send: &Send, opts: &WriteOpts) -> String {
                     u16::from_be_bytes([bytes[0], bytes[1]])
                 ));
                 if bytes.len() > 2 {
-                    f.push(format!("reason = {}", hex_payload(&bytes[2..])));
+                    f.push(format!("reason = {}", payload(&bytes[2..])));
                 }
             } else if !bytes.is_empty() {
-                f.push(format!("payload = {}", hex_payload(&bytes)));
+                f.push(format!("payload = {}", payload(&bytes)));
             }
         }
         Send::Message(m) => {
@@ -184,7 +194,7 @@ fn send_toml(send: &Send, opts: &WriteOpts) -> String {
             f.push(format!("opcode = {}", quote(OpCode(m.opcode).name())));
             let bytes = m.payload.bytes();
             if !bytes.is_empty() {
-                f.push(format!("payload = {}", hex_payload(&bytes)));
+                f.push(format!("payload = {}", payload(&bytes)));
             }
             match &m.fragments {
                 Fragmenting::Whole => {}
@@ -242,13 +252,13 @@ fn expect_toml(e: &Expect) -> String {
                 f.push(format!("opcode = {}", quote(OpCode(*o).name())));
             }
             if let Some(p) = payload {
-                f.push(format!("payload = {}", hex_payload(&p.bytes())));
+                f.push(format!("payload = {}", self::payload(&p.bytes())));
             }
         }
         ExpectKind::Pong { payload } => {
             f.push("expect = \"pong\"".into());
             if let Some(p) = payload {
-                f.push(format!("payload = {}", hex_payload(&p.bytes())));
+                f.push(format!("payload = {}", self::payload(&p.bytes())));
             }
         }
         ExpectKind::Close { codes } | ExpectKind::Fail { codes, .. } => {

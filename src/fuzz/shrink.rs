@@ -11,7 +11,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use super::oracle;
-use super::{Action, Sequence};
+use super::{opaque_bytes, opcode_rank, Action, Sequence};
 use crate::case::{Fragmenting, HandshakeSpec, LengthSpec, MaskSpec, Payload, Send};
 
 /// How much shrinking one finding may cost.
@@ -147,6 +147,22 @@ pub fn candidates(seq: &Sequence) -> Vec<Sequence> {
     for i in 0..n {
         for simpler in simplifications(&seq.actions[i]) {
             out.push(with(seq, |s| s.actions[i] = simpler));
+        }
+    }
+    // Opcodes: a plainer one (an unmasked pong accepted is as well shown by an unmasked
+    // text frame), then payloads a reader can read.
+    for i in 0..n {
+        if let Send::Frame(f) = &seq.actions[i].send {
+            for op in PLAINER {
+                if opcode_rank(op) < opcode_rank(f.opcode) {
+                    out.push(with(seq, |s| frame(&mut s.actions[i]).opcode = op));
+                }
+            }
+        }
+    }
+    for i in 0..n {
+        if let Some(readable) = readable(&seq.actions[i]) {
+            out.push(with(seq, |s| s.actions[i] = readable));
         }
     }
     out
@@ -312,6 +328,37 @@ fn simplifications(a: &Action) -> Vec<Action> {
         Send::Raw(_) | Send::Handshake(_) | Send::Shutdown => {}
     }
     out
+}
+
+/// Opcodes the shrinker tries instead of a frame's own, plainest first.
+const PLAINER: [u8; 3] = [1, 2, 9];
+
+/// Letters a payload's unreadable bytes become.
+const FILLER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+
+/// The action with its payload's bytes replaced by printable ones (a close frame keeps
+/// its code), if any were not.
+fn readable(a: &Action) -> Option<Action> {
+    let plain = |bytes: &[u8], keep: usize| -> Option<Vec<u8>> {
+        if opaque_bytes(bytes.get(keep..).unwrap_or_default()) == 0 {
+            return None;
+        }
+        let mut out = bytes.to_vec();
+        for (j, b) in out.iter_mut().enumerate().skip(keep) {
+            *b = FILLER[j % FILLER.len()];
+        }
+        Some(out)
+    };
+    let mut c = a.clone();
+    match &mut c.send {
+        Send::Frame(f) => {
+            let keep = if f.opcode == 8 { 2 } else { 0 };
+            f.payload = Payload::Bytes(plain(&f.payload.bytes(), keep)?);
+        }
+        Send::Message(m) => m.payload = Payload::Bytes(plain(&m.payload.bytes(), 0)?),
+        _ => return None,
+    }
+    Some(c)
 }
 
 fn frame(c: &mut Action) -> &mut crate::case::FrameSpec {

@@ -452,7 +452,11 @@ mod tests {
         let small = case("handshake.valid");
         let big = case("framing.binary.length.65536");
         // handshake.valid echoes one short message: the base, and a little.
-        assert!(case_cost(&small) < CASE_BASE_COST + 3 * 1024, "{}", case_cost(&small));
+        assert!(
+            case_cost(&small) < CASE_BASE_COST + 3 * 1024,
+            "{}",
+            case_cost(&small)
+        );
         assert_eq!(case_cost(&big), CASE_BASE_COST + 3 * 65536);
         let limits = case_limits(&small, ReadLimits::default());
         assert_eq!(limits.max_message, CASE_BASE_COST as u64);

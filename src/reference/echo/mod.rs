@@ -182,7 +182,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, prefix: Vec<u8>, cfg
                 Next::Fail(code) if flaws.pong_before_failing => {
                     // Answer the pings already buffered behind the offending frame.
                     while let Ok(Some(df)) = dec.next_frame() {
-                        if df.frame.opcode == crate::codec::OpCode::PING.0 && df.frame.fin {
+                        // Only well-formed pings: a peer answers what it can parse.
+                        if df.frame.opcode == crate::codec::OpCode::PING.0
+                            && df.frame.fin
+                            && df.violations.is_empty()
+                        {
                             let pong = conn.control(crate::codec::OpCode::PONG, df.frame.payload);
                             if !io::write_all(&mut s, &pong).await {
                                 return;
