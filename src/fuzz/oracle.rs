@@ -152,6 +152,9 @@ fn expect(kind: ExpectKind) -> Expect {
     }
 }
 
+/// Writes smaller than this make a request "trickled": a server may refuse it for a limit.
+const TRICKLE: usize = 16;
+
 fn flushed(opts: &WriteOpts) -> WriteOpts {
     WriteOpts {
         flush: true,
@@ -516,12 +519,19 @@ pub fn plan(seq: &Sequence) -> Result<Plan, Uncertain> {
                 requirement: Some(req),
             });
         }
-        steps.push(Step::Expect(expect(ExpectKind::Handshake(
-            HandshakeExpect {
-                status: vec![StatusPattern::Exact(101)],
-                ..Default::default()
-            },
-        ))));
+        let mut accept = expect(ExpectKind::Handshake(HandshakeExpect {
+            status: vec![StatusPattern::Exact(101)],
+            ..Default::default()
+        }));
+        if h.opts.chop.is_some_and(|c| c < TRICKLE) {
+            // A request trickled in tiny writes may be refused (tungstenite drops one that
+            // takes too many reads, a slowloris guard): a limit of the server, not a
+            // violation. The rest of the sequence is then skipped.
+            accept.otherwise = Grade::Unimplemented;
+            accept.note =
+                Some("a request written in tiny pieces may be refused as a resource limit".into());
+        }
+        steps.push(Step::Expect(accept));
     }
     if seq.actions.is_empty() && seq.handshake.is_none() {
         return Err(Uncertain("nothing to send".into()));
