@@ -6,35 +6,16 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{broken_server, ids, Flaws};
+use common::{ids, Flaws};
 use wsspec::case::Grade;
 use wsspec::report::findings::{self, FindingClass, Source};
 use wsspec::report::terminal::{self, Style};
 use wsspec::report::{junit, markdown};
 use wsspec::results::RunResults;
-use wsspec::run::{RunConfig, SessionConfig};
 
 /// Everything but `limits` (about 100 MiB) against the echo server with `bugs`.
 async fn run(bugs: Flaws) -> RunResults {
-    let server = broken_server(bugs).await;
-    let cfg = RunConfig {
-        jobs: 64,
-        session: SessionConfig {
-            step_timeout: Duration::from_millis(1000),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let suite = common::builtin()
-        .select(&[], &["limits"])
-        .expect("patterns parse");
-    tokio::time::timeout(
-        Duration::from_secs(120),
-        suite.run_server(&server.url(), &cfg),
-    )
-    .await
-    .expect("the run finishes")
-    .expect("the run takes place")
+    common::run_without_limits(bugs, 64, Duration::from_millis(1000)).await
 }
 
 fn not_passed(r: &RunResults) -> BTreeSet<String> {

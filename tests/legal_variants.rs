@@ -13,33 +13,14 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{broken_server, explain, failed, Flaws};
+use common::{explain, failed, Flaws};
 use wsspec::case::Grade;
 use wsspec::results::RunResults;
-use wsspec::run::{RunConfig, SessionConfig};
 
 async fn run(flaws: Flaws) -> RunResults {
-    let server = broken_server(flaws).await;
     // No case waits for its timeout against these servers, so a long one costs nothing and
     // keeps a loaded machine (six runs at once in this binary) from missing a deadline.
-    let cfg = RunConfig {
-        jobs: 32,
-        session: SessionConfig {
-            step_timeout: Duration::from_millis(5000),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let suite = common::builtin()
-        .select(&[], &["limits"])
-        .expect("patterns parse");
-    tokio::time::timeout(
-        Duration::from_secs(90),
-        suite.run_server(&server.url(), &cfg),
-    )
-    .await
-    .expect("the run finishes")
-    .expect("the run takes place")
+    common::run_without_limits(flaws, 32, Duration::from_millis(5000)).await
 }
 
 /// The cases that are neither pass nor fail.

@@ -356,3 +356,26 @@ pub fn assert_outcomes(r: &RunResults, e: &Expected, what: &str) {
     }
     assert!(msg.is_empty(), "{what}:{msg}");
 }
+
+/// The whole built-in suite but `limits` (about 100 MiB of traffic, which none of the
+/// flaws these runs study changes) against the echo server with `flaws`, `jobs` cases at
+/// once with this step timeout, bounded at 120 s.
+pub async fn run_without_limits(flaws: Flaws, jobs: usize, step: Duration) -> RunResults {
+    let server = broken_server(flaws).await;
+    let cfg = wsspec::run::RunConfig {
+        jobs,
+        session: wsspec::run::SessionConfig {
+            step_timeout: step,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let suite = builtin().select(&[], &["limits"]).expect("patterns parse");
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        suite.run_server(&server.url(), &cfg),
+    )
+    .await
+    .expect("the run finishes")
+    .expect("the run takes place")
+}
