@@ -1,5 +1,6 @@
-// Filtering by verdict, area and id; opening a linked or printed case. The page is complete
-// without it.
+// Filtering by verdict, area and id (#problems shows only the cases that did not pass);
+// opening a linked or printed case; the comparison grid's "differences only" (#differences).
+// The page is complete without it.
 (function () {
   function openTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
@@ -12,6 +13,15 @@
   window.addEventListener('beforeprint', function () {
     cases.forEach(function (c) { if (!c.hidden) c.open = true; });
   });
+  // The comparison page: hide the rows where every agent got the same verdict.
+  var diff = document.getElementById('differences-only');
+  if (diff) {
+    document.getElementById('grid-filter').hidden = false;
+    var setDiff = function () { document.body.classList.toggle('differences-only', diff.checked); };
+    diff.addEventListener('change', setDiff);
+    if (location.hash === '#differences') diff.checked = true;
+    setDiff();
+  }
   var f = document.getElementById('filters');
   if (!f) return;
   f.hidden = false;
@@ -34,5 +44,21 @@
   }
   f.addEventListener('input', apply);
   f.addEventListener('change', apply);
+  // One click to the problems: every verdict but pass, all areas, no search.
+  function onlyProblems() {
+    f.querySelectorAll('input[data-verdict]').forEach(function (b) { b.checked = b.getAttribute('data-verdict') !== 'pass'; });
+    f.querySelector('select').value = '';
+    f.querySelector('input[type=search]').value = '';
+    apply();
+  }
+  document.getElementById('problems-toggle').addEventListener('click', onlyProblems);
+  function problemsHash() {
+    if (location.hash === '#problems') {
+      onlyProblems();
+      document.getElementById('cases').scrollIntoView();
+    }
+  }
+  window.addEventListener('hashchange', problemsHash);
   apply();
+  problemsHash();
 })();

@@ -31,6 +31,9 @@ pub struct RunResults {
     /// stopped answering): such a run proves nothing about the missing cases and exits 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<Incomplete>,
+    /// The TLS session of a `wss://` run (absent for `ws://`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsDetails>,
 }
 
 /// Why a run stopped early and what it left out.
@@ -247,4 +250,55 @@ pub struct CloseResult {
     /// Who closed TCP first.
     pub tcp_closed_by: Party,
     pub detail: String,
+}
+
+/// The TLS session of a `wss://` run, as seen on one connection made after the reachability
+/// check: a report of a run over TLS says what was negotiated and whether the server's
+/// identity was checked, so an `--insecure` run never reads like a verified one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsDetails {
+    /// e.g. "TLSv1.3"
+    pub version: String,
+    /// rustls' name of the cipher suite, e.g. "TLS13_AES_256_GCM_SHA384".
+    pub cipher_suite: String,
+    /// The ALPN protocol the server chose, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// The server certificate's subject and issuer, attributes in certificate order
+    /// ("CN=example.org, O=Example"); empty when the certificate could not be read.
+    pub subject: String,
+    pub issuer: String,
+    /// Whom wsspec trusted; `insecure` means the certificate was not verified.
+    pub trust: TlsTrust,
+}
+
+impl TlsDetails {
+    /// Whether the server's certificate chain and name were verified.
+    pub fn verified(&self) -> bool {
+        self.trust != TlsTrust::Insecure
+    }
+}
+
+/// Which certificates a `wss://` run trusted (see `run::tls::Trust`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsTrust {
+    /// The Mozilla root set compiled into wsspec (webpki-roots).
+    #[default]
+    PublicRoots,
+    /// Only the certificates given with `--ca` (or a private anchor, as `demo --tls` uses).
+    CaFile,
+    /// `--insecure`: any certificate; the identity of the server was not checked.
+    Insecure,
+}
+
+impl TlsTrust {
+    /// How reports say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TlsTrust::PublicRoots => "verified against the public web roots (webpki-roots)",
+            TlsTrust::CaFile => "verified against the certificates given with --ca",
+            TlsTrust::Insecure => "NOT verified (--insecure): any certificate was accepted",
+        }
+    }
 }

@@ -70,6 +70,15 @@ fn html_names_every_case_and_is_self_contained() {
     assert!(page.contains("RFC 6455 §5.6"));
     assert!(page.contains("a text message of 125 bytes equal to what was sent"));
     assert!(page.contains("close 1002 &quot;protocol error&quot;"));
+    // The headline is the conformance summary, and one link shows only the problems.
+    assert!(page.contains("<h2>Conformance</h2>"));
+    let problems = r.cases.iter().filter(|c| c.verdict != Grade::Pass).count();
+    assert!(
+        page.contains(&format!("Show only the {problems} cases that did not pass")),
+        "problems link"
+    );
+    assert!(page.contains("id=\"problems\""));
+    assert!(page.contains("none (plain ws://)"));
 }
 
 #[test]
@@ -575,6 +584,36 @@ fn comparison_grid_links_each_cell_to_its_detail() {
     let dir = tempdir();
     report::write_comparison(&dir, &runs).unwrap();
     assert!(dir.join("index.html").exists());
+}
+
+#[test]
+fn comparison_grid_marks_the_rows_that_differ() {
+    let a = sample::synthetic(30, "a", 1);
+    let mut b = a.clone();
+    b.agent = "b".into();
+    // Two cases change verdict in the second run; every other row is the same.
+    let changed = [b.cases[3].id.clone(), b.cases[7].id.clone()];
+    for id in &changed {
+        let now = if a.cases.iter().find(|c| &c.id == id).unwrap().verdict == Grade::Pass {
+            Grade::Fail
+        } else {
+            Grade::Pass
+        };
+        set(&mut b, id, now);
+    }
+    let page = report::render_comparison(&[a, b]);
+    assert_eq!(page.matches("<tr class=\"differs\">").count(), 2);
+    assert_eq!(page.matches("<tr class=\"same\">").count(), 28);
+    for id in &changed {
+        assert!(
+            page.contains(&format!(
+                "<tr class=\"differs\"><td class=\"caseid\">{id}</td>"
+            )),
+            "{id}"
+        );
+    }
+    assert!(page.contains("id=\"differences-only\""));
+    assert!(page.contains("(2 of 30 cases differ between the agents)"));
 }
 
 /// The synthetic run fails, softens, skips and informs one way each (expected a 125-byte

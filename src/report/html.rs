@@ -78,6 +78,8 @@ struct Cell {
 
 #[derive(Serialize)]
 struct Row {
+    /// The agents' verdicts are not all the same (a case missing from a run differs too).
+    differs: bool,
     id: String,
     title: String,
     section: String,
@@ -86,6 +88,8 @@ struct Row {
 
 #[derive(Serialize)]
 struct GridArea {
+    /// Some row of the area differs.
+    differs: bool,
     name: String,
     rows: Vec<Row>,
 }
@@ -146,10 +150,12 @@ pub fn render_comparison(runs: &[RunResults]) -> String {
     let areas: Vec<GridArea> = view::group(&union)
         .into_iter()
         .map(|(name, cases)| GridArea {
+            differs: false,
             name: super::text::clean_line(name, 100),
             rows: cases
                 .iter()
                 .map(|c| Row {
+                    differs: false,
                     id: super::text::clean_line(&c.id, 200),
                     title: super::text::clean(&c.title, 300),
                     section: super::text::clean_line(&c.section, 100),
@@ -183,6 +189,16 @@ pub fn render_comparison(runs: &[RunResults]) -> String {
                 .collect(),
         })
         .collect();
+    let mut areas = areas;
+    let (mut rows, mut differing) = (0, 0);
+    for area in &mut areas {
+        for row in &mut area.rows {
+            row.differs = row.cells.windows(2).any(|w| w[0].verdict != w[1].verdict);
+            area.differs |= row.differs;
+            rows += 1;
+            differing += usize::from(row.differs);
+        }
+    }
     let details: Vec<AgentDetails> = runs
         .iter()
         .enumerate()
@@ -206,6 +222,8 @@ pub fn render_comparison(runs: &[RunResults]) -> String {
     ctx.insert("agents", &agents);
     ctx.insert("areas", &areas);
     ctx.insert("details", &details);
+    ctx.insert("rows", &rows);
+    ctx.insert("differing", &differing);
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
     ctx.insert("css", CSS);
     ctx.insert("js", JS);

@@ -184,6 +184,7 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
             Property::new("started_at", clean_line(&r.started_at, 50)),
             Property::new("strict", r.options.strict.to_string()),
             Property::new("conformance", findings::Summary::of(&found).line()),
+            Property::new("tls", super::view::tls_text(r)),
         ]);
         let time: f64 = cases.iter().map(|c| c.duration_ms.max(0.0)).sum();
         suite.set_time(secs(time));

@@ -106,6 +106,12 @@ fn change_list(out: &mut String, title: &str, items: &[Change], r: &RunResults, 
     }
 }
 
+/// The TLS line of text reports: what was negotiated and whether the certificate was
+/// verified, or that the run was plain `ws://`.
+pub fn tls_line(r: &RunResults) -> String {
+    escape(&super::view::tls_text(r), 1000)
+}
+
 /// The Markdown summary of a run.
 pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let t = Totals::of(&r.cases);
@@ -168,11 +174,13 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
             .join(" | "),
         rate(&t)
     );
+    let headline = super::headline::Headline::new(&t, &found);
     let _ = writeln!(
         out,
-        "\n**Conformance:** {}",
-        findings::Summary::of(&found).line()
+        "\n**Conformance:** {}\n\n**Rates:** {}.",
+        headline.line, headline.rates
     );
+    let _ = writeln!(out, "\n**TLS:** {}", tls_line(r));
 
     if let Some(cmp) = comparison {
         let _ = writeln!(

@@ -14,6 +14,7 @@
 pub mod autobahn;
 pub mod baseline;
 pub mod findings;
+pub mod headline;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -267,6 +267,7 @@ fn finish(cases: Vec<crate::results::CaseResult>, agent: &str, target: &str) -> 
         totals: Totals::of(&cases),
         cases,
         incomplete: None,
+        tls: None,
     }
 }
 

@@ -43,8 +43,8 @@ pub fn totals_line(t: &Totals, duration_ms: f64) -> String {
         0.0
     };
     format!(
-        "{} cases in {:.2}s ({:.0} cases/s): {} passed, {} failed, {} non-strict, {} informational, {} unimplemented",
-        t.total(),
+        "{} in {:.2}s ({:.0} cases/s): {} passed, {} failed, {} non-strict, {} informational, {} unimplemented",
+        super::headline::plural(t.total(), "case", "cases"),
         secs,
         rate,
         t.pass,
@@ -58,13 +58,21 @@ pub fn totals_line(t: &Totals, duration_ms: f64) -> String {
 pub fn render(r: &RunResults, style: &Style) -> String {
     let mut out = String::new();
     let c = style.color;
+    // The agent defaults to the URL: name it only when it says something more.
+    let agent = if r.agent == r.target {
+        String::new()
+    } else {
+        format!(" ({})", clean_line(&r.agent, 200))
+    };
     let _ = writeln!(
         out,
-        "wsspec {} against {} ({})",
+        "wsspec {} against {}{agent}",
         clean_line(&r.wsspec_version, 50),
         clean_line(&r.target, 500),
-        clean_line(&r.agent, 200)
     );
+    if let Some(t) = &r.tls {
+        let _ = writeln!(out, "TLS: {}", super::view::TlsView::new(t).line());
+    }
     let mut areas: Vec<&str> = Vec::new();
     for case in &r.cases {
         if !areas.contains(&case.area.as_str()) {
@@ -82,10 +90,10 @@ pub fn render(r: &RunResults, style: &Style) -> String {
         }
         let _ = writeln!(
             out,
-            "{}{}  {} cases: {} passed{}",
+            "{}{}  {}: {} passed{}",
             if style.verbose { "\n" } else { "" },
             paint(&clean_line(area, 100), "1", c),
-            t.total(),
+            super::headline::plural(t.total(), "case", "cases"),
             t.pass,
             if t.total() == t.pass {
                 String::new()
@@ -113,6 +121,12 @@ pub fn render(r: &RunResults, style: &Style) -> String {
     }
     let findings = findings::group(&r.cases);
     out.push_str(&findings_section(&findings, style));
+    let _ = writeln!(
+        out,
+        "\n{} {}",
+        paint("Rates:", "1", c),
+        super::headline::Headline::new(&Totals::of(&r.cases), &findings).rates
+    );
     if style.verbose {
         failure_details(&mut out, r, c);
     }

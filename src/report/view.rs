@@ -4,10 +4,11 @@
 //! escaped, length bounded); HTML escaping is the template engine's autoescape. The
 //! templates never mark a value of this model `safe`.
 //!
-//! Transcripts are the bulk of a report, so they get a budget: failing and other non-passing
-//! cases are served first and see more of each chunk; passing cases see less; once the page
-//! budget is spent, further transcripts are left out with a note that `results.json` holds
-//! them.
+//! Transcripts are the bulk of a report, so they get a budget, spent in order of need:
+//! failures (and errors) first, then the other non-passing cases, then passing ones. A failure
+//! always keeps its transcript (shorter once the budget is spent): it is the evidence a
+//! maintainer reads, and a 28 MB results.json is no place to look for it. Only other cases'
+//! transcripts are left out, with a note that `results.json` holds them.
 
 use serde::Serialize;
 
@@ -104,6 +105,8 @@ pub struct Segment {
 #[derive(Debug, Clone, Serialize)]
 pub struct TotalsView {
     pub total: usize,
+    /// "1 case", "973 cases"
+    pub cases_text: String,
     pub pass: usize,
     pub fail: usize,
     pub counts: Vec<VerdictCount>,
@@ -149,6 +152,7 @@ impl TotalsView {
             .join(", ");
         TotalsView {
             total,
+            cases_text: super::headline::plural(total, "case", "cases"),
             pass: t.pass,
             fail: t.fail,
             pass_rate: if total == 0 {
@@ -247,6 +251,9 @@ pub struct CaseView {
     /// Non-empty when lists were cut.
     pub lists_cut: String,
     pub close: Option<CloseView>,
+    /// What the page says when there is no close verdict: whether a connection was
+    /// established at all (see [`close_note`]).
+    pub close_note: String,
     pub duration: String,
     pub bytes_sent: u64,
     pub bytes_received: u64,
@@ -308,10 +315,68 @@ pub struct RunView {
     pub notes: Vec<String>,
     /// The conformance summary: "N MUST findings (M cases), ...".
     pub conformance: String,
+    /// The page's headline: findings per class and rates over what the peer implements.
+    pub headline: super::headline::Headline,
+    /// The TLS session of a `wss://` run.
+    pub tls: Option<TlsView>,
     /// The non-passing cases grouped by cause, failures first.
     pub findings: Vec<FindingView>,
     /// Non-empty when findings were left out of the page.
     pub findings_cut: String,
+}
+
+/// The TLS details of a run, cleaned for the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsView {
+    pub version: String,
+    pub cipher_suite: String,
+    pub alpn: String,
+    pub subject: String,
+    pub issuer: String,
+    pub verified: bool,
+    /// How the certificate was checked, or that it was not.
+    pub trust: &'static str,
+}
+
+impl TlsView {
+    pub fn new(t: &crate::results::TlsDetails) -> TlsView {
+        let or_unknown = |s: &str| {
+            if s.is_empty() {
+                "(not readable)".to_owned()
+            } else {
+                clean_line(s, 300)
+            }
+        };
+        TlsView {
+            version: clean_line(&t.version, 30),
+            cipher_suite: clean_line(&t.cipher_suite, 80),
+            alpn: t
+                .alpn
+                .as_deref()
+                .map(|a| clean_line(a, 50))
+                .unwrap_or_else(|| "none".to_owned()),
+            subject: or_unknown(&t.subject),
+            issuer: or_unknown(&t.issuer),
+            verified: t.verified(),
+            trust: t.trust.describe(),
+        }
+    }
+
+    /// One line for text reports.
+    pub fn line(&self) -> String {
+        format!(
+            "{}, {}, ALPN {}; certificate subject {}, issuer {}; {}",
+            self.version, self.cipher_suite, self.alpn, self.subject, self.issuer, self.trust
+        )
+    }
+}
+
+/// The TLS of a run in one line (cleaned, not escaped), or that it was plain `ws://`.
+pub fn tls_text(r: &RunResults) -> String {
+    match &r.tls {
+        Some(t) => TlsView::new(t).line(),
+        None => "none (plain ws://)".to_owned(),
+    }
 }
 
 /// A case of a finding, linked to its section of the page.
@@ -729,12 +794,45 @@ pub fn case_view(c: &CaseResult, cmp: Option<&Comparison>) -> CaseView {
             tcp_closed_by: party(k.tcp_closed_by),
             detail: clean(&k.detail, PEER_MAX),
         }),
+        close_note: if c.close.is_some() {
+            String::new()
+        } else {
+            close_note(c).to_owned()
+        },
         duration: duration(c.duration_ms),
         bytes_sent: c.bytes_sent,
         bytes_received: c.bytes_received,
         open: false,
         baseline,
         transcript: omitted(&c.transcript, ""),
+    }
+}
+
+/// Why a case has no close verdict, in words that agree with its checks. A case judges the
+/// close only when its connection was established, it asks for the close to be judged, and
+/// wsspec did not end the connection itself once the verdict was decided; a case whose
+/// handshake passed must not read "no connection was established".
+pub fn close_note(c: &CaseResult) -> &'static str {
+    let upgraded = c
+        .checks
+        .iter()
+        .any(|k| (k.implicit && k.matched) || k.observed.starts_with("status 101"))
+        || c.transcript.entries.iter().any(|e| {
+            matches!(
+                e,
+                Entry::Frame {
+                    dir: Direction::In,
+                    ..
+                }
+            )
+        });
+    let heard = c.bytes_received > 0;
+    if upgraded {
+        "not judged in this case: the WebSocket connection was established, and wsspec ended it once the case's checks were decided"
+    } else if heard {
+        "no WebSocket connection was established: the peer did not accept the opening handshake"
+    } else {
+        "no WebSocket connection was established: nothing came back from the peer"
     }
 }
 
@@ -809,10 +907,18 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
     };
     let mut budget = TRANSCRIPT_BUDGET;
     let mut left_out = 0;
+    let mut shortened = 0;
     let mut opened = 0;
-    for pass_round in [false, true] {
+    // Round 0: failures and errors; 1: the other non-passing cases; 2: passing cases.
+    let round_of = |g: Grade| match g {
+        Grade::Fail | Grade::Error => 0,
+        Grade::Pass => 2,
+        _ => 1,
+    };
+    for round in 0..3 {
+        let pass_round = round == 2;
         for &(a, k, c) in &by_index {
-            if (c.verdict == Grade::Pass) != pass_round {
+            if round_of(c.verdict) != round {
                 continue;
             }
             let lim = if pass_round { BRIEF } else { DETAILED };
@@ -821,6 +927,12 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
             if cost <= budget {
                 budget -= cost;
                 view.transcript = transcript_view(&c.transcript, lim);
+            } else if round == 0 {
+                // A failure is never left without its evidence: past the budget it is shown
+                // in brief, and the page grows.
+                shortened += 1;
+                budget = budget.saturating_sub(transcript_cost(&c.transcript, BRIEF));
+                view.transcript = transcript_view(&c.transcript, BRIEF);
             } else {
                 left_out += 1;
                 view.transcript = omitted(
@@ -855,7 +967,14 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
     }
     if left_out > 0 {
         notes.push(format!(
-            "The wire transcripts of {left_out} case(s) are left out to keep this page small; results.json holds them."
+            "The wire transcripts of {} that did not fail are left out to keep this page small; results.json holds them. Every failing case keeps its transcript.",
+            super::headline::plural(left_out, "case", "cases")
+        ));
+    }
+    if shortened > 0 {
+        notes.push(format!(
+            "The transcripts of {} are shown in brief (fewer entries and bytes) to keep this page small; results.json holds them whole.",
+            super::headline::plural(shortened, "failing case", "failing cases")
         ));
     }
     let o = &r.options;
@@ -906,7 +1025,10 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
     ];
     let found = super::findings::group(&r.cases);
     let (findings, findings_cut) = finding_views(&found);
+    let totals = Totals::of(&r.cases);
     RunView {
+        headline: super::headline::Headline::new(&totals, &found),
+        tls: r.tls.as_ref().map(TlsView::new),
         conformance: super::findings::Summary::of(&found).line(),
         findings,
         findings_cut,
@@ -917,7 +1039,7 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
         started_at: clean_line(&r.started_at, 50),
         duration: duration(r.duration_ms),
         options,
-        totals: TotalsView::new(&Totals::of(&r.cases)),
+        totals: TotalsView::new(&totals),
         areas,
         baseline: cmp.map(baseline_view),
         notes,
@@ -1000,9 +1122,112 @@ mod tests {
         let first_fail = cases.iter().find(|c| c.verdict == "fail").unwrap();
         assert!(first_fail.transcript.shown);
         assert!(first_fail.transcript.entries.len() == DETAILED.entries);
-        assert!(cases
+        // No failure ever goes without its transcript.
+        assert_eq!(shown_fail, fails);
+        let left_out: Vec<&&CaseView> = cases
             .iter()
-            .any(|c| !c.transcript.shown && !c.transcript.omitted.is_empty()));
+            .filter(|c| !c.transcript.shown && !c.transcript.omitted.is_empty())
+            .collect();
+        assert!(!left_out.is_empty());
+        assert!(left_out.iter().all(|c| c.verdict != "fail"));
         assert!(!v.notes.is_empty());
+    }
+
+    #[test]
+    fn failures_keep_transcripts_past_the_budget() {
+        // 60 failing cases of ~400 KB of transcript each: far beyond the page budget.
+        let mut r = super::super::sample::synthetic(60, "a", 1);
+        for c in &mut r.cases {
+            c.verdict = Grade::Fail;
+            let t_us = 1;
+            for _ in 0..399 {
+                c.transcript.entries.push(Entry::Bytes {
+                    t_us,
+                    dir: Direction::In,
+                    len: 2048,
+                    hex: "ab".repeat(2048),
+                    truncated: false,
+                });
+            }
+        }
+        let v = run_view(&r, None);
+        let cases: Vec<&CaseView> = v.areas.iter().flat_map(|a| &a.cases).collect();
+        assert_eq!(cases.len(), 60);
+        assert!(cases.iter().all(|c| c.transcript.shown));
+        let brief = cases
+            .iter()
+            .filter(|c| c.transcript.entries.len() == BRIEF.entries)
+            .count();
+        assert!(brief > 0, "the budget ran out, so some are brief");
+        assert!(
+            v.notes.iter().any(|n| n.contains("shown in brief")),
+            "{:?}",
+            v.notes
+        );
+    }
+
+    fn check(observed: &str, matched: bool, implicit: bool) -> crate::results::Check {
+        crate::results::Check {
+            step: 1,
+            expected: "status 101".into(),
+            observed: observed.into(),
+            matched,
+            grade: if matched { Grade::Pass } else { Grade::Fail },
+            implicit,
+            count: 1,
+            limit: false,
+        }
+    }
+
+    #[test]
+    fn close_line_agrees_with_the_handshake() {
+        let mut r = super::super::sample::synthetic(1, "a", 1);
+        let c = &mut r.cases[0];
+        c.close = None;
+        // The implicit handshake passed: a connection was established.
+        c.checks = vec![check("status 101", true, true)];
+        c.transcript = Transcript::default();
+        let note = case_view(c, None).close_note;
+        assert!(note.starts_with("not judged"), "{note}");
+        assert!(!note.contains("no WebSocket connection"), "{note}");
+        // A handshake case whose server accepted what it should have refused.
+        c.checks = vec![check("status 101 Switching Protocols", false, false)];
+        assert!(case_view(c, None).close_note.starts_with("not judged"));
+        // Refused with a 400: no connection.
+        c.checks = vec![check("status 400 Bad Request", true, false)];
+        c.bytes_received = 120;
+        let note = case_view(c, None).close_note;
+        assert!(
+            note.contains("did not accept the opening handshake"),
+            "{note}"
+        );
+        c.bytes_received = 0;
+        let note = case_view(c, None).close_note;
+        assert!(note.contains("nothing came back"), "{note}");
+    }
+
+    #[test]
+    fn tls_line_says_when_the_certificate_was_not_verified() {
+        let mut t = crate::results::TlsDetails {
+            version: "TLSv1.3".into(),
+            cipher_suite: "TLS13_AES_128_GCM_SHA256".into(),
+            alpn: Some("http/1.1".into()),
+            subject: "CN=example.test".into(),
+            issuer: "CN=Example CA".into(),
+            trust: crate::results::TlsTrust::Insecure,
+        };
+        let line = TlsView::new(&t).line();
+        assert!(line.contains("NOT verified (--insecure)"), "{line}");
+        assert!(
+            line.contains("subject CN=example.test, issuer CN=Example CA"),
+            "{line}"
+        );
+        t.trust = crate::results::TlsTrust::CaFile;
+        let v = TlsView::new(&t);
+        assert!(
+            v.verified
+                && v.line()
+                    .contains("verified against the certificates given with --ca")
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod server_session;
 pub mod session;
 pub mod target;
 pub mod tls;
+pub mod tls_info;
 pub mod transport;
 pub mod writer;
 
@@ -79,6 +80,8 @@ pub struct RunConfig {
     pub grace: Duration,
     /// Stops the run from outside (signals); the run also triggers it itself.
     pub stop: Stop,
+    /// Whom `session.tls` trusts, for the reports of a `wss://` run.
+    pub tls_trust: crate::results::TlsTrust,
 }
 
 impl Default for RunConfig {
@@ -95,6 +98,7 @@ impl Default for RunConfig {
             max_time: None,
             grace: Duration::from_secs(2),
             stop: Stop::default(),
+            tls_trust: Default::default(),
         }
     }
 }
@@ -288,6 +292,13 @@ pub async fn run_server(
         r = probe(target, &cfg.session, cfg.probe_echo) => r?,
         _ = stop.wait() => {}
     }
+    let tls = tls_info::probe(
+        target,
+        cfg.session.tls.as_ref(),
+        cfg.tls_trust,
+        cfg.session.connect_timeout,
+    )
+    .await;
     let started_at = crate::time::now_rfc3339();
     let jobs = Arc::new(Semaphore::new(cfg.jobs.max(1)));
     let budget_kib = (cfg.memory_budget / 1024).clamp(1, Semaphore::MAX_PERMITS) as u32;
@@ -417,6 +428,7 @@ pub async fn run_server(
         totals: Totals::of(&cases),
         cases,
         incomplete,
+        tls,
     })
 }
 

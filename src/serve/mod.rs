@@ -501,6 +501,8 @@ impl Inner {
                 header_names: Vec::new(),
             },
             totals: Totals::of(&cases),
+            // wsspec is the TLS server here; the report says so from the URL.
+            tls: None,
             incomplete: (cases.len() < self.cases.len()).then(|| {
                 let ran: std::collections::BTreeSet<&str> =
                     cases.iter().map(|c| c.id.as_str()).collect();
