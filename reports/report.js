@@ -52,11 +52,9 @@
     apply();
   }
   document.getElementById('problems-toggle').addEventListener('click', onlyProblems);
+  // The browser scrolls to the #problems anchor (in the Cases heading) itself.
   function problemsHash() {
-    if (location.hash === '#problems') {
-      onlyProblems();
-      document.getElementById('cases').scrollIntoView();
-    }
+    if (location.hash === '#problems') onlyProblems();
   }
   window.addEventListener('hashchange', problemsHash);
   apply();

@@ -372,6 +372,16 @@ fn results_schema_doc_names_every_field() {
         detail: "d".into(),
     };
     keys(&serde_json::to_value(v).unwrap(), &mut found);
+    // The TLS details appear only in a wss:// run: add their fields from a value.
+    let tls = wsspec::results::TlsDetails {
+        version: "TLSv1.3".into(),
+        cipher_suite: "TLS13_AES_128_GCM_SHA256".into(),
+        alpn: Some("http/1.1".into()),
+        subject: "CN=a".into(),
+        issuer: "CN=a".into(),
+        trust: wsspec::results::TlsTrust::CaFile,
+    };
+    keys(&serde_json::json!({ "tls": tls }), &mut found);
     // Findings are empty against a correct peer too: take them from the JSON report of a
     // run where one case is made to fail.
     let mut failing = results.clone();
@@ -433,4 +443,70 @@ fn results_schema_doc_names_every_field() {
             "docs/results-schema.md does not state {name} = {value}"
         );
     }
+}
+
+/// The body of the README sample `name` (see scripts/docs-samples.sh).
+fn sample(readme: &str, name: &str) -> String {
+    let marker = format!("<!-- sample: {name} ");
+    let at = readme
+        .find(&marker)
+        .unwrap_or_else(|| panic!("README.md has no sample {name:?}"));
+    let rest = &readme[at..];
+    let open = rest.find("```text\n").expect("a text block after the marker") + 8;
+    let close = rest[open..].find("\n```").expect("the block closes") + open;
+    rest[open..close].to_owned()
+}
+
+/// The README's `wsspec demo` output comes from a real run (scripts/docs-samples.sh). It
+/// must still describe today's suite: the areas and their sizes, the total, and as findings
+/// exactly the cases whose files document a deviation of the reference server.
+#[test]
+fn readme_demo_sample_matches_the_suite() {
+    use std::collections::BTreeMap;
+    let readme = read("README.md");
+    let text = sample(&readme, "demo");
+    let suite = wsspec::Suite::builtin()
+        .unwrap()
+        .for_role(wsspec::case::Role::Server);
+    let mut want: BTreeMap<String, usize> = BTreeMap::new();
+    for c in suite.cases() {
+        // The area is the id's first segment (cases/README.md).
+        let area = c.id.split('.').next().unwrap().to_owned();
+        *want.entry(area).or_default() += 1;
+    }
+    let mut got: BTreeMap<String, usize> = BTreeMap::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(area), Some(n), Some(unit)) = (words.next(), words.next(), words.next()) {
+            if (unit == "cases:" || unit == "case:") && !line.starts_with(' ') {
+                got.insert(area.to_owned(), n.parse().unwrap());
+            }
+        }
+    }
+    assert_eq!(got, want, "README sample areas; rerun scripts/docs-samples.sh");
+    let total = format!("\n{} cases in ", suite.cases().len());
+    assert!(
+        text.contains(&total),
+        "README sample total is not {}; rerun scripts/docs-samples.sh",
+        suite.cases().len()
+    );
+    let mut listed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("cases:"))
+        .flat_map(|ids| ids.split(','))
+        .map(str::trim)
+        .collect();
+    listed.sort();
+    let mut documented: Vec<&str> = suite
+        .cases()
+        .iter()
+        .filter(|c| c.deviations.iter().any(|(a, _)| a == "tokio-tungstenite"))
+        .map(|c| c.id.as_str())
+        .collect();
+    documented.sort();
+    assert_eq!(
+        listed, documented,
+        "README sample findings; rerun scripts/docs-samples.sh"
+    );
+    assert!(text.contains("wrote wsspec-report/index.html"));
 }
