@@ -1056,7 +1056,7 @@ fn wsspec_check_reports_the_error_and_exits_2() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 cases, all valid"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 case, all valid"));
 }
 
 #[test]

@@ -452,7 +452,10 @@ fn sample(readme: &str, name: &str) -> String {
         .find(&marker)
         .unwrap_or_else(|| panic!("README.md has no sample {name:?}"));
     let rest = &readme[at..];
-    let open = rest.find("```text\n").expect("a text block after the marker") + 8;
+    let open = rest
+        .find("```text\n")
+        .expect("a text block after the marker")
+        + 8;
     let close = rest[open..].find("\n```").expect("the block closes") + open;
     rest[open..close].to_owned()
 }
@@ -483,7 +486,10 @@ fn readme_demo_sample_matches_the_suite() {
             }
         }
     }
-    assert_eq!(got, want, "README sample areas; rerun scripts/docs-samples.sh");
+    assert_eq!(
+        got, want,
+        "README sample areas; rerun scripts/docs-samples.sh"
+    );
     let total = format!("\n{} cases in ", suite.cases().len());
     assert!(
         text.contains(&total),

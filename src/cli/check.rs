@@ -15,7 +15,10 @@ pub(super) fn check(dir: Option<PathBuf>) -> i32 {
             let what = dir
                 .map(|d| d.display().to_string())
                 .unwrap_or_else(|| "built-in cases".into());
-            println!("{what}: {} cases, all valid", cases.len());
+            println!(
+                "{what}: {}, all valid",
+                crate::report::headline::plural(cases.len(), "case", "cases")
+            );
             EXIT_OK
         }
         Err(case::CaseError::Many(errors)) => {

@@ -24,7 +24,13 @@ pub(super) fn main(mut run: RunArgs, tls: bool) -> i32 {
             .agent
             .clone()
             .unwrap_or_else(|| "tokio-tungstenite (reference)".into());
-        execute(&target, run, agent, trust).await
+        // demo --tls trusts exactly its fresh certificate, as --ca would.
+        let trust_kind = if tls {
+            crate::results::TlsTrust::CaFile
+        } else {
+            crate::results::TlsTrust::PublicRoots
+        };
+        execute(&target, run, agent, (trust, trust_kind)).await
     })
 }
 

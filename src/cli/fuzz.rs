@@ -66,9 +66,10 @@ pub(super) async fn fuzz(args: FuzzArgs) -> i32 {
             let b = ProgressBar::new(n);
             b.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} [{bar:30}] {pos}/{len} sequences {per_sec} {msg}",
+                    "{spinner} [{bar:30}] {pos}/{len} sequences {rate} {msg}",
                 )
                 .expect("static template")
+                .with_key("rate", super::server::rate)
                 .progress_chars("=> "),
             );
             b
@@ -76,8 +77,9 @@ pub(super) async fn fuzz(args: FuzzArgs) -> i32 {
         Limit::Duration(_) => {
             let b = ProgressBar::new_spinner();
             b.set_style(
-                ProgressStyle::with_template("{spinner} {pos} sequences {per_sec} {elapsed} {msg}")
-                    .expect("static template"),
+                ProgressStyle::with_template("{spinner} {pos} sequences {rate} {elapsed} {msg}")
+                    .expect("static template")
+                    .with_key("rate", super::server::rate),
             );
             b
         }

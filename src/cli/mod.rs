@@ -53,6 +53,11 @@ enum Command {
     Server {
         /// e.g. ws://127.0.0.1:9001/ or wss://example.org/chat
         url: String,
+        /// Wait up to this long (e.g. 30s) for the server to accept TCP connections before
+        /// the run, so `my-server & wsspec server --wait 30s URL` needs no sleep; on
+        /// expiry, one line and exit code 2.
+        #[arg(long, value_name = "DURATION", value_parser = crate::fuzz::parse_duration)]
+        wait: Option<Duration>,
         #[command(flatten)]
         run: RunArgs,
         #[command(flatten)]
@@ -138,6 +143,17 @@ impl TlsArgs {
             return Ok(None);
         };
         Ok(Some(run::tls::client_config(&trust)))
+    }
+
+    /// Whom the run trusts, as reports say it.
+    fn trust(&self) -> crate::results::TlsTrust {
+        if self.insecure {
+            crate::results::TlsTrust::Insecure
+        } else if self.ca.is_some() {
+            crate::results::TlsTrust::CaFile
+        } else {
+            crate::results::TlsTrust::PublicRoots
+        }
     }
 }
 
@@ -227,7 +243,12 @@ pub fn main() -> i32 {
         Command::Baseline { results, out } => baseline::write_baseline(&results, &out),
         Command::Client { args } => client::main(args),
         Command::Fuzz(args) => with_runtime(|| async move { fuzz::fuzz(args).await }),
-        Command::Server { url, run, tls } => server::main(url, run, tls),
+        Command::Server {
+            url,
+            wait,
+            run,
+            tls,
+        } => server::main(url, wait, run, tls),
         Command::Demo { run, tls } => demo::main(run, tls),
     }
 }

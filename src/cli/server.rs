@@ -1,6 +1,7 @@
 //! `wsspec server`: the suite against a server at a URL.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,10 +13,59 @@ use super::{
 };
 use crate::case::{self, Case};
 use crate::report::{self, terminal};
-use crate::results::RunResults;
+use crate::results::{RunResults, TlsTrust};
 use crate::run::{self, RunConfig, SessionConfig, Target};
 
-pub(super) fn main(url: String, run: RunArgs, tls: TlsArgs) -> i32 {
+/// Cases finished and failed so far, for the progress bar and the log lines.
+#[derive(Default)]
+struct Counts {
+    done: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+/// Seconds between two progress lines in a log (no terminal); `WSSPEC_PROGRESS_SECS`
+/// overrides the default of 5.
+fn log_every() -> Duration {
+    std::env::var("WSSPEC_PROGRESS_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.05 && *s <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(5))
+}
+
+/// One line per `every` on stderr while the run lasts: "wsspec: 412/973 cases, 2 failed,
+/// 10s". The run's summary follows on stdout as with a terminal.
+async fn log_progress(counts: Arc<Counts>, total: usize, every: Duration) {
+    let t0 = std::time::Instant::now();
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tick.tick().await;
+        let failed = counts.failed.load(Ordering::Relaxed);
+        eprintln!(
+            "wsspec: {}/{total} cases, {failed} failed, {:.0}s",
+            counts.done.load(Ordering::Relaxed),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Aborts the progress task when the run is over.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The bar's rate as a whole number of cases per second (indicatif's own `{per_sec}` shows
+/// four decimals: "136.0316/s").
+pub(super) fn rate(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    let _ = write!(w, "{:.0}/s", state.per_sec());
+}
+
+pub(super) fn main(url: String, wait: Option<Duration>, run: RunArgs, tls: TlsArgs) -> i32 {
     let target = match Target::parse(&url) {
         Ok(t) => t,
         Err(e) => return fail(e),
@@ -25,20 +75,40 @@ pub(super) fn main(url: String, run: RunArgs, tls: TlsArgs) -> i32 {
             "--ca and --insecure apply to wss:// only, and {url} is ws://"
         ));
     }
+    let trust = tls.trust();
     let tls = match tls.client_config() {
         Ok(t) => t,
         Err(code) => return code,
     };
     let agent = run.agent.clone().unwrap_or_else(|| url.clone());
-    with_runtime(|| async move { execute(&target, run, agent, tls).await })
+    with_runtime(|| async move {
+        if let Some(within) = wait {
+            if let Err(e) = wait_for_peer(&target, within).await {
+                return fail(e);
+            }
+        }
+        execute(&target, run, agent, (tls, trust)).await
+    })
 }
 
-pub(super) async fn execute(
-    target: &Target,
-    args: RunArgs,
-    agent: String,
-    tls: Option<Arc<rustls::ClientConfig>>,
-) -> i32 {
+/// `--wait`: says once that it waits, and how long it took when it had to.
+async fn wait_for_peer(target: &Target, within: Duration) -> Result<(), run::wait::WaitError> {
+    let t0 = std::time::Instant::now();
+    if run::wait::wait_for_tcp(target, within).await? {
+        eprintln!(
+            "wsspec: {} accepted a connection after {:.1}s",
+            target.socket_addr(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// The run's TLS client configuration (None: the public roots) and whom it trusts.
+pub(super) type Tls = (Option<Arc<rustls::ClientConfig>>, TlsTrust);
+
+pub(super) async fn execute(target: &Target, args: RunArgs, agent: String, tls: Tls) -> i32 {
+    let (tls, tls_trust) = tls;
     let cases = match load(&args.cases_dir) {
         Ok(c) => c,
         Err(code) => return code,
@@ -116,27 +186,37 @@ pub(super) async fn execute(
         known_deviations: args.known_deviations.clone(),
         max_time: args.max_time,
         stop,
+        tls_trust,
         ..Default::default()
     };
-    let bar = ProgressBar::new(cases.len() as u64);
+    let total = cases.len();
+    let bar = ProgressBar::new(total as u64);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases {per_sec} {msg}")
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases {rate} {msg}")
             .expect("static template")
+            .with_key("rate", rate)
             .progress_chars("=> "),
     );
-    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counts = Arc::new(Counts::default());
     let progress: run::Progress = {
         let bar = bar.clone();
-        let failed = failed.clone();
+        let counts = counts.clone();
         Arc::new(move |r| {
             if r.verdict == case::Grade::Fail {
-                let n = failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let n = counts.failed.fetch_add(1, Ordering::Relaxed) + 1;
                 bar.set_message(format!("{n} failed"));
             }
+            counts.done.fetch_add(1, Ordering::Relaxed);
             bar.inc(1);
         })
     };
+    // Without a terminal (a CI log) the bar draws nothing: a line every few seconds instead.
+    let log_lines = (!std::io::stderr().is_terminal()).then(|| {
+        let counts = counts.clone();
+        AbortOnDrop(tokio::spawn(log_progress(counts, total, log_every())))
+    });
     let results = run::run_server(target, cases, &cfg, Some(progress)).await;
+    drop(log_lines);
     bar.finish_and_clear();
     let results: RunResults = match results {
         Ok(r) => r,

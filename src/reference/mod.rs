@@ -46,7 +46,13 @@ pub struct ReferenceServer {
 impl ReferenceServer {
     /// Binds 127.0.0.1 on an ephemeral port and serves until dropped.
     pub async fn start() -> std::io::Result<ReferenceServer> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// Like [`ReferenceServer::start`], on a given address (a test of `--wait` starts the
+    /// server on a known port after wsspec).
+    pub async fn start_on(addr: &str) -> std::io::Result<ReferenceServer> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             loop {

@@ -11,6 +11,7 @@ pub mod test_server;
 pub mod tls;
 pub mod tls_info;
 pub mod transport;
+pub mod wait;
 pub mod writer;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
