@@ -52,7 +52,19 @@
     apply();
   }
   document.getElementById('problems-toggle').addEventListener('click', onlyProblems);
-  // The browser scrolls to the #problems anchor (in the Cases heading) itself.
+  // The summary's link: without this script it leads to the findings; with it, it filters
+  // the cases, marks the address with #problems (no element has that id, so nothing
+  // scrolls by itself) and shows the cases.
+  var link = document.getElementById('only-problems');
+  if (link) {
+    link.addEventListener('click', function (e) {
+      e.preventDefault();
+      history.replaceState(null, '', '#problems');
+      onlyProblems();
+      document.getElementById('cases').scrollIntoView();
+    });
+  }
+  // Opening the page at #problems filters it (and leaves it at the top).
   function problemsHash() {
     if (location.hash === '#problems') onlyProblems();
   }

@@ -26,8 +26,8 @@ replace() { # NAME FILE
 import re, sys
 name, body = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
 readme = open("README.md").read()
-pattern = re.compile(r"(<!-- sample: %s\b[^>]*-->\n```text\n).*?(\n```\n<!-- /sample -->)" % re.escape(name), re.S)
-new, n = pattern.subn(lambda m: m.group(1) + body + m.group(2), readme)
+pattern = re.compile(r"(<!-- sample: %s\b[^>]*-->\n```text\n)(?:.*?\n)?(```\n<!-- /sample -->)" % re.escape(name), re.S)
+new, n = pattern.subn(lambda m: m.group(1) + body + "\n" + m.group(2), readme)
 if n != 1:
     sys.exit(f"README.md: sample {name!r} found {n} times")
 open("README.md", "w").write(new)

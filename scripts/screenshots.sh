@@ -8,7 +8,8 @@
 # What it runs, all on loopback against the embedded reference server:
 #   1. `wsspec demo --tls`: the report's first screen (headline, rates, TLS details)
 #      -> docs/img/report-summary.png
-#   2. the same page at #problems: only the cases that did not pass
+#   2. the same page at #problems: only the cases that did not pass (what the summary's
+#      "Show only the N cases that did not pass" does)
 #      -> docs/img/report-problems.png
 #   3. `wsspec report` of that run and a `--strict` run: the comparison grid with
 #      "differences only" on -> docs/img/compare-differences.png
@@ -69,5 +70,6 @@ expect "differences counted" "$work/compare.dom" '\([0-9]+ of [0-9]+ cases diffe
 expect "a row that differs" "$work/compare.dom" '<tr class="differs">'
 
 shot "$report" docs/img/report-summary.png 1280,1000
-shot "$report#problems" docs/img/report-problems.png 1280,1000
+# Tall: the page opened at #problems stays at its top, and the filtered cases are below.
+shot "$report#problems" docs/img/report-problems.png 1280,2200
 shot "$compare#differences" docs/img/compare-differences.png 1280,800

@@ -77,7 +77,7 @@ fn html_names_every_case_and_is_self_contained() {
         page.contains(&format!("Show only the {problems} cases that did not pass")),
         "problems link"
     );
-    assert!(page.contains("id=\"problems\""));
+    assert!(page.contains("id=\"problems-toggle\""));
     assert!(page.contains("none (plain ws://)"));
 }
 
