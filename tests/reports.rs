@@ -672,6 +672,14 @@ fn findings_group_the_synthetic_run_in_every_format() {
 
     let page = html::render(&r, None);
     assert!(page.contains(&headline), "html headline");
+    // The headline's tiles: causes and cases per class.
+    assert!(
+        page.contains(&format!(
+            "data-class=\"must\" href=\"#findings\"><b>1</b> MUST findings<span class=\"cases\">{} cases</span>",
+            fail.len()
+        )),
+        "must tile"
+    );
     assert!(page.contains("id=\"finding-1\""));
     assert!(page.contains(&format!("href=\"#case-{}\"", fail[0])));
 

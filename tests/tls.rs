@@ -554,3 +554,46 @@ fn client_cli_with_tls_publishes_its_certificate_and_serves_a_harness() {
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     assert!(results["cases"].as_array().unwrap().len() > 5);
 }
+
+/// Every report of a wss:// run says what TLS was negotiated with whom, and an `--insecure`
+/// run says that the certificate was not verified (issue 17).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_carry_the_tls_session_and_whether_it_was_verified() {
+    let c = cert(&["127.0.0.1"]);
+    let server = tls_reference(&c).await;
+    let suite = Suite::builtin()
+        .unwrap()
+        .for_role(Role::Server)
+        .select(&["control.ping.empty"], &[])
+        .unwrap();
+    let mut cfg = RunConfig {
+        tls_trust: wsspec::results::TlsTrust::Insecure,
+        ..Default::default()
+    };
+    cfg.session.tls = Some(tls::client_config(&Trust::AnyCertificate));
+    let results = suite.test_server(&server.url(), &cfg).await.unwrap();
+    let t = results
+        .tls
+        .clone()
+        .expect("a wss:// run records its TLS session");
+    assert!(t.version == "TLSv1.3" || t.version == "TLSv1.2", "{t:?}");
+    assert!(t.cipher_suite.starts_with("TLS"), "{t:?}");
+    // Both sides offer only http/1.1 (RFC 6455 §4.1 is HTTP/1.1).
+    assert_eq!(t.alpn.as_deref(), Some("http/1.1"));
+    // rcgen names a generated certificate "rcgen self signed cert"; self-signed, so the
+    // issuer is the subject.
+    assert_eq!(t.subject, "CN=rcgen self signed cert");
+    assert_eq!(t.issuer, t.subject);
+    assert!(!t.verified());
+    let html = wsspec::report::html::render(&results, None);
+    assert!(html.contains("class=\"tls-insecure\""));
+    assert!(html.contains("NOT verified (--insecure)"));
+    let md = wsspec::report::markdown::render(&results, None);
+    assert!(md.contains("**TLS:** TLSv1."), "{md}");
+    assert!(md.contains("NOT verified (--insecure)"), "{md}");
+    let junit = wsspec::report::junit::render(&results, None);
+    assert!(junit.contains("name=\"tls\""), "{junit}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&wsspec::report::json::render(&results, None)).unwrap();
+    assert_eq!(json["tls"]["trust"], "insecure");
+}
