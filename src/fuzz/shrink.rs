@@ -406,7 +406,7 @@ mod tests {
             .unwrap();
         // An arbitrary but deterministic "still reproduces": about half the candidates.
         let shrunk = rt.block_on(shrink(s, Budget::default(), |c| {
-            let keep = (hash(&c) ^ salt) % 2 == 0;
+            let keep = (hash(&c) ^ salt).is_multiple_of(2);
             async move { keep }
         }));
         let after = shrunk.sequence.size();

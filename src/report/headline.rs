@@ -51,12 +51,10 @@ pub struct Headline {
 }
 
 fn percent(n: usize, of: usize) -> String {
-    if of == 0 {
-        "–".to_owned()
-    } else {
-        // Never round a shortfall up to 100%: 999 of 1000 is 99.9%, 9999 of 10000 too.
-        let p = (1000 * n / of) as f64 / 10.0;
-        format!("{p:.1}%")
+    // Never round a shortfall up to 100%: 999 of 1000 is 99.9%, 9999 of 10000 too.
+    match (1000 * n).checked_div(of) {
+        None => "–".to_owned(),
+        Some(permille) => format!("{:.1}%", permille as f64 / 10.0),
     }
 }
 

@@ -724,7 +724,7 @@ fn fragment_sizes(f: &Fragmenting, len: usize) -> Vec<usize> {
         Fragmenting::Size(n) => {
             let n = (*n).max(1);
             let mut v = vec![n; len / n];
-            if len % n != 0 {
+            if !len.is_multiple_of(n) {
                 v.push(len % n);
             }
             v
