@@ -41,10 +41,15 @@ async fn log_progress(counts: Arc<Counts>, total: usize, every: Duration) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tick.tick().await;
+        let done = counts.done.load(Ordering::Relaxed);
+        // Nothing before the first case: a run that stops at the reachability check says so
+        // in one line, and only that.
+        if done == 0 {
+            continue;
+        }
         let failed = counts.failed.load(Ordering::Relaxed);
         eprintln!(
-            "wsspec: {}/{total} cases, {failed} failed, {:.0}s",
-            counts.done.load(Ordering::Relaxed),
+            "wsspec: {done}/{total} cases, {failed} failed, {:.0}s",
             t0.elapsed().as_secs_f64()
         );
     }
