@@ -23,6 +23,7 @@ pub mod reference;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod text;
 pub mod time;
 pub mod transcript;
 pub mod utf8;

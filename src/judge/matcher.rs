@@ -7,7 +7,7 @@ use super::event::Event;
 use crate::case::{DeflateExpect, Expect, ExpectKind, Grade, HandshakeExpect};
 use crate::codec::OpCode;
 use crate::handshake::{validate_response, Offer};
-use crate::report::bounded_lossy;
+use crate::text::bounded_lossy;
 
 /// What the case has sent so far that an expectation may refer to.
 #[derive(Debug, Clone, Default)]
