@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Grade, Level};
-use crate::judge::PeerViolation;
+/// Re-exported: the results model names it, and `judge` is not public outside wsspec's own tests.
+pub use crate::judge::PeerViolation;
 use crate::transcript::Transcript;
 
 pub const SCHEMA: &str = "wsspec.results/1";

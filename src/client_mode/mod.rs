@@ -1,15 +1,15 @@
 //! Client mode: wsspec plays the server and tests WebSocket clients.
 //!
-//! A listener speaks the Autobahn|Testsuite client URL protocol ([`autobahn`]), so a
+//! A listener speaks the Autobahn|Testsuite client URL protocol (`autobahn.rs`), so a
 //! harness written for Autobahn's fuzzing server drives wsspec unchanged: it asks for the
 //! case count, connects once per case to `/runCase`, where wsspec runs that case's steps
 //! in the server role (`run::test_client`), and finally asks for reports. Results are
 //! kept per agent; cases with a run-level check (`run_check`) are judged over every
-//! connection of their agent's run when results are read. [`exec`] drives a client
+//! connection of their agent's run when results are read. `exec.rs` drives a client
 //! command once per case instead of waiting for a harness.
 
-pub mod autobahn;
-pub mod exec;
+pub(crate) mod autobahn;
+pub(crate) mod exec;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

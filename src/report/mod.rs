@@ -8,7 +8,7 @@
 //! | `junit` | `junit.xml` | [`junit`] |
 //! | `md` | `summary.md` | [`markdown`] |
 //!
-//! Every string a peer controls is untrusted: each format cleans it with [`crate::text::clean`]
+//! Every string a peer controls is untrusted: each format cleans it with `text::clean`
 //! (controls escaped, length bounded) and escapes it for its own syntax.
 
 pub mod autobahn;
@@ -19,6 +19,8 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 #[doc(hidden)]
+/// Synthetic results for the reporters' tests and benchmarks (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
 pub mod sample;
 pub mod terminal;
 pub mod view;

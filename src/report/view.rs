@@ -1,6 +1,6 @@
 //! The view model the HTML templates render: results grouped, cleaned and bounded.
 //!
-//! Everything that may come from the peer goes through [`crate::text::clean`] here (controls
+//! Everything that may come from the peer goes through `text::clean` here (controls
 //! escaped, length bounded); HTML escaping is the template engine's autoescape. The
 //! templates never mark a value of this model `safe`.
 //!
