@@ -1246,7 +1246,7 @@ mod tests {
             ));
         }
         let t = m.timeout(50);
-        let listed = vec!["ping with 1 bytes"; SEEN_KEEP].join(", ");
+        let listed = ["ping with 1 bytes"; SEEN_KEEP].join(", ");
         assert_eq!(
             t.observed,
             format!("{listed} and 2 more events within 50 ms (timed out)")
