@@ -14,7 +14,6 @@
 //! `curl`), with the same text as the body. This file only parses and phrases; the
 //! listener in `mod.rs` does the work.
 
-
 /// A harness request, parsed from its request-target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HarnessRequest {
