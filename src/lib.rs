@@ -11,21 +11,55 @@
 //! # Ok(()) }
 //! ```
 
+// The library's documented API: `Suite`, the case model, results and their reports, the
+// run's settings, client mode's listener, the reference server, the fuzzer. The modules
+// below marked `testing` are the machinery under it: public only to wsspec's own tests,
+// examples and fuzz crate (feature `testing`), private otherwise, where the items only
+// those use are left unused (hence the allow).
 pub mod case;
 pub mod cli;
 pub mod client_mode;
+#[cfg(feature = "testing")]
 pub mod codec;
+#[cfg(not(feature = "testing"))]
+#[allow(dead_code, unused_imports)]
+mod codec;
+#[cfg(feature = "testing")]
 pub mod deflate;
+#[cfg(not(feature = "testing"))]
+#[allow(dead_code, unused_imports)]
+mod deflate;
 pub mod fuzz;
+#[cfg(feature = "testing")]
 pub mod handshake;
+#[cfg(not(feature = "testing"))]
+#[allow(dead_code, unused_imports)]
+mod handshake;
+#[cfg(feature = "testing")]
 pub mod judge;
+#[cfg(not(feature = "testing"))]
+#[allow(dead_code, unused_imports)]
+mod judge;
 pub mod reference;
 pub mod report;
 pub mod results;
 pub mod run;
+#[cfg(feature = "testing")]
+pub mod text;
+#[cfg(not(feature = "testing"))]
+#[allow(dead_code, unused_imports)]
+mod text;
+#[cfg(feature = "testing")]
 pub mod time;
+#[cfg(not(feature = "testing"))]
+#[allow(dead_code, unused_imports)]
+mod time;
 pub mod transcript;
+#[cfg(feature = "testing")]
 pub mod utf8;
+#[cfg(not(feature = "testing"))]
+#[allow(dead_code, unused_imports)]
+mod utf8;
 
 use case::{Case, CaseError, IdPattern};
 use results::RunResults;

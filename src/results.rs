@@ -6,10 +6,19 @@
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Grade, Level};
-use crate::judge::PeerViolation;
+/// Re-exported: the results model names it, and `judge` is not public outside wsspec's own tests.
+pub use crate::judge::PeerViolation;
 use crate::transcript::Transcript;
 
 pub const SCHEMA: &str = "wsspec.results/1";
+
+/// Exit codes of a run, in server and client mode alike: 0 nothing failed, 1 something
+/// failed, 2 wsspec could not do its job: a bad argument, a peer that is not a WebSocket
+/// server or stopped answering, an interrupted or timed-out run (reports are still written,
+/// marked incomplete), a case wsspec could not judge (`error`).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResults {

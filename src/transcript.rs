@@ -107,7 +107,7 @@ impl Transcript {
             t_us,
             dir,
             len: data.len(),
-            hex: crate::case::payload::hex(&data[..keep]),
+            hex: crate::text::hex(&data[..keep]),
             truncated: keep < data.len(),
         });
     }
@@ -116,13 +116,13 @@ impl Transcript {
         let t_us = self.now();
         let shown = &f.payload[..f.payload.len().min(64)];
         let preview = match f.opcode {
-            1 => crate::report::bounded_lossy(shown, 64),
+            1 => crate::text::bounded_lossy(shown, 64),
             8 if f.payload.len() >= 2 => format!(
                 "code {} {}",
                 u16::from_be_bytes([f.payload[0], f.payload[1]]),
-                crate::report::bounded_lossy(&shown[2..], 62)
+                crate::text::bounded_lossy(&shown[2..], 62)
             ),
-            _ => crate::case::payload::hex(shown),
+            _ => crate::text::hex(shown),
         };
         self.push(Entry::Frame {
             t_us,

@@ -148,10 +148,12 @@ fn no_cases_selected_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no client cases selected"));
 }
 
-/// When this test binary runs with WSSPEC_URL set (as `--exec` sets it), it is the
-/// client under test: a tokio-tungstenite echo client for that one URL. Otherwise it
-/// does nothing.
+/// Not a test: the client under test of `exec_runs_the_client_once_per_case`, which runs
+/// this test binary through `--exec` with `--ignored --exact` and WSSPEC_URL set: a
+/// tokio-tungstenite echo client for that one URL. Ignored, so that a plain `cargo test`
+/// neither runs it nor counts it as a passing test.
 #[test]
+#[ignore = "the client run by exec_runs_the_client_once_per_case, not a test"]
 fn exec_echo_client_helper() {
     let Ok(url) = std::env::var("WSSPEC_URL") else {
         return;
@@ -179,7 +181,7 @@ fn exec_runs_the_client_once_per_case() {
     let me = std::env::current_exe().unwrap();
     // libtest treats the trailing URL as one more name filter, which matches nothing.
     let cmd = format!(
-        "'{}' exec_echo_client_helper --exact --quiet --nocapture --test-threads=1 {{url}}",
+        "'{}' exec_echo_client_helper --exact --ignored --quiet --nocapture --test-threads=1 {{url}}",
         me.display()
     );
     let t0 = Instant::now();

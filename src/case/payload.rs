@@ -6,6 +6,8 @@
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
+use crate::text::hex;
+
 /// The largest payload a case may describe. Cases are ours or the user's, but a typo such
 /// as `len = 1000000000000` must be an error, not an allocation failure.
 pub const MAX_PAYLOAD: usize = 64 * 1024 * 1024;
@@ -104,14 +106,6 @@ fn splitmix64(state: &mut u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }
 
 /// Parses hex with optional whitespace between bytes.

@@ -7,6 +7,7 @@
 use toml::{Table, Value};
 
 use super::matrix::Row;
+use crate::text::hex;
 use crate::utf8::{Utf8Error, Utf8Validator};
 
 /// RFC 3629 §4, one entry per alternative of UTF8-1..UTF8-4: the allowed range of each byte.
@@ -28,10 +29,6 @@ pub struct Vector {
     pub name: String,
     pub class: &'static str,
     pub bytes: Vec<u8>,
-}
-
-fn hex(b: &[u8]) -> String {
-    crate::case::payload::hex(b)
 }
 
 /// Encodes any value up to 31 bits in `len` bytes with the original UTF-8 bit layout, which

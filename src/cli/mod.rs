@@ -28,13 +28,9 @@ use crate::run;
 
 use signals::next_signal;
 
-/// Exit codes: 0 nothing failed, 1 something failed, 2 wsspec could not do its job: a bad
-/// argument, a peer that is not a WebSocket server or stopped answering, an interrupted or
-/// timed-out run (reports are still written, marked incomplete), a case wsspec could not
-/// judge (`error`).
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FAILED: i32 = 1;
-pub const EXIT_ERROR: i32 = 2;
+// One definition of the exit codes, in the results model (client mode's listener reports
+// its run's outcome with them too).
+pub use crate::results::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
 
 #[derive(Parser)]
 #[command(

@@ -14,8 +14,6 @@
 //! `curl`), with the same text as the body. This file only parses and phrases; the
 //! listener in `mod.rs` does the work.
 
-use crate::case::Grade;
-
 /// A harness request, parsed from its request-target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HarnessRequest {
@@ -203,18 +201,6 @@ pub fn parse(target: &str) -> Result<HarnessRequest, HarnessError> {
                 "{p}: unknown path; wsspec's client mode answers /getCaseCount, /getCaseInfo?case=N, /runCase?case=N&agent=A, /getCaseStatus?case=N&agent=A and /updateReports?agent=A"
             ),
         )),
-    }
-}
-
-/// Autobahn's name for a verdict.
-pub fn behavior(g: Grade) -> &'static str {
-    match g {
-        Grade::Pass => "OK",
-        Grade::NonStrict => "NON-STRICT",
-        Grade::Informational => "INFORMATIONAL",
-        Grade::Unimplemented => "UNIMPLEMENTED",
-        Grade::Fail => "FAILED",
-        Grade::Error => "FAILED",
     }
 }
 

@@ -1,15 +1,15 @@
 //! Client mode: wsspec plays the server and tests WebSocket clients.
 //!
-//! A listener speaks the Autobahn|Testsuite client URL protocol ([`autobahn`]), so a
+//! A listener speaks the Autobahn|Testsuite client URL protocol (`autobahn.rs`), so a
 //! harness written for Autobahn's fuzzing server drives wsspec unchanged: it asks for the
 //! case count, connects once per case to `/runCase`, where wsspec runs that case's steps
 //! in the server role (`run::test_client`), and finally asks for reports. Results are
 //! kept per agent; cases with a run-level check (`run_check`) are judged over every
-//! connection of their agent's run when results are read. [`exec`] drives a client
+//! connection of their agent's run when results are read. `exec.rs` drives a client
 //! command once per case instead of waiting for a harness.
 
-pub mod autobahn;
-pub mod exec;
+pub(crate) mod autobahn;
+pub(crate) mod exec;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -28,7 +28,9 @@ use crate::codec::{Decoder, DecoderConfig, Expect as MaskRule, Frame};
 use crate::handshake::{parse_request, Request, ResponseSpec};
 use crate::judge::case_verdict;
 use crate::judge::keys::judge_keys;
-use crate::results::{CaseResult, Check, RunOptions, RunResults, Totals, SCHEMA};
+use crate::results::{
+    CaseResult, Check, RunOptions, RunResults, Totals, EXIT_ERROR, EXIT_FAILED, EXIT_OK, SCHEMA,
+};
 use crate::run::test_client::{run_case_as_server, ClientConnection, ServedCase};
 use crate::run::SessionConfig;
 use autobahn::{CaseRef, HarnessError, HarnessRequest};
@@ -68,11 +70,6 @@ impl Default for ClientConfig {
         }
     }
 }
-
-/// Exit codes, as in server mode.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FAILED: i32 = 1;
-pub const EXIT_ERROR: i32 = 2;
 
 /// Grace period after the last case of an agent for `/updateReports` before
 /// `exit_when_done` stops the listener anyway.
@@ -824,12 +821,12 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
                 Some(r) => {
                     let mut body = format!(
                         "{{\"behavior\": {}",
-                        json_string(autobahn::behavior(r.verdict))
+                        json_string(crate::report::autobahn::behavior(r.verdict))
                     );
                     if let Some(c) = &r.close {
                         body.push_str(&format!(
                             ", \"behaviorClose\": {}",
-                            json_string(autobahn::behavior(c.verdict))
+                            json_string(crate::report::autobahn::behavior(c.verdict))
                         ));
                     }
                     body.push_str(&format!(

@@ -170,7 +170,7 @@ pub fn check_answer(
         return Ok(None);
     };
     // The answer is the peer's text: bounded before it reaches notes and reports.
-    let text = crate::report::bounded_lossy(describe(first).as_bytes(), 200);
+    let text = crate::text::bounded_lossy(describe(first).as_bytes(), 200);
     if elements.len() > 1 {
         return Err(Problem {
             section: "RFC 7692 §5",
@@ -260,7 +260,7 @@ pub fn own_answer(answer: &[ExtensionOffer]) -> Option<Agreement> {
             .client_max_window_bits
             .flatten()
             .unwrap_or(DEFAULT_WINDOW_BITS),
-        answer: crate::report::bounded_lossy(describe(first).as_bytes(), 200),
+        answer: crate::text::bounded_lossy(describe(first).as_bytes(), 200),
     })
 }
 

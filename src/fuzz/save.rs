@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use super::oracle::Plan;
-use crate::case::payload::hex;
 use crate::case::{
     Case, CaseError, Expect, ExpectKind, Fragmenting, Grade, HandshakeSpec, LengthSpec, MaskSpec,
     Send, StatusPattern, Step, WriteOpts,
 };
 use crate::codec::OpCode;
+use crate::text::hex;
 
 /// What a case file says about a plan besides its steps.
 #[derive(Debug, Clone)]

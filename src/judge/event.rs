@@ -60,7 +60,7 @@ impl Event {
                 code: Some(c),
                 reason,
             } if !reason.is_empty() => {
-                format!("close {c} {:?}", crate::report::bounded_lossy(reason, 60))
+                format!("close {c} {:?}", crate::text::bounded_lossy(reason, 60))
             }
             Event::Close { code: Some(c), .. } => format!("close {c}"),
             Event::Close { code: None, .. } => "close without code".into(),

@@ -7,7 +7,7 @@ use super::event::Event;
 use crate::case::{DeflateExpect, Expect, ExpectKind, Grade, HandshakeExpect};
 use crate::codec::OpCode;
 use crate::handshake::{validate_response, Offer};
-use crate::report::bounded_lossy;
+use crate::text::bounded_lossy;
 
 /// What the case has sent so far that an expectation may refer to.
 #[derive(Debug, Clone, Default)]
@@ -986,5 +986,287 @@ mod tests {
             graded(decide(&s, &ctx, &[close(1000)])),
             (false, Grade::Fail)
         );
+    }
+
+    fn message(opcode: u8, payload: &[u8]) -> Event {
+        Event::Message {
+            opcode,
+            payload: payload.to_vec(),
+            frames: 1,
+        }
+    }
+
+    fn echo() -> Expect {
+        expect(ExpectKind::Message {
+            opcode: None,
+            payload: None,
+        })
+    }
+
+    fn sent(opcode: u8, payload: &[u8]) -> Context {
+        Context {
+            last_message: Some((opcode, payload.to_vec())),
+            ..Context::default()
+        }
+    }
+
+    #[test]
+    fn an_echo_must_repeat_the_last_message_opcode_and_bytes() {
+        let ctx = sent(1, b"hi");
+        assert_eq!(
+            graded(decide(&echo(), &ctx, &[message(1, b"hi")])),
+            (true, Grade::Pass)
+        );
+        let wrong_op = decide(&echo(), &ctx, &[message(2, b"hi")]).expect("decided");
+        assert_eq!((wrong_op.matched, wrong_op.grade), (false, Grade::Fail));
+        assert!(
+            wrong_op.observed.contains("wrong opcode"),
+            "{}",
+            wrong_op.observed
+        );
+        let wrong_byte = decide(&echo(), &ctx, &[message(1, b"hx")]).expect("decided");
+        assert_eq!((wrong_byte.matched, wrong_byte.grade), (false, Grade::Fail));
+        assert!(
+            wrong_byte
+                .observed
+                .ends_with("byte 1 is 0x78, expected 0x69"),
+            "{}",
+            wrong_byte.observed
+        );
+        let short = decide(&echo(), &ctx, &[message(1, b"h")]).expect("decided");
+        assert!(
+            short.observed.ends_with("length 1 where 2 was expected"),
+            "{}",
+            short.observed
+        );
+    }
+
+    #[test]
+    fn an_explicit_message_is_compared_with_the_case_payload_not_the_last_sent() {
+        let ctx = sent(1, b"sent");
+        let e = expect(ExpectKind::Message {
+            opcode: Some(2),
+            payload: Some(Payload::Bytes(vec![0xce, 0xba])),
+        });
+        assert_eq!(
+            graded(decide(&e, &ctx, &[message(2, &[0xce, 0xba])])),
+            (true, Grade::Pass)
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[message(2, b"sent")])),
+            (false, Grade::Fail)
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[message(1, &[0xce, 0xba])])),
+            (false, Grade::Fail)
+        );
+    }
+
+    #[test]
+    fn a_message_expectation_waits_through_pings_and_pongs_and_misses_on_close_or_end() {
+        let ctx = sent(1, b"m");
+        let mut m = Matcher::new(&echo(), &ctx);
+        assert!(matches!(
+            m.feed(&Event::Ping(b"p".to_vec()), &ctx),
+            Progress::Pending
+        ));
+        assert!(matches!(
+            m.feed(&Event::Pong(b"p".to_vec()), &ctx),
+            Progress::Pending
+        ));
+        assert!(matches!(
+            m.feed(&message(1, b"m"), &ctx),
+            Progress::Done(Outcome { matched: true, .. })
+        ));
+        assert_eq!(
+            graded(decide(&echo(), &ctx, &[close(1000)])),
+            (false, Grade::Fail)
+        );
+        assert_eq!(
+            graded(decide(&echo(), &ctx, &[Event::Eof])),
+            (false, Grade::Fail)
+        );
+        assert_eq!(
+            graded(decide(&echo(), &ctx, &[Event::Reset("reset".into())])),
+            (false, Grade::Fail)
+        );
+    }
+
+    #[test]
+    fn a_miss_takes_the_grade_the_case_gives_otherwise() {
+        let mut e = echo();
+        e.otherwise = Grade::NonStrict;
+        assert_eq!(
+            graded(decide(&e, &sent(1, b"a"), &[message(1, b"b")])),
+            (false, Grade::NonStrict)
+        );
+        e.grade = Grade::Informational;
+        assert_eq!(
+            graded(decide(&e, &sent(1, b"a"), &[message(1, b"a")])),
+            (true, Grade::Informational)
+        );
+    }
+
+    #[test]
+    fn close_with_any_code_or_none_and_misses() {
+        let ctx = Context::default();
+        let any = expect(ExpectKind::Close { codes: vec![] });
+        assert_eq!(
+            graded(decide(&any, &ctx, &[close(4000)])),
+            (true, Grade::Pass)
+        );
+        let none = Event::Close {
+            code: None,
+            reason: Vec::new(),
+        };
+        assert_eq!(graded(decide(&any, &ctx, &[none])), (true, Grade::Pass));
+        assert_eq!(
+            graded(decide(&any, &ctx, &[message(1, b"x")])),
+            (false, Grade::Fail)
+        );
+        let eof = decide(&any, &ctx, &[Event::Eof]).expect("decided");
+        assert_eq!((eof.matched, eof.grade), (false, Grade::Fail));
+        assert!(
+            eof.observed.ends_with("without a close frame"),
+            "{}",
+            eof.observed
+        );
+        // Pings and pongs before the close do not decide.
+        assert_eq!(
+            graded(decide(
+                &any,
+                &ctx,
+                &[Event::Ping(vec![]), Event::Pong(vec![]), close(1000)]
+            )),
+            (true, Grade::Pass)
+        );
+    }
+
+    #[test]
+    fn tcp_closed_is_met_by_end_or_reset_only() {
+        let ctx = Context::default();
+        let e = expect(ExpectKind::TcpClosed);
+        assert_eq!(graded(decide(&e, &ctx, &[Event::Eof])), (true, Grade::Pass));
+        assert_eq!(
+            graded(decide(&e, &ctx, &[Event::Reset("r".into())])),
+            (true, Grade::Pass)
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[message(2, b"")])),
+            (false, Grade::Fail)
+        );
+        // A close frame is not the TCP close: still waiting.
+        assert!(decide(&e, &ctx, &[close(1000)]).is_none());
+        let mut m = Matcher::new(&e, &ctx);
+        let _ = m.feed(&close(1000), &ctx);
+        let t = m.timeout(40);
+        assert_eq!((t.matched, t.grade), (false, Grade::Fail));
+    }
+
+    #[test]
+    fn silence_is_broken_by_a_pong_or_data_but_not_by_a_ping() {
+        let ctx = Context::default();
+        let s = expect(ExpectKind::Silence { ms: 30 });
+        assert!(decide(&s, &ctx, &[Event::Ping(vec![1])]).is_none());
+        assert_eq!(
+            graded(decide(&s, &ctx, &[Event::Pong(vec![1])])),
+            (false, Grade::Fail)
+        );
+        assert_eq!(
+            graded(decide(&s, &ctx, &[message(1, b"x")])),
+            (false, Grade::Fail)
+        );
+        assert_eq!(
+            graded(decide(&s, &ctx, &[Event::Eof])),
+            (false, Grade::Fail)
+        );
+    }
+
+    fn graded_as(kind: ExpectKind, grade: Grade) -> Expect {
+        Expect {
+            grade,
+            ..expect(kind)
+        }
+    }
+
+    #[test]
+    fn any_takes_the_first_alternative_that_matches_with_its_own_grade() {
+        let ctx = Context::default();
+        let e = expect(ExpectKind::Any(vec![
+            graded_as(ExpectKind::Close { codes: vec![1002] }, Grade::Pass),
+            graded_as(ExpectKind::TcpClosed, Grade::NonStrict),
+        ]));
+        let m = Matcher::new(&e, &ctx);
+        assert_eq!(
+            m.expected(),
+            "a close frame with code 1002 (pass), or the peer closes TCP (non-strict)"
+        );
+        assert_eq!(
+            graded(decide(&e, &ctx, &[close(1002)])),
+            (true, Grade::Pass)
+        );
+        // The close alternative misses on the end of the connection; the TCP one matches.
+        assert_eq!(
+            graded(decide(&e, &ctx, &[Event::Eof])),
+            (true, Grade::NonStrict)
+        );
+        // Every alternative missed: the Any expectation's own `otherwise`.
+        let o = decide(&e, &ctx, &[message(1, b"go on")]).expect("decided");
+        assert_eq!((o.matched, o.grade), (false, Grade::Fail));
+        assert_eq!(o.expected, m.expected());
+    }
+
+    #[test]
+    fn any_waits_while_one_alternative_is_pending() {
+        let ctx = Context::default();
+        let e = expect(ExpectKind::Any(vec![
+            graded_as(ExpectKind::TcpClosed, Grade::Pass),
+            graded_as(ExpectKind::Silence { ms: 20 }, Grade::Informational),
+        ]));
+        // A close frame: silence is broken (missed), TCP not closed yet (pending).
+        assert!(decide(&e, &ctx, &[close(1000)]).is_none());
+        assert_eq!(
+            graded(decide(&e, &ctx, &[close(1000), Event::Eof])),
+            (true, Grade::Pass)
+        );
+    }
+
+    #[test]
+    fn a_timeout_misses_with_what_was_seen_bounded() {
+        let ctx = sent(1, b"m");
+        let mut m = Matcher::new(&echo(), &ctx);
+        let t = m.timeout(50);
+        assert_eq!((t.matched, t.grade), (false, Grade::Fail));
+        assert_eq!(t.observed, "nothing within 50 ms (timed out)");
+        let mut m = Matcher::new(&echo(), &ctx);
+        for _ in 0..SEEN_KEEP + 2 {
+            assert!(matches!(
+                m.feed(&Event::Ping(vec![7]), &ctx),
+                Progress::Pending
+            ));
+        }
+        let t = m.timeout(50);
+        let listed = ["ping with 1 bytes"; SEEN_KEEP].join(", ");
+        assert_eq!(
+            t.observed,
+            format!("{listed} and 2 more events within 50 ms (timed out)")
+        );
+        // A handshake expectation that times out misses like any other.
+        let mut h = Matcher::new(&handshake(&[]), &ctx);
+        let t = h.timeout(10);
+        assert_eq!((t.matched, t.grade), (false, Grade::Fail));
+    }
+
+    #[test]
+    fn the_timeout_is_the_silence_or_the_case_s_own() {
+        let ctx = Context::default();
+        assert_eq!(
+            Matcher::new(&expect(ExpectKind::Silence { ms: 30 }), &ctx).timeout_ms(),
+            Some(30)
+        );
+        let mut e = expect(ExpectKind::TcpClosed);
+        assert_eq!(Matcher::new(&e, &ctx).timeout_ms(), None);
+        e.timeout_ms = Some(77);
+        assert_eq!(Matcher::new(&e, &ctx).timeout_ms(), Some(77));
     }
 }

@@ -7,7 +7,7 @@ use crate::deflate::negotiate;
 use crate::handshake::{
     parse_extension_lines, validate_request, ExtensionOffer, HandshakeRule, Request,
 };
-use crate::report::bounded_lossy;
+use crate::text::bounded_lossy;
 
 /// The group a request rule belongs to; None for response-only rules.
 pub fn group_of(rule: HandshakeRule) -> Option<RequestCheck> {

@@ -11,14 +11,22 @@
 //! itself from tungstenite's error; everything after the handshake is tungstenite alone.
 //!
 //! tungstenite has no permessage-deflate (RFC 7692). A connection whose request offers it
-//! is served instead by wsspec's own echo server ([`echo`], correct, default preferences),
-//! which negotiates and compresses; the front door ([`front`]) reads the request head to
+//! is served instead by wsspec's own echo server (`echo/`, correct, default preferences),
+//! which negotiates and compresses; the front door (`front.rs`) reads the request head to
 //! decide, and hands every other connection to tungstenite with the bytes it read put back,
 //! so tungstenite's behaviour, deviations included, is unchanged.
 
+// The echo server and its negotiation are public only to wsspec's own tests, examples and
+// fuzz crate (feature `testing`): the product uses them behind the front door alone.
+#[cfg(feature = "testing")]
 pub mod echo;
+#[cfg(not(feature = "testing"))]
+pub(crate) mod echo;
 mod front;
+#[cfg(feature = "testing")]
 pub mod permessage_deflate;
+#[cfg(not(feature = "testing"))]
+pub(crate) mod permessage_deflate;
 mod prefixed;
 
 use std::net::SocketAddr;

@@ -60,6 +60,7 @@ impl Default for DeflateConfig {
 
 impl DeflateConfig {
     /// A server that does not implement permessage-deflate.
+    #[cfg(any(test, feature = "testing"))]
     pub fn disabled() -> DeflateConfig {
         DeflateConfig {
             enabled: false,

@@ -21,7 +21,9 @@ pub struct Entry {
     pub remote_close_code: Option<u16>,
 }
 
-fn word(g: Grade) -> &'static str {
+/// Autobahn's name for a verdict: the one table, for `index.json` and for client mode's
+/// `/getCaseStatus` answers.
+pub fn behavior(g: Grade) -> &'static str {
     match g {
         Grade::Pass => "OK",
         Grade::NonStrict => "NON-STRICT",
@@ -34,8 +36,12 @@ fn word(g: Grade) -> &'static str {
 
 fn entry(c: &CaseResult) -> Entry {
     Entry {
-        behavior: word(c.verdict),
-        behavior_close: c.close.as_ref().map(|x| word(x.verdict)).unwrap_or("OK"),
+        behavior: behavior(c.verdict),
+        behavior_close: c
+            .close
+            .as_ref()
+            .map(|x| behavior(x.verdict))
+            .unwrap_or("OK"),
         duration: c.duration_ms.round() as u64,
         remote_close_code: c.close.as_ref().and_then(|x| x.peer_code),
     }

@@ -22,10 +22,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::clean_line;
 use crate::case::Grade;
 use crate::judge::verdict::soften;
 use crate::results::{CaseResult, Check};
+use crate::text::clean_line;
 
 /// Longest rule, expectation or behaviour kept in a finding (they are peer-derived in part).
 pub const FINDING_TEXT_MAX: usize = 400;

@@ -125,10 +125,10 @@ pub fn render_comparison(runs: &[RunResults]) -> String {
         .enumerate()
         .map(|(col, r)| AgentView {
             col,
-            agent: super::text::clean_line(&r.agent, 200),
-            target: super::text::clean_line(&r.target, 500),
-            version: super::text::clean_line(&r.wsspec_version, 50),
-            started_at: super::text::clean_line(&r.started_at, 50),
+            agent: crate::text::clean_line(&r.agent, 200),
+            target: crate::text::clean_line(&r.target, 500),
+            version: crate::text::clean_line(&r.wsspec_version, 50),
+            started_at: crate::text::clean_line(&r.started_at, 50),
             duration: view::duration(r.duration_ms),
             totals: view::TotalsView::new(&crate::results::Totals::of(&r.cases)),
         })
@@ -151,14 +151,14 @@ pub fn render_comparison(runs: &[RunResults]) -> String {
         .into_iter()
         .map(|(name, cases)| GridArea {
             differs: false,
-            name: super::text::clean_line(name, 100),
+            name: crate::text::clean_line(name, 100),
             rows: cases
                 .iter()
                 .map(|c| Row {
                     differs: false,
-                    id: super::text::clean_line(&c.id, 200),
-                    title: super::text::clean(&c.title, 300),
-                    section: super::text::clean_line(&c.section, 100),
+                    id: crate::text::clean_line(&c.id, 200),
+                    title: crate::text::clean(&c.title, 300),
+                    section: crate::text::clean_line(&c.section, 100),
                     cells: index
                         .iter()
                         .enumerate()
@@ -180,7 +180,7 @@ pub fn render_comparison(runs: &[RunResults]) -> String {
                                 hint: rc
                                     .reasons
                                     .first()
-                                    .map(|s| super::text::clean_line(s, 300))
+                                    .map(|s| crate::text::clean_line(s, 300))
                                     .unwrap_or_else(|| rc.verdict.as_str().to_owned()),
                             },
                         })
@@ -204,7 +204,7 @@ pub fn render_comparison(runs: &[RunResults]) -> String {
         .enumerate()
         .map(|(col, r)| AgentDetails {
             col,
-            agent: super::text::clean_line(&r.agent, 200),
+            agent: crate::text::clean_line(&r.agent, 200),
             anchor: format!("agent-{col}"),
             cases: r
                 .cases

@@ -25,9 +25,9 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::baseline::{Comparison, Status};
 use super::findings::{self, Finding};
-use super::text::{clean, clean_line};
 use crate::case::Grade;
 use crate::results::{CaseResult, RunResults};
+use crate::text::{clean, clean_line};
 
 const MESSAGE_MAX: usize = 500;
 const TEXT_MAX: usize = 4000;

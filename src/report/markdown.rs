@@ -11,10 +11,10 @@ use std::fmt::Write;
 
 use super::baseline::{Change, Comparison};
 use super::findings::{self, Finding};
-use super::text::clean_line;
 use super::view::{grades_shown, label};
 use crate::case::Grade;
 use crate::results::{RunResults, Totals};
+use crate::text::clean_line;
 
 /// Items listed per section before "… and N more".
 pub const LIST_MAX: usize = 200;

@@ -8,7 +8,7 @@
 //! | `junit` | `junit.xml` | [`junit`] |
 //! | `md` | `summary.md` | [`markdown`] |
 //!
-//! Every string a peer controls is untrusted: each format cleans it with [`text::clean`]
+//! Every string a peer controls is untrusted: each format cleans it with `text::clean`
 //! (controls escaped, length bounded) and escapes it for its own syntax.
 
 pub mod autobahn;
@@ -20,14 +20,14 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 #[doc(hidden)]
+/// Synthetic results for the reporters' tests and benchmarks (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
 pub mod sample;
 pub mod terminal;
-pub mod text;
 pub mod view;
 
 pub use baseline::{Baseline, BaselineError, Comparison};
 pub use findings::{Finding, FindingClass};
-pub use text::bounded_lossy;
 
 use std::path::Path;
 use std::str::FromStr;

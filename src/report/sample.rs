@@ -4,6 +4,7 @@
 use crate::case::{Grade, Level};
 use crate::judge::PeerViolation;
 use crate::results::{Check, CloseResult, Party, RunOptions, RunResults, Totals};
+use crate::text::hex;
 use crate::transcript::{Direction, Entry, Transcript};
 
 const AREAS: [&str; 8] = [
@@ -16,10 +17,6 @@ const AREAS: [&str; 8] = [
     "close",
     "handshake",
 ];
-
-fn hex(b: &[u8]) -> String {
-    crate::case::payload::hex(b)
-}
 
 /// A transcript like a real case's: handshake bytes, a few frames both ways, a close.
 fn transcript(i: usize, frames: usize) -> Transcript {

@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use crate::case::Grade;
 use crate::report::findings::{self, Finding, FindingClass, Summary};
-use crate::report::text::clean_line;
 use crate::results::{RunResults, Totals};
+use crate::text::clean_line;
 
 pub struct Style {
     pub color: bool,
@@ -279,7 +279,7 @@ pub fn baseline_section(cmp: &crate::report::Comparison, style: &Style) -> Strin
             let _ = writeln!(
                 out,
                 "  {}  {} -> {}",
-                crate::report::text::clean_line(&ch.id, 200),
+                crate::text::clean_line(&ch.id, 200),
                 was,
                 ch.now.as_str()
             );

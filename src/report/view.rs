@@ -1,6 +1,6 @@
 //! The view model the HTML templates render: results grouped, cleaned and bounded.
 //!
-//! Everything that may come from the peer goes through [`text::clean`] here (controls
+//! Everything that may come from the peer goes through `text::clean` here (controls
 //! escaped, length bounded); HTML escaping is the template engine's autoescape. The
 //! templates never mark a value of this model `safe`.
 //!
@@ -13,9 +13,9 @@
 use serde::Serialize;
 
 use super::baseline::{Comparison, Status};
-use super::text::{clean, clean_line};
 use crate::case::Grade;
 use crate::results::{CaseResult, RunResults, Totals};
+use crate::text::{clean, clean_line};
 use crate::transcript::{Direction, Entry, Transcript};
 
 /// Longest title, requirement or expectation shown.

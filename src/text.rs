@@ -1,5 +1,19 @@
-//! Making untrusted peer bytes safe to show: lossy UTF-8, control characters escaped,
-//! length bounded. Every string a peer controls passes through here before any report.
+//! Making bytes readable: untrusted peer bytes as safe text (lossy UTF-8, control
+//! characters escaped, length bounded) and bytes as hex. Every string a peer controls passes
+//! through here before any report.
+//!
+//! It sits below everything else (it imports nothing from the crate), so that the protocol
+//! pieces, the judge and the transcript can describe bytes without reaching into `report`.
+
+/// `bytes` as lowercase hex digits, two a byte, no separators: the form case files and
+/// transcripts store.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
 
 /// At most `max` characters of `bytes` as text: invalid UTF-8 becomes U+FFFD, control
 /// characters (NUL, ESC, CR, LF, ...) become `\u{..}` escapes so they cannot rewrite a
@@ -64,6 +78,12 @@ fn clean_impl(s: &str, max: usize, one_line: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_two_lowercase_digits_a_byte() {
+        assert_eq!(hex(b""), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+    }
 
     #[test]
     fn escapes_controls_and_bounds() {
