@@ -213,7 +213,7 @@ async fn drive(
     } = conn;
     let (rd, wr) = stream.split();
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = super::reader::events(&cfg.limits);
     let responded = Arc::new(AtomicU8::new(NOT_YET));
     let reader = tokio::spawn(client_read_loop(
         rd,
@@ -372,7 +372,7 @@ fn looks_like_request(data: &[u8]) -> bool {
 /// means the client did not take the connection as a WebSocket: it ends the reading.
 async fn client_read_loop<R: AsyncRead + Unpin>(
     mut rd: R,
-    tx: mpsc::UnboundedSender<Event>,
+    tx: mpsc::Sender<Event>,
     shared: Arc<Shared>,
     limits: ReadLimits,
     rest: Vec<u8>,
