@@ -241,6 +241,7 @@ async fn drive(
             }
             break;
         }
+        let started = std::time::Instant::now();
         match step {
             Step::Expect(e) => match &e.kind {
                 ExpectKind::Handshake(h) => {
@@ -260,11 +261,15 @@ async fn drive(
             Step::Wait { ms } => {
                 st.note(format!("wait {ms} ms"));
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
+                st.waited(started.elapsed());
             }
         }
+        st.timings.add_step(step, started.elapsed());
     }
     if st.established && (case.close || st.skip_rest) && !st.aborted {
+        let started = std::time::Instant::now();
         closing_handshake(&wr, &mut rx, st, step_timeout).await;
+        st.timings.close_ms += super::session::ms(started.elapsed());
     }
     drain(&mut rx, st);
     if st.close.tcp_closed_by.is_none() {

@@ -24,7 +24,7 @@ use crate::handshake::{generate_key, RequestSpec};
 use crate::judge::{
     case_verdict, judge_close, CloseFacts, Context, Event, Matcher, PeerViolation, Progress,
 };
-use crate::results::{CaseResult, Check, Party};
+use crate::results::{CaseResult, Check, Party, Timings};
 use crate::transcript::{Direction, Transcript};
 
 /// Settings that apply to every case of a run.
@@ -83,6 +83,8 @@ pub(super) struct State {
     /// An expectation graded `unimplemented` missed: the peer lacks the feature the rest
     /// of the case is about, so its remaining steps are skipped (the close still runs).
     pub(super) skip_rest: bool,
+    /// Where the case's time went, filled in as it runs.
+    pub(super) timings: Timings,
 }
 
 impl State {
@@ -105,7 +107,13 @@ impl State {
             masking,
             compressor: None,
             skip_rest: false,
+            timings: Timings::default(),
         }
+    }
+
+    /// Time spent waiting for something that did not come.
+    pub(super) fn waited(&mut self, d: Duration) {
+        self.timings.waiting_ms += ms(d);
     }
 
     /// The endpoint wsspec plays: the client masks its frames, the server does not.
@@ -142,6 +150,10 @@ impl State {
             self.violations_dropped += 1;
         }
     }
+}
+
+pub(super) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// How long a case may take as a whole: a step timeout per step plus its waits.
@@ -240,6 +252,7 @@ pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> 
         bytes_sent,
         bytes_received,
         bytes_per_sec: (bytes_sent + bytes_received) as f64 / elapsed.as_secs_f64().max(1e-6),
+        timings: st.timings,
         transcript,
     }
 }
@@ -251,14 +264,16 @@ async fn drive(
     step_timeout: Duration,
     st: &mut State,
 ) {
-    let (rd, wr) =
-        match super::transport::connect(target, cfg.tls.as_ref(), cfg.connect_timeout).await {
-            Ok(s) => s.split(),
-            Err(e) => {
-                st.error = Some(e.to_string());
-                return;
-            }
-        };
+    let t0 = Instant::now();
+    let connected = super::transport::connect(target, cfg.tls.as_ref(), cfg.connect_timeout).await;
+    st.timings.connect_ms = ms(t0.elapsed());
+    let (rd, wr) = match connected {
+        Ok(s) => s.split(),
+        Err(e) => {
+            st.error = Some(e.to_string());
+            return;
+        }
+    };
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
     let (tx, mut rx) = super::reader::events(&cfg.limits);
     let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
@@ -268,6 +283,7 @@ async fn drive(
         if st.aborted || st.skip_rest {
             break;
         }
+        let started = Instant::now();
         match step {
             Step::Send(send, opts) => {
                 let bytes = build(send, target, cfg, st);
@@ -276,12 +292,16 @@ async fn drive(
             Step::Wait { ms } => {
                 st.note(format!("wait {ms} ms"));
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
+                st.waited(started.elapsed());
             }
             Step::Expect(expect) => expect_step(i, expect, &wr, &mut rx, st, step_timeout).await,
         }
+        st.timings.add_step(step, started.elapsed());
     }
     if st.established && case.close && !st.aborted {
+        let started = Instant::now();
         closing_handshake(&wr, &mut rx, st, step_timeout).await;
+        st.timings.close_ms += ms(started.elapsed());
     }
     drain(&mut rx, st);
 }
@@ -373,7 +393,12 @@ pub(super) async fn expect_step(
                     break o;
                 }
             }
-            Ok(None) | Err(_) => break matcher.timeout(t0.elapsed().as_millis() as u64),
+            // Nothing more can arrive: the reader has ended.
+            Ok(None) => break matcher.timeout(t0.elapsed().as_millis() as u64),
+            Err(_) => {
+                st.waited(t0.elapsed());
+                break matcher.timeout(t0.elapsed().as_millis() as u64);
+            }
         }
     };
     if let ExpectKind::Handshake(_) = expect.kind {
@@ -860,6 +885,7 @@ pub(super) async fn closing_handshake(
             }
             Ok(None) => break,
             Err(_) => {
+                st.waited(t);
                 st.note(format!(
                     "the peer did not close TCP within {} ms of the closing handshake",
                     t.as_millis()
