@@ -201,9 +201,12 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
+    // Transcripts hex up to 64 KiB per case: a table, not a `format!` per byte.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push_str(&format!("{b:02x}"));
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
     }
     s
 }
@@ -395,6 +398,12 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(i, b)| *b == b"0123456"[(i + 4) % 7]));
+    }
+
+    #[test]
+    fn hex_writes_two_lowercase_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]
