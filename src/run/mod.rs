@@ -198,11 +198,10 @@ pub fn case_cost(case: &Case) -> usize {
 pub static PEERS_IN_PROCESS: AtomicUsize = AtomicUsize::new(0);
 
 /// What tokio-tungstenite holds of a message it echoes, in eighths of the message: its
-/// read buffer and the outgoing frame. One 16 MiB echo alone raised the peak RSS of
-/// `wsspec demo` by 17 MiB, but echoes in parallel cost more (the 1-16 MiB cases 16 at a
-/// time peaked 35 MiB over the base with a 1.5x claim); 2x keeps a 16 MiB case to the
-/// company of small ones.
-pub const PEER_IN_PROCESS_FACTOR_EIGHTHS: usize = 16;
+/// read buffer, the message and the outgoing frame. One 16 MiB echo alone raised the peak
+/// RSS of `wsspec demo` by 17 MiB, but echoes in parallel cost more: with a 2x claim a
+/// whole demo peaked at 66 MiB. 3x runs an 8 or 16 MiB case beside small ones only.
+pub const PEER_IN_PROCESS_FACTOR_EIGHTHS: usize = 24;
 
 /// What a case claims of the memory budget: [`case_cost`], plus the in-process peer's
 /// share when the reference server runs in this process.
