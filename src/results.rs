@@ -182,7 +182,53 @@ pub struct CaseResult {
     /// (bytes sent + bytes received) per second of the case's duration.
     #[serde(default)]
     pub bytes_per_sec: f64,
+    /// Where the case's time went (absent in results written before it existed).
+    #[serde(default)]
+    pub timings: Timings,
     pub transcript: Transcript,
+}
+
+/// Where one case's time went, in milliseconds. `connect`, `handshake`, `exchange` and
+/// `close` are consecutive phases and add up to about `duration_ms`; `waiting` is the part
+/// of them spent waiting for something that never came (an expectation that timed out, a
+/// `wait` step, a peer that did not close TCP): the time a faster peer cannot save.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// TCP (and TLS) connection, or waiting for the client to connect in client mode.
+    pub connect_ms: f64,
+    /// The opening handshake steps.
+    pub handshake_ms: f64,
+    /// The case's own steps after the handshake.
+    pub exchange_ms: f64,
+    /// The closing handshake, until TCP is closed.
+    pub close_ms: f64,
+    pub waiting_ms: f64,
+}
+
+impl Timings {
+    /// Counts a step's time in its phase: the handshake's send and expectation, or the
+    /// exchange.
+    pub fn add_step(&mut self, step: &crate::case::Step, d: std::time::Duration) {
+        use crate::case::{ExpectKind, Send, Step};
+        let ms = d.as_secs_f64() * 1000.0;
+        match step {
+            Step::Send(Send::Handshake(_), _) => self.handshake_ms += ms,
+            Step::Expect(e) if matches!(e.kind, ExpectKind::Handshake(_)) => {
+                self.handshake_ms += ms
+            }
+            _ => self.exchange_ms += ms,
+        }
+    }
+
+    /// The share of the phases spent waiting, 0 to 1.
+    pub fn waiting_share(&self) -> f64 {
+        let total = self.connect_ms + self.handshake_ms + self.exchange_ms + self.close_ms;
+        if total > 0.0 {
+            (self.waiting_ms / total).min(1.0)
+        } else {
+            0.0
+        }
+    }
 }
 
 impl CaseResult {
@@ -208,6 +254,7 @@ impl CaseResult {
             bytes_sent: 0,
             bytes_received: 0,
             bytes_per_sec: 0.0,
+            timings: Timings::default(),
             transcript: Transcript::default(),
         }
     }

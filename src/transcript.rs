@@ -113,6 +113,17 @@ impl Transcript {
     }
 
     pub fn frame(&mut self, dir: Direction, f: &crate::codec::Frame) {
+        self.frame_of_len(dir, f, f.payload.len() as u64);
+    }
+
+    /// A frame whose payload is `len` bytes of which `f` holds only the start (or none): a
+    /// streamed frame, recorded when its header passes.
+    pub fn frame_of_len(&mut self, dir: Direction, f: &crate::codec::Frame, len: u64) {
+        if self.entries.len() >= ENTRIES_KEEP {
+            // Not kept: skip the preview's formatting, which costs more than the frame.
+            self.dropped_entries += 1;
+            return;
+        }
         let t_us = self.now();
         let shown = &f.payload[..f.payload.len().min(64)];
         let preview = match f.opcode {
@@ -131,7 +142,7 @@ impl Transcript {
             rsv: (f.rsv1 as u8) << 2 | (f.rsv2 as u8) << 1 | f.rsv3 as u8,
             opcode: f.opcode,
             masked: f.mask.is_some(),
-            len: f.payload.len() as u64,
+            len,
             preview,
         });
     }

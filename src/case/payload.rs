@@ -12,6 +12,13 @@ use crate::text::hex;
 /// as `len = 1000000000000` must be an error, not an allocation failure.
 pub const MAX_PAYLOAD: usize = 64 * 1024 * 1024;
 
+/// Messages longer than this are generated, written and verified in chunks, never held
+/// whole (and the peer's echo of them is kept as length, digest and a head sample).
+pub const STREAM_ABOVE: usize = 64 * 1024;
+
+/// The size of the chunks a streamed payload is generated in.
+pub const CHUNK: usize = 64 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     /// UTF-8 text, written as a plain string or `{ text = "..." }`.
@@ -77,6 +84,93 @@ impl Payload {
             }
             Payload::Concat(parts) => parts.iter().for_each(|p| p.write_to(out)),
         }
+    }
+
+    /// Writes bytes `at..at + out.len()` of the payload into `out`, without producing the
+    /// bytes before them: a 16 MiB message is generated chunk by chunk as it is written,
+    /// and generated again chunk by chunk to check its echo, never held whole.
+    /// `at + out.len()` must not exceed [`len`](Self::len).
+    pub fn fill(&self, at: usize, out: &mut [u8]) {
+        if out.is_empty() {
+            return;
+        }
+        match self {
+            Payload::Text(s) => out.copy_from_slice(&s.as_bytes()[at..at + out.len()]),
+            Payload::Bytes(b) => out.copy_from_slice(&b[at..at + out.len()]),
+            Payload::Repeat { pattern, .. } => {
+                let p = pattern.len();
+                // The first pattern-length bytes, then copies of what is already written
+                // (doubling), so a long run costs a few memcpy calls.
+                let first = out.len().min(p);
+                for (i, b) in out[..first].iter_mut().enumerate() {
+                    *b = pattern[(at + i) % p];
+                }
+                let mut done = first;
+                while done < out.len() {
+                    // Copy a whole number of periods so the phase stays right.
+                    let period = (done / p) * p;
+                    let take = period.min(out.len() - done);
+                    out.copy_within(..take, done);
+                    done += take;
+                }
+            }
+            Payload::Random { seed, .. } => {
+                let base = *seed ^ 0x9E37_79B9_7F4A_7C15;
+                let mut word = at / 8;
+                let mut i = 0;
+                let mut skip = at % 8;
+                while i < out.len() {
+                    // Word k is the (k+1)-th output of SplitMix64, computable directly.
+                    let mut state =
+                        base.wrapping_add((word as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    let bytes = splitmix64(&mut state).to_le_bytes();
+                    let take = (8 - skip).min(out.len() - i);
+                    out[i..i + take].copy_from_slice(&bytes[skip..skip + take]);
+                    i += take;
+                    skip = 0;
+                    word += 1;
+                }
+            }
+            Payload::Concat(parts) => {
+                let mut start = 0;
+                let mut at = at;
+                let mut done = 0;
+                for part in parts {
+                    let n = part.len();
+                    if at < start + n {
+                        let from = at - start;
+                        let take = (n - from).min(out.len() - done);
+                        part.fill(from, &mut out[done..done + take]);
+                        done += take;
+                        at += take;
+                        if done == out.len() {
+                            return;
+                        }
+                    }
+                    start += n;
+                }
+            }
+        }
+    }
+
+    /// The running digest of the whole payload, generated chunk by chunk.
+    pub fn digest(&self) -> u64 {
+        let mut d = crate::codec::Digest::new();
+        let mut buf = vec![0u8; CHUNK.min(self.len())];
+        let mut at = 0;
+        while at < self.len() {
+            let n = buf.len().min(self.len() - at);
+            self.fill(at, &mut buf[..n]);
+            d.update(&buf[..n]);
+            at += n;
+        }
+        d.finish()
+    }
+
+    /// Payloads at least this long go out and come back as streams (see
+    /// [`fill`](Self::fill)); shorter ones are handled whole.
+    pub fn is_large(&self) -> bool {
+        self.len() > STREAM_ABOVE
     }
 
     /// A short human description for reports (never the whole payload).
@@ -227,6 +321,80 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.len(), 33);
+    }
+
+    /// Every byte range of small payloads, against their bytes written out by hand.
+    #[test]
+    fn fill_at_any_offset_matches_the_literal_bytes() {
+        let cases: Vec<(Payload, Vec<u8>)> = vec![
+            (
+                Payload::Repeat {
+                    pattern: b"abc".to_vec(),
+                    len: 10,
+                },
+                b"abcabcabca".to_vec(),
+            ),
+            (
+                Payload::Repeat {
+                    pattern: vec![0xfe],
+                    len: 5,
+                },
+                vec![0xfe; 5],
+            ),
+            (
+                Payload::Concat(vec![
+                    Payload::Text("xy".into()),
+                    Payload::Bytes(vec![0xce, 0xba]),
+                    Payload::Repeat {
+                        pattern: b"12".to_vec(),
+                        len: 3,
+                    },
+                    Payload::Text(String::new()),
+                    Payload::Text("z".into()),
+                ]),
+                vec![b'x', b'y', 0xce, 0xba, b'1', b'2', b'1', b'z'],
+            ),
+            // SplitMix64 from state seed ^ 0x9E3779B97F4A7C15 with seed 0: the first two
+            // outputs are 0x6e789e6aa1b965f4 and 0x06c45d188009454f (little-endian here).
+            (
+                Payload::Random { len: 11, seed: 0 },
+                vec![
+                    0xf4, 0x65, 0xb9, 0xa1, 0x6a, 0x9e, 0x78, 0x6e, 0x4f, 0x45, 0x09,
+                ],
+            ),
+        ];
+        for (p, want) in &cases {
+            assert_eq!(&p.bytes(), want, "{p:?}");
+            for at in 0..want.len() {
+                for end in at..=want.len() {
+                    let mut out = vec![0u8; end - at];
+                    p.fill(at, &mut out);
+                    assert_eq!(out, want[at..end], "{p:?} bytes {at}..{end}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_repeat_is_filled_in_phase() {
+        let p = Payload::Repeat {
+            pattern: b"0123456".to_vec(),
+            len: 1 << 20,
+        };
+        let mut out = vec![0u8; 70_001];
+        p.fill(12_345, &mut out);
+        // 12345 = 7 * 1763 + 4: the range starts at '4'.
+        assert_eq!(&out[..10], b"4560123456");
+        assert!(out
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == b"0123456"[(i + 4) % 7]));
+    }
+
+    #[test]
+    fn hex_writes_two_lowercase_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]

@@ -269,6 +269,27 @@ pub struct Decoder {
     offset: u64,
     /// Set once a fatal error is found; repeated by every later call.
     fatal: Option<FatalError>,
+    /// A large data frame whose payload is being handed out in pieces (see
+    /// [`begin_stream`](Self::begin_stream)).
+    streaming: Option<Streaming>,
+}
+
+/// The payload still to come of a frame taken with [`Decoder::begin_stream`].
+#[derive(Debug, Clone, Copy)]
+struct Streaming {
+    left: u64,
+    key: Option<[u8; 4]>,
+    /// Payload bytes already handed out (the masking key's phase).
+    done: u64,
+}
+
+/// A large data frame's header, taken before its payload arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamedHead {
+    /// The frame with an empty payload; `wire_len` of `decoded` is the header's length.
+    pub decoded: DecodedFrame,
+    /// The payload length the header announces.
+    pub len: u64,
 }
 
 impl Decoder {
@@ -279,7 +300,93 @@ impl Decoder {
             start: 0,
             offset: 0,
             fatal: None,
+            streaming: None,
         }
+    }
+
+    /// Takes the header of a data frame announcing more than `above` payload bytes (and
+    /// no more than the limit) as soon as the header is complete, so its payload can be
+    /// judged piece by piece with [`stream_piece`](Self::stream_piece) instead of being
+    /// buffered whole: a 16 MiB frame costs no 16 MiB buffer. None when the next frame is
+    /// not such a frame, is incomplete, or a payload is already being streamed.
+    pub fn begin_stream(&mut self, above: u64) -> Option<StreamedHead> {
+        if self.fatal.is_some() || self.streaming.is_some() {
+            return None;
+        }
+        let data = &self.buf[self.start..];
+        let h = Header::parse(data)?;
+        if h.opcode & 0x8 != 0
+            || h.len <= above
+            || h.len > self.cfg.max_frame_payload
+            || data.len() < h.header_len()
+        {
+            return None;
+        }
+        let at = self.offset;
+        let key = h
+            .masked
+            .then(|| <[u8; 4]>::try_from(&data[h.base_len()..h.header_len()]).expect("4 bytes"));
+        let frame = Frame {
+            fin: h.fin,
+            rsv1: h.rsv & 0b100 != 0,
+            rsv2: h.rsv & 0b010 != 0,
+            rsv3: h.rsv & 0b001 != 0,
+            opcode: h.opcode,
+            mask: key,
+            length_form: h.form,
+            declared_len: None,
+            payload: Vec::new(),
+        };
+        let header_len = h.header_len();
+        let violations = h.violations(at, &self.cfg);
+        self.start += header_len;
+        self.offset += header_len as u64;
+        self.streaming = Some(Streaming {
+            left: h.len,
+            key,
+            done: 0,
+        });
+        Some(StreamedHead {
+            decoded: DecodedFrame {
+                frame,
+                offset: at,
+                wire_len: header_len,
+                violations,
+            },
+            len: h.len,
+        })
+    }
+
+    /// The next buffered piece of a streamed payload, unmasked, with the stream offset of
+    /// its first byte and whether it ends the frame. None when nothing is buffered or no
+    /// payload is being streamed; after the last piece, frames decode as before.
+    pub fn stream_piece(&mut self, out: &mut Vec<u8>) -> Option<(u64, bool)> {
+        let st = self.streaming.as_mut()?;
+        let avail = self.buf.len() - self.start;
+        if avail == 0 && st.left > 0 {
+            return None;
+        }
+        let n = usize::try_from(st.left).map_or(avail, |l| l.min(avail));
+        out.clear();
+        out.extend_from_slice(&self.buf[self.start..self.start + n]);
+        if let Some(key) = st.key {
+            apply_mask(out, key, (st.done % 4) as usize);
+        }
+        let at = self.offset;
+        st.left -= n as u64;
+        st.done += n as u64;
+        let last = st.left == 0;
+        if last {
+            self.streaming = None;
+        }
+        self.start += n;
+        self.offset += n as u64;
+        Some((at, last))
+    }
+
+    /// True while a streamed payload has bytes still to come.
+    pub fn streaming(&self) -> bool {
+        self.streaming.is_some()
     }
 
     pub fn config(&self) -> &DecoderConfig {
@@ -316,6 +423,9 @@ impl Decoder {
     pub fn next_frame(&mut self) -> Result<Option<DecodedFrame>, FatalError> {
         if let Some(e) = &self.fatal {
             return Err(e.clone());
+        }
+        if self.streaming.is_some() {
+            return Ok(None);
         }
         let data = &self.buf[self.start..];
         let Some(h) = Header::parse(data) else {
@@ -834,6 +944,53 @@ mod tests {
                 (Rule::MaskMissing, 1),
                 (Rule::ControlFrameTooLong, 3),
             ]
+        );
+    }
+
+    /// A large frame taken in pieces gives the same payload and offsets as decoded whole,
+    /// and the frame after it decodes as usual.
+    #[test]
+    fn a_streamed_payload_matches_the_whole_frame() {
+        let payload: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let mut bytes = Frame::binary(payload.clone())
+            .with_mask([1, 2, 3, 4])
+            .encode()
+            .unwrap();
+        Frame::text("after")
+            .with_mask([9, 9, 9, 9])
+            .encode_into(&mut bytes)
+            .unwrap();
+        let mut d = server();
+        // Too short a frame for the threshold: not streamed.
+        d.feed(&bytes[..3]);
+        assert!(d.begin_stream(100).is_none(), "header incomplete");
+        d.feed(&bytes[3..8]);
+        assert!(d.begin_stream(1000).is_none(), "not above the threshold");
+        let head = d.begin_stream(100).expect("a large data frame");
+        assert_eq!(
+            (head.len, head.decoded.offset, head.decoded.wire_len),
+            (1000, 0, 8)
+        );
+        assert_eq!(head.decoded.frame.mask, Some([1, 2, 3, 4]));
+        assert_eq!(d.next_frame(), Ok(None), "no frame while streaming");
+        let mut got = Vec::new();
+        let mut piece = Vec::new();
+        let mut fed = 8;
+        for step in [1, 2, 333, 7, 660] {
+            d.feed(&bytes[fed..fed + step]);
+            fed += step;
+            let (at, last) = d.stream_piece(&mut piece).unwrap();
+            assert_eq!(at, 8 + got.len() as u64);
+            got.extend_from_slice(&piece);
+            assert_eq!(last, got.len() == 1000);
+        }
+        assert_eq!(got, payload);
+        assert!(!d.streaming());
+        d.feed(&bytes[fed..]);
+        let f = d.next_frame().unwrap().unwrap();
+        assert_eq!(
+            (f.offset, f.frame.payload.as_slice()),
+            (1008, &b"after"[..])
         );
     }
 

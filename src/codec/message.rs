@@ -8,6 +8,7 @@
 //! not when the final fragment arrives.
 
 use super::decoder::DecodedFrame;
+use super::digest::Digest;
 use super::frame::Frame;
 use super::opcode::OpCode;
 use super::rule::{Rule, Violation};
@@ -30,13 +31,32 @@ pub enum Assembled {
     Partial,
 }
 
+/// What a summarised message kept of itself (see [`Assembler::summarize_above`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// The message's length in bytes.
+    pub len: u64,
+    /// [`Digest`] of the whole payload.
+    pub digest: u64,
+}
+
+/// Bytes of a summarised message kept as its sample (the start of it).
+pub const HEAD_KEEP: usize = 1024;
+
 #[derive(Debug, Clone)]
 struct Open {
     opcode: u8,
+    /// The payload, or its first [`HEAD_KEEP`] bytes once summarised.
     payload: Vec<u8>,
+    /// Bytes of the message so far.
+    len: u64,
     frames: usize,
     /// Present for text messages only.
     utf8: Option<Utf8Validator>,
+    /// Set once the message outgrew the summary threshold.
+    digest: Option<Digest>,
+    /// Data transformed by an extension: held whole for it to undo, never summarised.
+    transformed: bool,
 }
 
 /// Tracks an open fragmented message and reassembles it.
@@ -49,6 +69,14 @@ struct Open {
 pub struct Assembler {
     max_message: u64,
     open: Option<Open>,
+    /// Messages longer than this are not held: see [`summarize_above`](Self::summarize_above).
+    summarize_above: Option<u64>,
+    /// The summary of the message returned last, if it was summarised.
+    summary: Option<Summary>,
+    /// The frame being pushed piece by piece, if any: its FIN bit.
+    frame_fin: Option<bool>,
+    /// The rest of the current streamed frame is dropped (it broke a rule).
+    dropping: bool,
 }
 
 impl Assembler {
@@ -57,7 +85,26 @@ impl Assembler {
         Self {
             max_message,
             open: None,
+            summarize_above: None,
+            summary: None,
+            frame_fin: None,
+            dropping: false,
         }
+    }
+
+    /// Messages longer than `n` bytes (untransformed ones) are not held whole: they are
+    /// validated as they pass, and the [`Assembled::Message`] carries only their first
+    /// [`HEAD_KEEP`] bytes, with [`take_summary`](Self::take_summary) giving the length
+    /// and digest. What keeps the peer's 16 MiB echo from costing 16 MiB.
+    pub fn summarize_above(mut self, n: u64) -> Self {
+        self.summarize_above = Some(n);
+        self
+    }
+
+    /// The length and digest of the message just returned, when it was summarised (its
+    /// payload then being only its head); None for a message returned whole.
+    pub fn take_summary(&mut self) -> Option<Summary> {
+        self.summary.take()
     }
 
     /// True while a fragmented message has started and not finished.
@@ -83,19 +130,54 @@ impl Assembler {
         if op.is_control() {
             return Ok(Assembled::Control(f.frame.clone()));
         }
-        let result = self.push_data(f, op, transformed);
-        if result.is_err() {
-            self.open = None;
-        }
-        result
+        self.push_head(f, transformed)?;
+        self.push_piece(&f.frame.payload, f.payload_offset())?;
+        self.end_frame(f.offset + f.wire_len as u64)
     }
 
-    fn push_data(
-        &mut self,
-        f: &DecodedFrame,
-        op: OpCode,
-        transformed: bool,
-    ) -> Result<Assembled, Violation> {
+    /// The header of a data frame whose payload follows in pieces
+    /// ([`push_piece`](Self::push_piece), then [`end_frame`](Self::end_frame)); `f` has an
+    /// empty payload. [`push_transformed`](Self::push_transformed) is these three calls.
+    pub fn push_head(&mut self, f: &DecodedFrame, transformed: bool) -> Result<(), Violation> {
+        self.frame_fin = Some(f.frame.fin);
+        self.dropping = false;
+        let r = self.begin(f, OpCode(f.frame.opcode), transformed);
+        self.fail_on_err(r)
+    }
+
+    /// The next piece of the current frame's payload; `at` is the stream offset of its
+    /// first byte. Pieces of a frame that broke a rule are dropped.
+    pub fn push_piece(&mut self, data: &[u8], at: u64) -> Result<(), Violation> {
+        if self.dropping {
+            return Ok(());
+        }
+        let r = self.data(data, at);
+        self.fail_on_err(r)
+    }
+
+    /// The current frame is complete; `end` is the stream offset just past it. Gives the
+    /// message if the frame was its last.
+    pub fn end_frame(&mut self, end: u64) -> Result<Assembled, Violation> {
+        let fin = self.frame_fin.take().unwrap_or(false);
+        if std::mem::take(&mut self.dropping) {
+            return Ok(Assembled::Partial);
+        }
+        let r = self.finish(fin, end);
+        if r.is_err() {
+            self.open = None;
+        }
+        r
+    }
+
+    fn fail_on_err(&mut self, r: Result<(), Violation>) -> Result<(), Violation> {
+        if r.is_err() {
+            self.open = None;
+            self.dropping = true;
+        }
+        r
+    }
+
+    fn begin(&mut self, f: &DecodedFrame, op: OpCode, transformed: bool) -> Result<(), Violation> {
         match op {
             OpCode::CONTINUATION if self.open.is_none() => {
                 return Err(Violation::new(
@@ -121,8 +203,11 @@ impl Assembler {
                 self.open = Some(Open {
                     opcode: op.0,
                     payload: Vec::new(),
+                    len: 0,
                     frames: 0,
                     utf8: (op == OpCode::TEXT && !transformed).then(Utf8Validator::new),
+                    digest: None,
+                    transformed,
                 });
             }
             _ => {
@@ -135,11 +220,13 @@ impl Assembler {
                 ));
             }
         }
-        let open = self.open.as_mut().expect("opened above");
-        open.frames += 1;
-        let data = &f.frame.payload;
-        let payload_at = f.payload_offset();
-        let before = open.payload.len() as u64;
+        self.open.as_mut().expect("opened above").frames += 1;
+        Ok(())
+    }
+
+    fn data(&mut self, data: &[u8], payload_at: u64) -> Result<(), Violation> {
+        let open = self.open.as_mut().expect("a frame head was pushed");
+        let before = open.len;
         // Only the part within the limit is examined and kept, so an
         // earlier UTF-8 error is still reported before the size overrun.
         let room = self.max_message.saturating_sub(before);
@@ -165,20 +252,44 @@ impl Assembler {
                 ),
             ));
         }
-        open.payload.extend_from_slice(data);
-        if !f.frame.fin {
+        open.len += data.len() as u64;
+        let over = self.summarize_above.is_some_and(|t| open.len > t) && !open.transformed;
+        if over && open.digest.is_none() {
+            let mut d = Digest::new();
+            d.update(&open.payload);
+            open.digest = Some(d);
+            open.payload.truncate(HEAD_KEEP);
+            open.payload.shrink_to_fit();
+        }
+        match &mut open.digest {
+            Some(d) => {
+                d.update(data);
+                let room = HEAD_KEEP.saturating_sub(open.payload.len()).min(data.len());
+                open.payload.extend_from_slice(&data[..room]);
+            }
+            None => open.payload.extend_from_slice(data),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, fin: bool, end: u64) -> Result<Assembled, Violation> {
+        if !fin {
             return Ok(Assembled::Partial);
         }
-        let open = self.open.take().expect("opened above");
+        let open = self.open.take().expect("a frame head was pushed");
         if let Some(Err(Utf8Error::Incomplete { offset })) = open.utf8.map(|v| v.finish()) {
             // The final frame's length tells a reader where the message
             // ends, so truncation is visible at the frame's last byte.
             return Err(Violation::new(
                 Rule::InvalidUtf8,
-                f.offset + f.wire_len as u64 - 1,
+                end - 1,
                 format!("text message ends inside a UTF-8 sequence (byte {offset})"),
             ));
         }
+        self.summary = open.digest.map(|d| Summary {
+            len: open.len,
+            digest: d.finish(),
+        });
         Ok(Assembled::Message {
             opcode: open.opcode,
             payload: open.payload,
@@ -358,6 +469,72 @@ mod tests {
         let mut a = Assembler::new(3);
         let out = push_all(&mut a, &[Frame::text(vec![b'a', 0xFF, b'c', b'd'])]);
         assert_eq!(err_at(&out[0]), (Rule::InvalidUtf8, 3));
+    }
+
+    /// A message over the threshold comes out as its head with length and digest, the same
+    /// whether its frames came whole or in pieces; a small one comes out whole.
+    #[test]
+    fn large_messages_are_summarised() {
+        let body: Vec<u8> = (0..5000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut a = Assembler::new(1 << 20).summarize_above(4096);
+        let out = push_all(
+            &mut a,
+            &[
+                Frame::text(body[..3000].to_vec()).with_fin(false),
+                Frame::continuation(body[3000..].to_vec()),
+            ],
+        );
+        assert_eq!(out[1], Ok(message(1, &body[..HEAD_KEEP], 2)));
+        let want = Summary {
+            len: 5000,
+            digest: Digest::of(&body),
+        };
+        assert_eq!(a.take_summary(), Some(want));
+        assert_eq!(a.take_summary(), None);
+        // The same message in one frame, pushed in pieces.
+        let f = &decoded(&[Frame::text(body.clone())])[0];
+        let mut head = f.clone();
+        head.frame.payload.clear();
+        head.wire_len -= body.len();
+        a.push_head(&head, false).unwrap();
+        let at = f.payload_offset();
+        for (i, piece) in body.chunks(777).enumerate() {
+            a.push_piece(piece, at + (i * 777) as u64).unwrap();
+        }
+        let end = f.offset + f.wire_len as u64;
+        assert_eq!(a.end_frame(end), Ok(message(1, &body[..HEAD_KEEP], 1)));
+        assert_eq!(a.take_summary(), Some(want));
+        // Small messages stay whole and have no summary.
+        assert_eq!(
+            push_all(&mut a, &[Frame::binary("abc")])[0],
+            Ok(message(2, b"abc", 1))
+        );
+        assert_eq!(a.take_summary(), None);
+    }
+
+    /// Invalid UTF-8 in a piece of a streamed frame fails at its byte; the frame's later
+    /// pieces are dropped, and the next message is judged on its own.
+    #[test]
+    fn a_streamed_frame_fails_fast_on_invalid_utf8() {
+        let mut a = Assembler::new(1 << 20).summarize_above(10);
+        let mut body = vec![b'x'; 100];
+        body[50] = 0xff;
+        let f = &decoded(&[Frame::text(body.clone())])[0];
+        let mut head = f.clone();
+        head.frame.payload.clear();
+        head.wire_len -= body.len();
+        let at = f.payload_offset();
+        a.push_head(&head, false).unwrap();
+        a.push_piece(&body[..40], at).unwrap();
+        let err = a.push_piece(&body[40..80], at + 40).unwrap_err();
+        assert_eq!((err.rule, err.offset), (Rule::InvalidUtf8, at + 50));
+        assert_eq!(a.push_piece(&body[80..], at + 80), Ok(()));
+        assert_eq!(a.end_frame(at + 100), Ok(Assembled::Partial));
+        assert!(!a.in_message());
+        assert_eq!(
+            push_all(&mut a, &[Frame::text("ok")])[0],
+            Ok(message(1, b"ok", 1))
+        );
     }
 
     /// Splitting any byte string into fragments gives the same verdict as

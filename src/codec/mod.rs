@@ -9,6 +9,7 @@
 
 pub mod close;
 pub mod decoder;
+pub mod digest;
 pub mod frame;
 pub mod mask;
 pub mod message;
@@ -16,9 +17,10 @@ pub mod opcode;
 pub mod rule;
 
 pub use close::{close_code_valid_on_wire, close_payload, parse_close_payload, CloseInfo};
-pub use decoder::{DecodedFrame, Decoder, DecoderConfig, Expect, FatalError};
+pub use decoder::{DecodedFrame, Decoder, DecoderConfig, Expect, FatalError, StreamedHead};
+pub use digest::Digest;
 pub use frame::{EncodeError, Frame, LengthForm};
 pub use mask::apply_mask;
-pub use message::{Assembled, Assembler};
+pub use message::{Assembled, Assembler, Summary};
 pub use opcode::{OpCode, ParseOpCodeError};
 pub use rule::{Rule, Violation};

@@ -8,11 +8,13 @@ pub enum Event {
     Handshake(Box<crate::handshake::Response>),
     /// The response could not be parsed: garbage, oversize, or the connection ended early.
     HandshakeInvalid(String),
-    /// A complete data message.
+    /// A complete data message. A message over the streaming threshold is not held:
+    /// `payload` is then only its head and `summary` gives its length and digest.
     Message {
         opcode: u8,
         payload: Vec<u8>,
         frames: usize,
+        summary: Option<crate::codec::Summary>,
     },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
@@ -45,6 +47,7 @@ impl Event {
                 opcode,
                 payload,
                 frames,
+                summary,
             } => {
                 let kind = if *opcode == 1 { "text" } else { "binary" };
                 let frag = if *frames > 1 {
@@ -52,7 +55,8 @@ impl Event {
                 } else {
                     String::new()
                 };
-                format!("{kind} message of {} bytes{frag}", payload.len())
+                let len = summary.map_or(payload.len() as u64, |s| s.len);
+                format!("{kind} message of {len} bytes{frag}")
             }
             Event::Ping(p) => format!("ping with {} bytes", p.len()),
             Event::Pong(p) => format!("pong with {} bytes", p.len()),

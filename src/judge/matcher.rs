@@ -4,7 +4,7 @@
 //! never waits longer than the evidence requires, which is what keeps a full run in seconds.
 
 use super::event::Event;
-use crate::case::{DeflateExpect, Expect, ExpectKind, Grade, HandshakeExpect};
+use crate::case::{DeflateExpect, Expect, ExpectKind, Grade, HandshakeExpect, Payload};
 use crate::codec::OpCode;
 use crate::handshake::{validate_response, Offer};
 use crate::text::bounded_lossy;
@@ -12,7 +12,9 @@ use crate::text::bounded_lossy;
 /// What the case has sent so far that an expectation may refer to.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    pub last_message: Option<(u8, Vec<u8>)>,
+    /// The last message sent, as its description: a large one is generated again, chunk
+    /// by chunk, to check its echo.
+    pub last_message: Option<(u8, Payload)>,
     /// A message being sent frame by frame (`send = "frame"` steps), until its FIN frame.
     pub open_message: Option<(u8, Vec<u8>)>,
     pub last_ping: Option<Vec<u8>>,
@@ -72,7 +74,9 @@ pub struct Matcher {
     expect: Expect,
     expected_text: String,
     /// Resolved expected payload (echo or explicit) for message and pong.
-    want: Option<(Option<u8>, Vec<u8>)>,
+    want: Option<(Option<u8>, Payload)>,
+    /// The digest of `want`, computed once when a summarised echo needs it.
+    want_digest: Option<u64>,
     alternatives: Vec<Option<Matcher>>,
     seen: Vec<String>,
     /// Events seen past the first SEEN_KEEP.
@@ -84,17 +88,17 @@ impl Matcher {
         let want = match &expect.kind {
             ExpectKind::Message { opcode, payload } => {
                 let (op, bytes) = match (payload, &ctx.last_message) {
-                    (Some(p), _) => (opcode.or(ctx.last_message.as_ref().map(|m| m.0)), p.bytes()),
+                    (Some(p), _) => (opcode.or(ctx.last_message.as_ref().map(|m| m.0)), p.clone()),
                     (None, Some((o, b))) => (opcode.or(Some(*o)), b.clone()),
-                    (None, None) => (*opcode, Vec::new()),
+                    (None, None) => (*opcode, Payload::default()),
                 };
                 Some((op, bytes))
             }
             ExpectKind::Pong { payload } => Some((
                 None,
                 match payload {
-                    Some(p) => p.bytes(),
-                    None => ctx.last_ping.clone().unwrap_or_default(),
+                    Some(p) => p.clone(),
+                    None => Payload::Bytes(ctx.last_ping.clone().unwrap_or_default()),
                 },
             )),
             _ => None,
@@ -107,6 +111,7 @@ impl Matcher {
             expect: expect.clone(),
             expected_text: String::new(),
             want,
+            want_digest: None,
             alternatives,
             seen: Vec::new(),
             unseen: 0,
@@ -402,9 +407,12 @@ impl Matcher {
             },
             ExpectKind::Message { .. } => match ev {
                 Event::Message {
-                    opcode, payload, ..
+                    opcode,
+                    payload,
+                    summary,
+                    ..
                 } => {
-                    let (want_op, want) = self.want.as_ref().unwrap();
+                    let (want_op, _) = self.want.as_ref().unwrap();
                     if let Some(w) = want_op {
                         if w != opcode {
                             return self.done(
@@ -418,13 +426,9 @@ impl Matcher {
                             );
                         }
                     }
-                    if payload == want {
-                        self.done(true, ev.describe())
-                    } else {
-                        self.done(
-                            false,
-                            format!("{}: {}", ev.describe(), payload_diff(want, payload)),
-                        )
+                    match self.echo_difference(payload, *summary) {
+                        None => self.done(true, ev.describe()),
+                        Some(diff) => self.done(false, format!("{}: {diff}", ev.describe())),
                     }
                 }
                 Event::Close {
@@ -437,7 +441,7 @@ impl Matcher {
             },
             ExpectKind::Pong { .. } => match ev {
                 Event::Pong(p) => {
-                    let want = &self.want.as_ref().unwrap().1;
+                    let want = &self.want.as_ref().unwrap().1.bytes();
                     if p == want {
                         self.done(true, ev.describe())
                     } else {
@@ -554,6 +558,42 @@ impl Matcher {
                 }
             }
         }
+    }
+
+    /// How a received message differs from the expected one, or None when it is the
+    /// same. A summarised message (one too large to hold) is compared by length, then by
+    /// its head, then by digest, the expected side generated chunk by chunk.
+    fn echo_difference(
+        &mut self,
+        got: &[u8],
+        summary: Option<crate::codec::Summary>,
+    ) -> Option<String> {
+        let want = &self
+            .want
+            .as_ref()
+            .expect("message expectations have a payload")
+            .1;
+        let want_len = want.len() as u64;
+        let got_len = summary.map_or(got.len() as u64, |s| s.len);
+        if got_len != want_len {
+            return Some(format!("length {got_len} where {want_len} was expected"));
+        }
+        let Some(s) = summary else {
+            let w = want.bytes();
+            return (got != w.as_slice()).then(|| payload_diff(&w, got));
+        };
+        let mut head = vec![0u8; got.len().min(want.len())];
+        want.fill(0, &mut head);
+        if head != got {
+            return Some(payload_diff(&head, &got[..head.len()]));
+        }
+        let digest = *self.want_digest.get_or_insert_with(|| want.digest());
+        (digest != s.digest).then(|| {
+            format!(
+                "the same length and first {} bytes, but different content after them (the digests of the whole message differ)",
+                got.len()
+            )
+        })
     }
 
     /// No decision within the time allowed.
@@ -762,6 +802,7 @@ mod tests {
             opcode: 1,
             payload: b"x".to_vec(),
             frames: 1,
+            summary: None,
         };
         assert_eq!(
             graded(decide(&fail(&[], &[]), &ctx, &[msg])),
@@ -835,7 +876,7 @@ mod tests {
     #[test]
     fn a_limit_where_an_echo_was_expected_is_informational() {
         let ctx = Context {
-            last_message: Some((2, vec![0; 100])),
+            last_message: Some((2, Payload::Bytes(vec![0; 100]))),
             ..Context::default()
         };
         let e = expect(ExpectKind::Message {
@@ -993,6 +1034,7 @@ mod tests {
             opcode,
             payload: payload.to_vec(),
             frames: 1,
+            summary: None,
         }
     }
 
@@ -1005,7 +1047,7 @@ mod tests {
 
     fn sent(opcode: u8, payload: &[u8]) -> Context {
         Context {
-            last_message: Some((opcode, payload.to_vec())),
+            last_message: Some((opcode, Payload::Bytes(payload.to_vec()))),
             ..Context::default()
         }
     }
@@ -1268,5 +1310,60 @@ mod tests {
         assert_eq!(Matcher::new(&e, &ctx).timeout_ms(), None);
         e.timeout_ms = Some(77);
         assert_eq!(Matcher::new(&e, &ctx).timeout_ms(), Some(77));
+    }
+    /// The peer's echo of a 16 MiB message as the reader delivers it: its first
+    /// `HEAD_KEEP` bytes, its length and its digest, computed from `bytes`.
+    fn summarised(bytes: &[u8]) -> Event {
+        Event::Message {
+            opcode: 2,
+            payload: bytes[..crate::codec::message::HEAD_KEEP].to_vec(),
+            frames: 1,
+            summary: Some(crate::codec::Summary {
+                len: bytes.len() as u64,
+                digest: crate::codec::Digest::of(bytes),
+            }),
+        }
+    }
+
+    /// A 16 MiB echo is compared without holding the expected side: right passes, one byte
+    /// changed at 9,000,000 fails, a truncated one fails, a changed head names the byte.
+    #[test]
+    fn large_echoes_are_compared_by_length_head_and_digest() {
+        let sent = Payload::Repeat {
+            pattern: vec![0xfe],
+            len: 16 << 20,
+        };
+        let ctx = Context {
+            last_message: Some((2, sent)),
+            ..Default::default()
+        };
+        let e = expect(ExpectKind::Message {
+            opcode: None,
+            payload: None,
+        });
+        let mut echo = vec![0xfeu8; 16 << 20];
+        let o = decide(&e, &ctx, &[summarised(&echo)]).unwrap();
+        assert!(o.matched, "{}", o.observed);
+        echo[9_000_000] = 0xff;
+        let o = decide(&e, &ctx, &[summarised(&echo)]).unwrap();
+        assert!(!o.matched);
+        assert!(o.observed.contains("digests"), "{}", o.observed);
+        echo[9_000_000] = 0xfe;
+        let o = decide(&e, &ctx, &[summarised(&echo[..(16 << 20) - 1])]).unwrap();
+        assert!(!o.matched);
+        assert!(
+            o.observed
+                .contains("length 16777215 where 16777216 was expected"),
+            "{}",
+            o.observed
+        );
+        echo[10] = 0x00;
+        let o = decide(&e, &ctx, &[summarised(&echo)]).unwrap();
+        assert!(!o.matched);
+        assert!(
+            o.observed.contains("byte 10 is 0x00, expected 0xfe"),
+            "{}",
+            o.observed
+        );
     }
 }

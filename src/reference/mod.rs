@@ -46,6 +46,8 @@ pub const IMPLEMENTATION: &str = "tokio-tungstenite";
 /// A running reference server; stops when dropped.
 pub struct ReferenceServer {
     addr: SocketAddr,
+    /// Counts this server in [`crate::run::PEERS_IN_PROCESS`] while it lives.
+    _in_process: InProcess,
     task: tokio::task::JoinHandle<()>,
     /// Serving wss:// (see `start_tls`).
     tls: bool,
@@ -73,6 +75,7 @@ impl ReferenceServer {
         });
         Ok(ReferenceServer {
             addr,
+            _in_process: InProcess::new(),
             task,
             tls: false,
         })
@@ -103,6 +106,7 @@ impl ReferenceServer {
         });
         Ok(ReferenceServer {
             addr,
+            _in_process: InProcess::new(),
             task,
             tls: true,
         })
@@ -115,6 +119,23 @@ impl ReferenceServer {
     pub fn url(&self) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
         format!("{scheme}://{}/", self.addr)
+    }
+}
+
+/// Registers a reference server as running in this process, so the run's memory budget
+/// counts the messages it holds (see [`crate::run::case_claim`]).
+struct InProcess;
+
+impl InProcess {
+    fn new() -> InProcess {
+        crate::run::PEERS_IN_PROCESS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InProcess
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        crate::run::PEERS_IN_PROCESS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -737,6 +737,7 @@ mod tests {
             bytes_sent: 0,
             bytes_received: 0,
             bytes_per_sec: 0.0,
+            timings: Default::default(),
             transcript: Default::default(),
         }
     }

@@ -257,6 +257,7 @@ impl CloneMeta for crate::results::CaseResult {
             bytes_sent: 0,
             bytes_received: 0,
             bytes_per_sec: 0.0,
+            timings: Default::default(),
             transcript: Default::default(),
         }
     }

@@ -238,6 +238,7 @@ pub fn synthetic(n: usize, agent: &str, seed: u64) -> RunResults {
             bytes_sent: 180,
             bytes_received: 160,
             bytes_per_sec: 0.0,
+            timings: Default::default(),
             transcript: transcript(i, 1 + i % 4),
         });
     }

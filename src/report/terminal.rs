@@ -129,6 +129,7 @@ pub fn render(r: &RunResults, style: &Style) -> String {
     );
     if style.verbose {
         failure_details(&mut out, r, c);
+        slowest(&mut out, r);
     }
     let _ = writeln!(out, "\n{}", totals_line(&r.totals, r.duration_ms));
     if let Some(inc) = &r.incomplete {
@@ -315,6 +316,37 @@ pub fn baseline_section(cmp: &crate::report::Comparison, style: &Style) -> Strin
     );
     out
 }
+
+/// The cases that took longest, with the share of their time spent waiting for something
+/// that never came: where a run's time goes, and how much of it a faster peer cannot save.
+fn slowest(out: &mut String, r: &RunResults) {
+    let mut cases: Vec<_> = r.cases.iter().collect();
+    cases.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
+    if cases.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nslowest cases (waiting: time spent on timeouts and waits)"
+    );
+    for case in cases.iter().take(SLOWEST) {
+        let t = &case.timings;
+        let _ = writeln!(
+            out,
+            "  {:>9.1} ms  waiting {:>3.0}%  {}  (connect {:.1}, handshake {:.1}, exchange {:.1}, close {:.1} ms)",
+            case.duration_ms,
+            t.waiting_share() * 100.0,
+            clean_line(&case.id, 200),
+            t.connect_ms,
+            t.handshake_ms,
+            t.exchange_ms,
+            t.close_ms
+        );
+    }
+}
+
+/// How many of the slowest cases `-v` lists.
+const SLOWEST: usize = 10;
 
 #[cfg(test)]
 mod tests {

@@ -3,15 +3,18 @@
 //! It runs as its own task so the peer is always read, even while wsspec is writing a large
 //! message: an echo server that cannot write stops reading, and both sides would stall.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{self, Receiver, Sender};
 
 use super::writer::Pongs;
+use crate::case::payload::STREAM_ABOVE;
+use crate::codec::message::HEAD_KEEP;
 use crate::codec::{
-    Assembled, Assembler, Decoder, DecoderConfig, Expect as MaskRule, FatalError, Violation,
+    Assembled, Assembler, DecodedFrame, Decoder, DecoderConfig, Digest, Expect as MaskRule,
+    FatalError, StreamedHead, Summary, Violation,
 };
 use crate::deflate::negotiate::{self, Agreement};
 use crate::deflate::{Decompressor, Endpoint, Flow, InflateError, TAIL};
@@ -26,7 +29,8 @@ pub struct ReadLimits {
     pub max_head: usize,
     pub max_frame: u64,
     pub max_message: u64,
-    /// Events not yet consumed by the interpreter; past this the peer is flooding.
+    /// Events not yet consumed by the interpreter (the capacity of the channel to it);
+    /// past this the peer is flooding.
     pub max_queued: usize,
 }
 
@@ -45,8 +49,6 @@ pub struct Shared {
     pub transcript: Mutex<Transcript>,
     pub bytes_received: AtomicU64,
     pub bytes_sent: AtomicU64,
-    /// Events sent and not yet taken by the interpreter.
-    pub queued: AtomicUsize,
     /// The extensions wsspec offered in its handshake request, set before it is written, so
     /// the reader can judge the answer the moment it arrives (frames may follow it in the
     /// same segment).
@@ -63,12 +65,18 @@ impl Shared {
             transcript: Mutex::new(transcript),
             bytes_received: AtomicU64::new(0),
             bytes_sent: AtomicU64::new(0),
-            queued: AtomicUsize::new(0),
             offered: Mutex::new(Vec::new()),
             agreed: Mutex::new(None),
             pongs: Pongs::default(),
         }
     }
+}
+
+/// The channel from a reader to its interpreter: bounded by `limits.max_queued` events
+/// (plus the slot for the reason reading stopped), so a peer that floods while wsspec is
+/// busy writing costs a bounded queue, not memory without end.
+pub fn events(limits: &ReadLimits) -> (Sender<Event>, Receiver<Event>) {
+    mpsc::channel(limits.max_queued.max(1) + 1)
 }
 
 pub fn to_peer_violation(v: &Violation) -> PeerViolation {
@@ -80,28 +88,29 @@ pub fn to_peer_violation(v: &Violation) -> PeerViolation {
 }
 
 pub(crate) struct Out<'a> {
-    pub(crate) tx: &'a UnboundedSender<Event>,
+    pub(crate) tx: &'a Sender<Event>,
     pub(crate) shared: &'a Shared,
     pub(crate) limits: ReadLimits,
 }
 
 impl Out<'_> {
-    /// False when the interpreter is gone or the peer floods: stop reading.
+    /// False when the interpreter is gone or the peer floods: stop reading. The channel
+    /// is bounded; its last slot is kept for the event saying why reading stopped.
     pub(crate) fn send(&self, ev: Event) -> bool {
-        if self.shared.queued.fetch_add(1, Ordering::Relaxed) >= self.limits.max_queued {
-            let _ = self.tx.send(Event::Fatal(format!(
+        if self.tx.capacity() <= 1 {
+            let _ = self.tx.try_send(Event::Fatal(format!(
                 "the peer sent more than {} frames that wsspec did not ask for",
                 self.limits.max_queued
             )));
             return false;
         }
-        self.tx.send(ev).is_ok()
+        self.tx.try_send(ev).is_ok()
     }
 }
 
 pub async fn read_loop<R: AsyncRead + Unpin>(
     mut rd: R,
-    tx: UnboundedSender<Event>,
+    tx: Sender<Event>,
     shared: Arc<Shared>,
     limits: ReadLimits,
 ) {
@@ -267,6 +276,10 @@ pub(crate) struct FrameStage {
     inflate: Option<Inflate>,
     expect: MaskRule,
     limits: ReadLimits,
+    /// The payload piece of a streamed frame being judged, reused.
+    piece: Vec<u8>,
+    /// The streamed frame under way is ignored (it followed the peer's close).
+    ignore_stream: bool,
 }
 
 /// The receiving half of an agreed permessage-deflate (RFC 7692 §6.2, §7.2.2).
@@ -330,6 +343,7 @@ impl Inflate {
                     opcode,
                     payload: plain,
                     frames,
+                    summary: None,
                 }
             }
             Err(InflateError::Corrupt(why)) => {
@@ -374,7 +388,7 @@ impl FrameStage {
                 // RSV1 is permessage-deflate's "Per-Message Compressed" bit (RFC 7692 §6).
                 allowed_rsv: if a.is_some() { 0b100 } else { 0 },
             }),
-            assembler: Assembler::new(limits.max_message),
+            assembler: Assembler::new(limits.max_message).summarize_above(STREAM_ABOVE as u64),
             peer_closed: false,
             inflate: a.map(|(a, peer)| Inflate {
                 decompressor: Inflate::fresh_decompressor(a.sent_by(peer), max_message),
@@ -385,6 +399,8 @@ impl FrameStage {
             }),
             expect,
             limits,
+            piece: Vec::new(),
+            ignore_stream: false,
         }
     }
 
@@ -411,130 +427,45 @@ impl FrameStage {
 
     /// Decodes what `data` completes and sends the events; `seen` gets every frame as
     /// decoded. False when reading must stop.
+    ///
+    /// A data frame announcing more than [`STREAM_ABOVE`] bytes is judged piece by piece
+    /// as its bytes arrive (unless permessage-deflate is agreed, whose messages are
+    /// inflated whole), so wsspec's memory does not grow with the peer's frames.
     pub(crate) fn feed(
         &mut self,
         data: &[u8],
         out: &Out,
         seen: &mut dyn FnMut(&crate::codec::DecodedFrame),
     ) -> bool {
-        let shared = out.shared;
-        let d = &mut self.decoder;
-        d.feed(data);
+        self.decoder.feed(data);
         loop {
-            match d.next_frame() {
+            if self.decoder.streaming() {
+                let mut piece = std::mem::take(&mut self.piece);
+                let go = match self.decoder.stream_piece(&mut piece) {
+                    None => {
+                        self.piece = piece;
+                        return true;
+                    }
+                    Some((at, last)) => self.streamed_piece(&piece, at, last, out),
+                };
+                self.piece = piece;
+                if !go {
+                    return false;
+                }
+                continue;
+            }
+            if self.inflate.is_none() {
+                if let Some(head) = self.decoder.begin_stream(STREAM_ABOVE as u64) {
+                    if !self.streamed_head(head, out, seen) {
+                        return false;
+                    }
+                    continue;
+                }
+            }
+            match self.decoder.next_frame() {
                 Ok(None) => return true,
                 Ok(Some(df)) => {
-                    seen(&df);
-                    shared
-                        .transcript
-                        .lock()
-                        .unwrap()
-                        .frame(Direction::In, &df.frame);
-                    for v in &df.violations {
-                        if !out.send(Event::Violation(to_peer_violation(v))) {
-                            return false;
-                        }
-                    }
-                    // Data after the peer's close is forbidden; a pong is not data, and
-                    // answering a ping that crossed the close is harmless, so it is ignored.
-                    if self.peer_closed && df.frame.opcode & 0x8 == 0 {
-                        let _ = out.send(Event::Violation(PeerViolation {
-                            section: "RFC 6455 §5.5.1".into(),
-                            rule: "after sending a Close frame, the endpoint MUST NOT send any more data frames".into(),
-                            detail: format!("a frame with opcode 0x{:x} at byte {} followed the peer's close frame", df.frame.opcode, df.offset),
-                        }));
-                        continue;
-                    }
-                    if self.peer_closed {
-                        continue;
-                    }
-                    let mut compressed = false;
-                    if let (Some(inf), true) = (&mut self.inflate, df.frame.rsv1) {
-                        let op = df.frame.opcode;
-                        if op == 0 || op & 0x8 != 0 {
-                            let what = if op == 0 {
-                                "a continuation frame"
-                            } else {
-                                "a control frame"
-                            };
-                            if !out.send(Event::Violation(PeerViolation {
-                                section: "RFC 7692 §6.1".into(),
-                                rule: "an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames and non-first fragments of a data message".into(),
-                                detail: format!("RSV1 set on {what} (opcode 0x{op:x}) at byte {}", df.offset),
-                            })) {
-                                return false;
-                            }
-                        } else if !self.assembler.in_message() {
-                            compressed = true;
-                            inf.open_compressed = true;
-                        }
-                    }
-                    let pushed = self.assembler.push_transformed(&df, compressed);
-                    if pushed.is_err() {
-                        if let Some(inf) = &mut self.inflate {
-                            inf.open_compressed = false;
-                        }
-                    }
-                    let ev = match pushed {
-                        Ok(Assembled::Partial) => continue,
-                        Ok(Assembled::Message {
-                            opcode,
-                            payload,
-                            frames,
-                        }) => match self.inflate.as_mut().filter(|inf| inf.open_compressed) {
-                            Some(inf) => {
-                                inf.open_compressed = false;
-                                let at = df.offset + df.wire_len as u64;
-                                if let Some(v) = inf.window_violation(&payload, at) {
-                                    if !out.send(Event::Violation(v)) {
-                                        return false;
-                                    }
-                                }
-                                let ev = inf.message(opcode, &payload, frames, at);
-                                if let Event::Message { payload: p, .. } = &ev {
-                                    shared
-                                        .transcript
-                                        .lock()
-                                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                        .note(format!(
-                                            "inflated a compressed message: {} -> {} bytes",
-                                            payload.len(),
-                                            p.len()
-                                        ));
-                                }
-                                if matches!(ev, Event::Fatal(_)) {
-                                    let _ = out.send(ev);
-                                    return false;
-                                }
-                                ev
-                            }
-                            _ => Event::Message {
-                                opcode,
-                                payload,
-                                frames,
-                            },
-                        },
-                        Ok(Assembled::Control(f)) => match f.opcode {
-                            0x9 => {
-                                // Answered at once by the writer task, whatever the
-                                // interpreter is doing.
-                                out.shared.pongs.ping(f.payload.clone());
-                                Event::Ping(f.payload)
-                            }
-                            0xA => Event::Pong(f.payload),
-                            0x8 => {
-                                self.peer_closed = true;
-                                let info = crate::codec::parse_close_payload(&f.payload);
-                                Event::Close {
-                                    code: info.code,
-                                    reason: info.reason,
-                                }
-                            }
-                            _ => continue,
-                        },
-                        Err(v) => Event::Violation(to_peer_violation(&v)),
-                    };
-                    if !out.send(ev) {
+                    if !self.whole_frame(df, out, seen) {
                         return false;
                     }
                 }
@@ -550,5 +481,210 @@ impl FrameStage {
                 }
             }
         }
+    }
+
+    /// What every frame gets first: the transcript, its own violations, and the rule that
+    /// no data follows the peer's close. False when the frame is to be ignored or reading
+    /// must stop (`*go` then false).
+    fn admit(&mut self, df: &DecodedFrame, len: u64, out: &Out, go: &mut bool) -> bool {
+        out.shared
+            .transcript
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .frame_of_len(Direction::In, &df.frame, len);
+        for v in &df.violations {
+            if !out.send(Event::Violation(to_peer_violation(v))) {
+                *go = false;
+                return false;
+            }
+        }
+        // Data after the peer's close is forbidden; a pong is not data, and
+        // answering a ping that crossed the close is harmless, so it is ignored.
+        if self.peer_closed && df.frame.opcode & 0x8 == 0 {
+            let _ = out.send(Event::Violation(PeerViolation {
+                section: "RFC 6455 §5.5.1".into(),
+                rule:
+                    "after sending a Close frame, the endpoint MUST NOT send any more data frames"
+                        .into(),
+                detail: format!(
+                    "a frame with opcode 0x{:x} at byte {} followed the peer's close frame",
+                    df.frame.opcode, df.offset
+                ),
+            }));
+            return false;
+        }
+        !self.peer_closed
+    }
+
+    fn streamed_head(
+        &mut self,
+        head: StreamedHead,
+        out: &Out,
+        seen: &mut dyn FnMut(&DecodedFrame),
+    ) -> bool {
+        seen(&head.decoded);
+        let mut go = true;
+        self.ignore_stream = !self.admit(&head.decoded, head.len, out, &mut go);
+        if !go {
+            return false;
+        }
+        if self.ignore_stream {
+            return true;
+        }
+        match self.assembler.push_head(&head.decoded, false) {
+            Ok(()) => true,
+            Err(v) => out.send(Event::Violation(to_peer_violation(&v))),
+        }
+    }
+
+    fn streamed_piece(&mut self, piece: &[u8], at: u64, last: bool, out: &Out) -> bool {
+        if self.ignore_stream {
+            self.ignore_stream = !last;
+            return true;
+        }
+        if let Err(v) = self.assembler.push_piece(piece, at) {
+            if !out.send(Event::Violation(to_peer_violation(&v))) {
+                return false;
+            }
+        }
+        if !last {
+            return true;
+        }
+        let end = at + piece.len() as u64;
+        let pushed = self.assembler.end_frame(end);
+        self.deliver(pushed, end, out)
+    }
+
+    fn whole_frame(
+        &mut self,
+        df: DecodedFrame,
+        out: &Out,
+        seen: &mut dyn FnMut(&DecodedFrame),
+    ) -> bool {
+        seen(&df);
+        let mut go = true;
+        if !self.admit(&df, df.frame.payload.len() as u64, out, &mut go) {
+            return go;
+        }
+        let mut compressed = false;
+        if let (Some(inf), true) = (&mut self.inflate, df.frame.rsv1) {
+            let op = df.frame.opcode;
+            if op == 0 || op & 0x8 != 0 {
+                let what = if op == 0 {
+                    "a continuation frame"
+                } else {
+                    "a control frame"
+                };
+                if !out.send(Event::Violation(PeerViolation {
+                    section: "RFC 7692 §6.1".into(),
+                    rule: "an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames and non-first fragments of a data message".into(),
+                    detail: format!("RSV1 set on {what} (opcode 0x{op:x}) at byte {}", df.offset),
+                })) {
+                    return false;
+                }
+            } else if !self.assembler.in_message() {
+                compressed = true;
+                inf.open_compressed = true;
+            }
+        }
+        let pushed = self.assembler.push_transformed(&df, compressed);
+        if pushed.is_err() {
+            if let Some(inf) = &mut self.inflate {
+                inf.open_compressed = false;
+            }
+        }
+        self.deliver(pushed, df.offset + df.wire_len as u64, out)
+    }
+
+    /// Sends the event an assembled frame makes, if any; `end` is the stream offset just
+    /// past the frame. False when reading must stop.
+    fn deliver(&mut self, pushed: Result<Assembled, Violation>, end: u64, out: &Out) -> bool {
+        let ev = match pushed {
+            Ok(Assembled::Partial) => return true,
+            Ok(Assembled::Message {
+                opcode,
+                payload,
+                frames,
+            }) => match self.inflate.as_mut().filter(|inf| inf.open_compressed) {
+                Some(inf) => {
+                    inf.open_compressed = false;
+                    if let Some(v) = inf.window_violation(&payload, end) {
+                        if !out.send(Event::Violation(v)) {
+                            return false;
+                        }
+                    }
+                    let ev = inf.message(opcode, &payload, frames, end);
+                    if let Event::Message { payload: p, .. } = &ev {
+                        out.shared
+                            .transcript
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .note(format!(
+                                "inflated a compressed message: {} -> {} bytes",
+                                payload.len(),
+                                p.len()
+                            ));
+                    }
+                    if matches!(ev, Event::Fatal(_)) {
+                        let _ = out.send(ev);
+                        return false;
+                    }
+                    summarized(ev)
+                }
+                _ => Event::Message {
+                    opcode,
+                    payload,
+                    frames,
+                    summary: self.assembler.take_summary(),
+                },
+            },
+            Ok(Assembled::Control(f)) => match f.opcode {
+                0x9 => {
+                    // Answered at once by the writer task, whatever the
+                    // interpreter is doing.
+                    out.shared.pongs.ping(f.payload.clone());
+                    Event::Ping(f.payload)
+                }
+                0xA => Event::Pong(f.payload),
+                0x8 => {
+                    self.peer_closed = true;
+                    let info = crate::codec::parse_close_payload(&f.payload);
+                    Event::Close {
+                        code: info.code,
+                        reason: info.reason,
+                    }
+                }
+                _ => return true,
+            },
+            Err(v) => Event::Violation(to_peer_violation(&v)),
+        };
+        out.send(ev)
+    }
+}
+
+/// An inflated message over [`STREAM_ABOVE`] bytes travels as its head, length and digest,
+/// like one that arrived uncompressed, so the session holds the same for both.
+fn summarized(ev: Event) -> Event {
+    match ev {
+        Event::Message {
+            opcode,
+            mut payload,
+            frames,
+            summary: None,
+        } if payload.len() > STREAM_ABOVE => {
+            let summary = Some(Summary {
+                len: payload.len() as u64,
+                digest: Digest::of(&payload),
+            });
+            payload.truncate(HEAD_KEEP);
+            payload.shrink_to_fit();
+            Event::Message {
+                opcode,
+                payload,
+                frames,
+                summary,
+            }
+        }
+        ev => ev,
     }
 }

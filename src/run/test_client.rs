@@ -213,7 +213,7 @@ async fn drive(
     } = conn;
     let (rd, wr) = stream.split();
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = super::reader::events(&cfg.limits);
     let responded = Arc::new(AtomicU8::new(NOT_YET));
     let reader = tokio::spawn(client_read_loop(
         rd,
@@ -241,6 +241,7 @@ async fn drive(
             }
             break;
         }
+        let started = std::time::Instant::now();
         match step {
             Step::Expect(e) => match &e.kind {
                 ExpectKind::Handshake(h) => {
@@ -260,11 +261,15 @@ async fn drive(
             Step::Wait { ms } => {
                 st.note(format!("wait {ms} ms"));
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
+                st.waited(started.elapsed());
             }
         }
+        st.timings.add_step(step, started.elapsed());
     }
     if st.established && (case.close || st.skip_rest) && !st.aborted {
+        let started = std::time::Instant::now();
         closing_handshake(&wr, &mut rx, st, step_timeout).await;
+        st.timings.close_ms += super::test_server::ms(started.elapsed());
     }
     drain(&mut rx, st);
     if st.close.tcp_closed_by.is_none() {
@@ -372,7 +377,7 @@ fn looks_like_request(data: &[u8]) -> bool {
 /// means the client did not take the connection as a WebSocket: it ends the reading.
 async fn client_read_loop<R: AsyncRead + Unpin>(
     mut rd: R,
-    tx: mpsc::UnboundedSender<Event>,
+    tx: mpsc::Sender<Event>,
     shared: Arc<Shared>,
     limits: ReadLimits,
     rest: Vec<u8>,

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::reader::{read_loop, ReadLimits, Shared};
 use super::target::Target;
-use super::writer::{Built, WriteOutcome, Writer};
+use super::writer::{Built, Keys, Part, StreamedMessage, WriteOutcome, Writer};
 use crate::case::{
     Case, ExpectKind, Fragmenting, Grade, HandshakeSpec, LengthSpec, MaskSpec, Send, Step,
     WriteOpts,
@@ -24,7 +24,7 @@ use crate::handshake::{generate_key, RequestSpec};
 use crate::judge::{
     case_verdict, judge_close, CloseFacts, Context, Event, Matcher, PeerViolation, Progress,
 };
-use crate::results::{CaseResult, Check, Party};
+use crate::results::{CaseResult, Check, Party, Timings};
 use crate::transcript::{Direction, Transcript};
 
 /// Settings that apply to every case of a run.
@@ -73,9 +73,8 @@ pub(super) struct State {
     pub(super) aborted: bool,
     pub(super) write_broken: bool,
     pub(super) error: Option<String>,
-    pub(super) pending: Vec<u8>,
-    /// Where the frames held in `pending` end (a pong may go between them).
-    pub(super) pending_bounds: Vec<usize>,
+    /// What the next flush writes (a pong may go between its frames).
+    pub(super) pending: Built,
     /// wsspec plays the client, so its frames are masked (RFC 6455 §5.1); false when it
     /// plays the server.
     pub(super) masking: bool,
@@ -84,6 +83,8 @@ pub(super) struct State {
     /// An expectation graded `unimplemented` missed: the peer lacks the feature the rest
     /// of the case is about, so its remaining steps are skipped (the close still runs).
     pub(super) skip_rest: bool,
+    /// Where the case's time went, filled in as it runs.
+    pub(super) timings: Timings,
 }
 
 impl State {
@@ -102,12 +103,17 @@ impl State {
             aborted: false,
             write_broken: false,
             error: None,
-            pending: Vec::new(),
-            pending_bounds: Vec::new(),
+            pending: Built::default(),
             masking,
             compressor: None,
             skip_rest: false,
+            timings: Timings::default(),
         }
+    }
+
+    /// Time spent waiting for something that did not come.
+    pub(super) fn waited(&mut self, d: Duration) {
+        self.timings.waiting_ms += ms(d);
     }
 
     /// The endpoint wsspec plays: the client masks its frames, the server does not.
@@ -144,6 +150,10 @@ impl State {
             self.violations_dropped += 1;
         }
     }
+}
+
+pub(super) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// How long a case may take as a whole: a step timeout per step plus its waits.
@@ -242,6 +252,7 @@ pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> 
         bytes_sent,
         bytes_received,
         bytes_per_sec: (bytes_sent + bytes_received) as f64 / elapsed.as_secs_f64().max(1e-6),
+        timings: st.timings,
         transcript,
     }
 }
@@ -253,16 +264,18 @@ async fn drive(
     step_timeout: Duration,
     st: &mut State,
 ) {
-    let (rd, wr) =
-        match super::transport::connect(target, cfg.tls.as_ref(), cfg.connect_timeout).await {
-            Ok(s) => s.split(),
-            Err(e) => {
-                st.error = Some(e.to_string());
-                return;
-            }
-        };
+    let t0 = Instant::now();
+    let connected = super::transport::connect(target, cfg.tls.as_ref(), cfg.connect_timeout).await;
+    st.timings.connect_ms = ms(t0.elapsed());
+    let (rd, wr) = match connected {
+        Ok(s) => s.split(),
+        Err(e) => {
+            st.error = Some(e.to_string());
+            return;
+        }
+    };
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = super::reader::events(&cfg.limits);
     let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
     let _guard = AbortOnDrop(reader);
 
@@ -270,6 +283,7 @@ async fn drive(
         if st.aborted || st.skip_rest {
             break;
         }
+        let started = Instant::now();
         match step {
             Step::Send(send, opts) => {
                 let bytes = build(send, target, cfg, st);
@@ -278,12 +292,16 @@ async fn drive(
             Step::Wait { ms } => {
                 st.note(format!("wait {ms} ms"));
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
+                st.waited(started.elapsed());
             }
             Step::Expect(expect) => expect_step(i, expect, &wr, &mut rx, st, step_timeout).await,
         }
+        st.timings.add_step(step, started.elapsed());
     }
     if st.established && case.close && !st.aborted {
+        let started = Instant::now();
         closing_handshake(&wr, &mut rx, st, step_timeout).await;
+        st.timings.close_ms += ms(started.elapsed());
     }
     drain(&mut rx, st);
 }
@@ -323,16 +341,12 @@ pub(super) async fn write_step(
 
 /// Adds bytes to what the next flush writes, keeping their frame boundaries.
 fn hold(st: &mut State, built: Built) {
-    let base = st.pending.len();
-    st.pending.extend_from_slice(&built.bytes);
-    st.pending_bounds
-        .extend(built.bounds.into_iter().map(|b| base + b));
+    st.pending.append(built);
 }
 
 /// Takes what already arrived so late violations (e.g. a bad close frame) are judged.
-pub(super) fn drain(rx: &mut mpsc::UnboundedReceiver<Event>, st: &mut State) {
+pub(super) fn drain(rx: &mut mpsc::Receiver<Event>, st: &mut State) {
     while let Ok(ev) = rx.try_recv() {
-        st.shared.queued.fetch_sub(1, Ordering::Relaxed);
         if let Event::Violation(v) = ev {
             st.violation(v);
         }
@@ -345,7 +359,7 @@ pub(super) async fn expect_step(
     i: usize,
     expect: &crate::case::Expect,
     wr: &Writer,
-    rx: &mut mpsc::UnboundedReceiver<Event>,
+    rx: &mut mpsc::Receiver<Event>,
     st: &mut State,
     step_timeout: Duration,
 ) {
@@ -374,13 +388,17 @@ pub(super) async fn expect_step(
     let outcome = loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(ev)) => {
-                st.shared.queued.fetch_sub(1, Ordering::Relaxed);
                 observe(&ev, wr, st, step_timeout).await;
                 if let Progress::Done(o) = matcher.feed(&ev, &st.ctx) {
                     break o;
                 }
             }
-            Ok(None) | Err(_) => break matcher.timeout(t0.elapsed().as_millis() as u64),
+            // Nothing more can arrive: the reader has ended.
+            Ok(None) => break matcher.timeout(t0.elapsed().as_millis() as u64),
+            Err(_) => {
+                st.waited(t0.elapsed());
+                break matcher.timeout(t0.elapsed().as_millis() as u64);
+            }
         }
     };
     if let ExpectKind::Handshake(_) = expect.kind {
@@ -521,19 +539,17 @@ pub(super) async fn send_frame(wr: &Writer, st: &mut State, f: &Frame, t: Durati
 
 /// Writes the held bytes, in chops with pauses when asked.
 pub(super) async fn flush(wr: &Writer, st: &mut State, opts: &WriteOpts, t: Duration) {
-    let bytes = std::mem::take(&mut st.pending);
-    let bounds = std::mem::take(&mut st.pending_bounds);
-    if bytes.is_empty() {
+    let built = std::mem::take(&mut st.pending);
+    if built.is_empty() {
         return;
     }
-    let len = bytes.len();
+    let len = built.len();
     if st.write_broken {
         st.note(format!(
             "{len} bytes not sent: the connection is closed for writing"
         ));
         return;
     }
-    let built = Built { bytes, bounds };
     let pause = Duration::from_millis(opts.pause_ms);
     match wr.write(built, opts.chop, pause, t).await {
         WriteOutcome::Written => {}
@@ -667,6 +683,9 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Built {
             };
             push(st, f, &mut out);
         }
+        Send::Message(m) if m.payload.is_large() && !(m.compress && st.compressor.is_some()) => {
+            return streamed_message(m, st);
+        }
         Send::Message(m) => {
             let original = m.payload.bytes();
             let compressed = match (&mut st.compressor, m.compress) {
@@ -705,13 +724,46 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Built {
                 at += n;
                 push(st, f, &mut out);
             }
-            st.ctx.last_message = Some((m.opcode, original));
+            st.ctx.last_message = Some((m.opcode, m.payload.clone()));
         }
         // Raw bytes are taken to end on a frame boundary: a pong may follow them.
         Send::Raw(p) => return Built::whole(p.bytes()),
         Send::Shutdown => {}
     }
-    Built { bytes: out, bounds }
+    Built::frames(out, bounds)
+}
+
+/// A large message, framed as the case says, whose bytes are generated and masked only as
+/// the writer writes them (see [`StreamedMessage`]).
+fn streamed_message(m: &crate::case::MessageSpec, st: &mut State) -> Built {
+    if m.compress {
+        st.note("permessage-deflate is not agreed: the message goes out uncompressed");
+    }
+    let keys = match m.mask {
+        MaskSpec::Key(k) => Keys::Fixed(k),
+        MaskSpec::Random => Keys::Seeded(rand::random()),
+        MaskSpec::Auto if st.masking => Keys::Seeded(rand::random()),
+        MaskSpec::Auto | MaskSpec::None => Keys::Unmasked,
+    };
+    let sizes = fragment_sizes(&m.fragments, m.payload.len());
+    let msg = StreamedMessage::new(m.opcode, m.payload.clone(), sizes, keys);
+    {
+        let mut t = st
+            .shared
+            .transcript
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut at = 0;
+        for i in 0..msg.frames() {
+            let n = msg.size(i);
+            t.frame_of_len(Direction::Out, &msg.frame_preview(i, at), n as u64);
+            at += n;
+        }
+    }
+    st.ctx.last_message = Some((m.opcode, m.payload.clone()));
+    Built {
+        parts: vec![Part::Stream(Box::new(msg))],
+    }
 }
 
 /// The payload sizes of a message's frames. Explicit sizes may not cover a compressed
@@ -776,7 +828,10 @@ fn track_frame_message(ctx: &mut Context, fs: &crate::case::FrameSpec, payload: 
         _ => return,
     }
     if fs.fin {
-        ctx.last_message = ctx.open_message.take();
+        ctx.last_message = ctx
+            .open_message
+            .take()
+            .map(|(op, bytes)| (op, crate::case::Payload::Bytes(bytes)));
     }
 }
 
@@ -803,7 +858,7 @@ fn request(h: &HandshakeSpec, target: &Target, cfg: &SessionConfig) -> RequestSp
 /// the server, wsspec closes TCP itself once both close frames are exchanged (§7.1.1).
 pub(super) async fn closing_handshake(
     wr: &Writer,
-    rx: &mut mpsc::UnboundedReceiver<Event>,
+    rx: &mut mpsc::Receiver<Event>,
     st: &mut State,
     t: Duration,
 ) {
@@ -823,7 +878,6 @@ pub(super) async fn closing_handshake(
         }
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(ev)) => {
-                st.shared.queued.fetch_sub(1, Ordering::Relaxed);
                 observe(&ev, wr, st, t).await;
                 if matches!(ev, Event::Fatal(_)) {
                     break;
@@ -831,6 +885,7 @@ pub(super) async fn closing_handshake(
             }
             Ok(None) => break,
             Err(_) => {
+                st.waited(t);
                 st.note(format!(
                     "the peer did not close TCP within {} ms of the closing handshake",
                     t.as_millis()

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::reader::Shared;
 use super::transport::WriteHalf;
+use crate::case::Payload;
 use crate::codec::{Frame, OpCode};
 use crate::transcript::Direction;
 
@@ -62,19 +63,301 @@ impl Pongs {
     }
 }
 
-/// Bytes to write as one step: `bounds` are the offsets at which a frame ends, where a
-/// pong may be written between two pieces.
+/// What one write puts on the wire, in order: bytes already encoded, and large messages
+/// encoded only as they are written (see [`StreamedMessage`]).
 #[derive(Debug, Default, Clone)]
 pub struct Built {
-    pub bytes: Vec<u8>,
-    pub bounds: Vec<usize>,
+    pub parts: Vec<Part>,
+}
+
+/// A piece of a write.
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// Encoded bytes; `bounds` are the offsets at which a frame ends, where a pong may be
+    /// written between two frames.
+    Bytes { bytes: Vec<u8>, bounds: Vec<usize> },
+    /// A message generated, framed and masked chunk by chunk while it is written.
+    Stream(Box<StreamedMessage>),
+}
+
+impl Part {
+    fn len(&self) -> usize {
+        match self {
+            Part::Bytes { bytes, .. } => bytes.len(),
+            Part::Stream(m) => m.wire_len(),
+        }
+    }
 }
 
 impl Built {
     /// Bytes that end on a frame boundary and have no other (a handshake, raw bytes).
     pub fn whole(bytes: Vec<u8>) -> Built {
         let bounds = vec![bytes.len()];
-        Built { bytes, bounds }
+        Built::frames(bytes, bounds)
+    }
+
+    /// Encoded frames ending at `bounds`.
+    pub fn frames(bytes: Vec<u8>, bounds: Vec<usize>) -> Built {
+        Built {
+            parts: vec![Part::Bytes { bytes, bounds }],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(Part::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `other` to be written after these bytes, in the same write.
+    pub fn append(&mut self, other: Built) {
+        for part in other.parts {
+            match (self.parts.last_mut(), part) {
+                (
+                    Some(Part::Bytes { bytes, bounds }),
+                    Part::Bytes {
+                        bytes: more,
+                        bounds: ends,
+                    },
+                ) => {
+                    let base = bytes.len();
+                    bytes.extend_from_slice(&more);
+                    bounds.extend(ends.into_iter().map(|b| base + b));
+                }
+                (_, part) => self.parts.push(part),
+            }
+        }
+    }
+}
+
+/// The masking keys of a streamed message's frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    Unmasked,
+    /// The same key on every frame (a case that names one).
+    Fixed([u8; 4]),
+    /// A fresh key per frame, derived from a random seed so none is stored.
+    Seeded(u64),
+}
+
+impl Keys {
+    pub fn key(&self, frame: usize) -> Option<[u8; 4]> {
+        match *self {
+            Keys::Unmasked => None,
+            Keys::Fixed(k) => Some(k),
+            Keys::Seeded(seed) => {
+                let mut z =
+                    seed.wrapping_add((frame as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                Some(((z ^ (z >> 31)) as u32).to_le_bytes())
+            }
+        }
+    }
+}
+
+/// A large message as frames of `sizes` payload bytes (no RSV bits, the first frame with
+/// `opcode`, the last with FIN), whose bytes exist only a chunk at a time while written:
+/// a 16 MiB message costs a 64 KiB buffer, not 16 MiB of payload and 16 MiB of frames.
+#[derive(Debug, Clone)]
+pub struct StreamedMessage {
+    opcode: u8,
+    payload: Payload,
+    sizes: Vec<usize>,
+    keys: Keys,
+    wire_len: usize,
+}
+
+impl StreamedMessage {
+    pub fn new(opcode: u8, payload: Payload, sizes: Vec<usize>, keys: Keys) -> StreamedMessage {
+        let mut m = StreamedMessage {
+            opcode,
+            payload,
+            sizes,
+            keys,
+            wire_len: 0,
+        };
+        m.wire_len = (0..m.sizes.len())
+            .map(|i| m.header_len(i) + m.sizes[i])
+            .sum();
+        m
+    }
+
+    /// How many frames the message takes.
+    pub fn frames(&self) -> usize {
+        self.sizes.len()
+    }
+
+    /// The payload size of frame `i`.
+    pub fn size(&self, i: usize) -> usize {
+        self.sizes[i]
+    }
+
+    fn header_len(&self, i: usize) -> usize {
+        let n = self.sizes[i];
+        let ext = match n {
+            0..=125 => 0,
+            126..=0xFFFF => 2,
+            _ => 8,
+        };
+        2 + ext + if self.keys == Keys::Unmasked { 0 } else { 4 }
+    }
+
+    pub fn wire_len(&self) -> usize {
+        self.wire_len
+    }
+
+    /// Frame `i` as the transcript shows it: its header fields and the first payload bytes.
+    pub fn frame_preview(&self, i: usize, payload_at: usize) -> crate::codec::Frame {
+        let mut head = vec![0u8; self.sizes[i].min(64)];
+        self.payload.fill(payload_at, &mut head);
+        let mut f = crate::codec::Frame::new(if i == 0 { self.opcode } else { 0 }, head);
+        f.fin = i + 1 == self.sizes.len();
+        f.mask = self.keys.key(i);
+        f
+    }
+
+    fn header(&self, i: usize, out: &mut Vec<u8>) {
+        let n = self.sizes[i];
+        let fin = if i + 1 == self.sizes.len() { 0x80 } else { 0 };
+        out.push(fin | if i == 0 { self.opcode } else { 0 });
+        let key = self.keys.key(i);
+        let mask_bit = if key.is_some() { 0x80 } else { 0 };
+        match n {
+            0..=125 => out.push(mask_bit | n as u8),
+            126..=0xFFFF => {
+                out.push(mask_bit | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(mask_bit | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        if let Some(k) = key {
+            out.extend_from_slice(&k);
+        }
+    }
+}
+
+/// Where the writer is inside a streamed message.
+#[derive(Debug, Default)]
+struct MessageCursor {
+    frame: usize,
+    /// Bytes of the current frame already produced, header included.
+    in_frame: usize,
+    /// The message payload offset at which the current frame's payload starts.
+    payload_at: usize,
+    header: Vec<u8>,
+}
+
+impl MessageCursor {
+    /// Appends up to `max` more bytes of `m` to `out`, and the ends of the frames they
+    /// complete (as positions in the whole write: `base` is where `out[0]` goes) to
+    /// `bounds`.
+    fn produce(
+        &mut self,
+        m: &StreamedMessage,
+        out: &mut Vec<u8>,
+        max: usize,
+        base: usize,
+        bounds: &mut Vec<usize>,
+    ) {
+        let limit = out.len() + max;
+        while out.len() < limit && self.frame < m.sizes.len() {
+            if self.in_frame == 0 {
+                self.header.clear();
+                m.header(self.frame, &mut self.header);
+            }
+            let hlen = self.header.len();
+            let size = m.sizes[self.frame];
+            if self.in_frame < hlen {
+                let take = (hlen - self.in_frame).min(limit - out.len());
+                out.extend_from_slice(&self.header[self.in_frame..self.in_frame + take]);
+                self.in_frame += take;
+            }
+            let done = self.in_frame - hlen.min(self.in_frame);
+            if self.in_frame >= hlen && done < size {
+                let take = (size - done).min(limit - out.len());
+                let from = out.len();
+                out.resize(from + take, 0);
+                m.payload.fill(self.payload_at + done, &mut out[from..]);
+                if let Some(k) = m.keys.key(self.frame) {
+                    crate::codec::apply_mask(&mut out[from..], k, done % 4);
+                }
+                self.in_frame += take;
+            }
+            if self.in_frame == hlen + size {
+                bounds.push(base + out.len());
+                self.frame += 1;
+                self.payload_at += size;
+                self.in_frame = 0;
+            }
+        }
+    }
+}
+
+/// Produces the bytes of a [`Built`] window by window, in order.
+struct Source {
+    parts: Vec<Part>,
+    part: usize,
+    /// Bytes of the current part already produced.
+    in_part: usize,
+    cursor: MessageCursor,
+    /// Bytes produced so far in the whole write.
+    produced: usize,
+}
+
+impl Source {
+    fn new(built: Built) -> Source {
+        Source {
+            parts: built.parts,
+            part: 0,
+            in_part: 0,
+            cursor: MessageCursor::default(),
+            produced: 0,
+        }
+    }
+
+    /// Replaces `out` with the next `max` bytes (fewer at the end) and `bounds` with the
+    /// frame ends among them, as positions in the whole write.
+    fn next(&mut self, max: usize, out: &mut Vec<u8>, bounds: &mut Vec<usize>) {
+        out.clear();
+        bounds.clear();
+        while out.len() < max && self.part < self.parts.len() {
+            let base = self.produced;
+            let room = max - out.len();
+            let start = out.len();
+            match &self.parts[self.part] {
+                Part::Bytes {
+                    bytes,
+                    bounds: ends,
+                } => {
+                    let take = room.min(bytes.len() - self.in_part);
+                    out.extend_from_slice(&bytes[self.in_part..self.in_part + take]);
+                    let (lo, hi) = (self.in_part, self.in_part + take);
+                    bounds.extend(
+                        ends.iter()
+                            .filter(|&&b| b > lo && b <= hi)
+                            .map(|b| base + (b - lo)),
+                    );
+                    self.in_part += take;
+                }
+                Part::Stream(m) => {
+                    let before = out.len();
+                    self.cursor.produce(m, out, room, base - before, bounds);
+                    self.in_part += out.len() - before;
+                }
+            }
+            self.produced += out.len() - start;
+            if self.in_part == self.parts[self.part].len() {
+                self.part += 1;
+                self.in_part = 0;
+                self.cursor = MessageCursor::default();
+            }
+        }
     }
 }
 
@@ -117,9 +400,9 @@ impl Drop for Writer {
     }
 }
 
-/// Large unchopped writes are cut at a frame boundary past this many bytes, so a pong
-/// can go out between the frames of a long fragmented message.
-const SLICE: usize = 256 * 1024;
+/// Bytes produced and written at a time: what a write holds, whatever its size. A pong
+/// waiting is written at the next frame boundary within or after the current window.
+const WINDOW: usize = 64 * 1024;
 
 impl Writer {
     /// Starts the writer task. `masking`: wsspec is the client and masks its pongs.
@@ -269,51 +552,65 @@ impl WriterTask {
         if self.broken {
             return WriteOutcome::Closed;
         }
-        let data = built.bytes;
-        let bounds = built.bounds;
-        let ends = pieces(data.len(), chop, &bounds);
+        let total = built.len();
+        // Windows hold whole chops, so every chop is one write whatever the window.
+        let window = match chop {
+            Some(c) if c.max(1) >= WINDOW => c.max(1),
+            Some(c) => WINDOW / c.max(1) * c.max(1),
+            None => WINDOW,
+        };
+        let mut src = Source::new(built);
+        let mut buf = Vec::with_capacity(window.min(total));
+        let mut bounds = Vec::new();
         let mut at = 0;
-        let last = ends.len().saturating_sub(1);
-        for (i, end) in ends.into_iter().enumerate() {
-            while at < end {
-                // A pong is waiting and a frame ends inside this piece: cut the piece there
-                // (the peer's ping changes the segmentation, never the frames).
-                let stop = if self.shared.pongs.pending() {
-                    bounds
-                        .iter()
-                        .copied()
-                        .find(|&b| b > at && b < end)
-                        .unwrap_or(end)
-                } else {
-                    end
-                };
-                let piece = &data[at..stop];
-                self.shared
-                    .transcript
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .bytes(Direction::Out, piece);
-                let o = self.piece(piece, timeout).await;
-                if o != WriteOutcome::Written {
-                    return o;
-                }
-                at = stop;
-                if bounds.binary_search(&at).is_ok() {
-                    self.answer_pings().await;
-                }
+        while at < total {
+            src.next(window, &mut buf, &mut bounds);
+            if buf.is_empty() {
+                break;
             }
-            if i < last && !pause.is_zero() {
-                if bounds.binary_search(&at).is_ok() {
-                    // Answer pings that arrive during the pause too.
-                    let until = tokio::time::Instant::now() + pause;
-                    loop {
-                        tokio::select! {
-                            _ = tokio::time::sleep_until(until) => break,
-                            _ = self.shared.pongs.notify.notified() => self.answer_pings().await,
-                        }
+            let w0 = at;
+            let w1 = at + buf.len();
+            for end in piece_ends(w0, w1, chop) {
+                while at < end {
+                    // A pong is waiting and a frame ends inside this piece: cut the piece
+                    // there (the peer's ping changes the segmentation, never the frames).
+                    let stop = if self.shared.pongs.pending() {
+                        bounds
+                            .iter()
+                            .copied()
+                            .find(|&b| b > at && b < end)
+                            .unwrap_or(end)
+                    } else {
+                        end
+                    };
+                    let piece = &buf[at - w0..stop - w0];
+                    self.shared
+                        .transcript
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .bytes(Direction::Out, piece);
+                    let o = self.piece(piece, timeout).await;
+                    if o != WriteOutcome::Written {
+                        return o;
                     }
-                } else {
-                    tokio::time::sleep(pause).await;
+                    at = stop;
+                    if bounds.binary_search(&at).is_ok() {
+                        self.answer_pings().await;
+                    }
+                }
+                if at < total && !pause.is_zero() {
+                    if bounds.binary_search(&at).is_ok() {
+                        // Answer pings that arrive during the pause too.
+                        let until = tokio::time::Instant::now() + pause;
+                        loop {
+                            tokio::select! {
+                                _ = tokio::time::sleep_until(until) => break,
+                                _ = self.shared.pongs.notify.notified() => self.answer_pings().await,
+                            }
+                        }
+                    } else {
+                        tokio::time::sleep(pause).await;
+                    }
                 }
             }
         }
@@ -321,26 +618,21 @@ impl WriterTask {
     }
 }
 
-/// Where each piece of a write ends: every `chop` bytes when the case chops; otherwise one
-/// piece, cut at the first frame boundary past each [`SLICE`] bytes.
-fn pieces(len: usize, chop: Option<usize>, bounds: &[usize]) -> Vec<usize> {
-    if len == 0 {
-        return Vec::new();
-    }
-    if let Some(c) = chop {
-        let c = c.max(1);
-        return (1..=len.div_ceil(c)).map(|i| (i * c).min(len)).collect();
-    }
-    let mut ends = Vec::new();
-    let mut from = 0;
-    for &b in bounds {
-        if b >= from + SLICE && b < len {
-            ends.push(b);
-            from = b;
+/// Where each piece of the window `w0..w1` of a write ends: every `chop` bytes of the
+/// write when the case chops (windows start on a multiple of `chop`), else at the
+/// window's end.
+fn piece_ends(w0: usize, w1: usize, chop: Option<usize>) -> Vec<usize> {
+    match chop {
+        Some(c) => {
+            let c = c.max(1);
+            let mut ends: Vec<usize> = ((w0 / c + 1)..=(w1 / c)).map(|k| k * c).collect();
+            if ends.last() != Some(&w1) {
+                ends.push(w1);
+            }
+            ends
         }
+        None => vec![w1],
     }
-    ends.push(len);
-    ends
 }
 
 #[cfg(test)]
@@ -349,24 +641,67 @@ mod tests {
 
     #[test]
     fn chopped_writes_cut_every_n_bytes() {
-        assert_eq!(pieces(10, Some(4), &[10]), vec![4, 8, 10]);
-        assert_eq!(pieces(3, Some(1), &[3]), vec![1, 2, 3]);
-        assert_eq!(pieces(0, Some(1), &[]), Vec::<usize>::new());
+        assert_eq!(piece_ends(0, 10, Some(4)), vec![4, 8, 10]);
+        assert_eq!(piece_ends(0, 3, Some(1)), vec![1, 2, 3]);
+        assert_eq!(piece_ends(8, 12, Some(4)), vec![12]);
+        assert_eq!(piece_ends(0, 40, None), vec![40]);
     }
 
+    /// Drains a source in windows of `w` bytes, returning the bytes and frame ends.
+    fn drain(built: Built, w: usize) -> (Vec<u8>, Vec<usize>) {
+        let total = built.len();
+        let mut src = Source::new(built);
+        let (mut all, mut ends) = (Vec::new(), Vec::new());
+        let (mut buf, mut bounds) = (Vec::new(), Vec::new());
+        while all.len() < total {
+            src.next(w, &mut buf, &mut bounds);
+            assert!(!buf.is_empty() && buf.len() <= w);
+            all.extend_from_slice(&buf);
+            ends.extend_from_slice(&bounds);
+        }
+        (all, ends)
+    }
+
+    /// A streamed message produces, in any window size, the bytes of its frames encoded
+    /// whole, with the frame ends where the frames end.
     #[test]
-    fn large_writes_are_cut_only_at_frame_boundaries() {
-        // One 1 MiB frame: no boundary inside, one piece.
-        assert_eq!(pieces(1 << 20, None, &[1 << 20]), vec![1 << 20]);
-        // Frames of 100 KiB: cut at the first boundary at or past each 256 KiB.
-        let k = 100 * 1024;
-        let bounds: Vec<usize> = (1..=10).map(|i| i * k).collect();
-        assert_eq!(
-            pieces(10 * k, None, &bounds),
-            vec![3 * k, 6 * k, 9 * k, 10 * k]
-        );
-        // Small writes stay whole, whatever their frames.
-        assert_eq!(pieces(40, None, &[10, 20, 30, 40]), vec![40]);
+    fn a_streamed_message_is_its_frames_encoded_whole() {
+        let payload = Payload::Repeat {
+            pattern: b"xyz".to_vec(),
+            len: 70_000,
+        };
+        let keys = Keys::Seeded(42);
+        let sizes = vec![100, 0, 65_536, 4364];
+        let m = StreamedMessage::new(1, payload.clone(), sizes.clone(), keys);
+        let bytes = payload.bytes();
+        let mut want = Vec::new();
+        let mut want_ends = Vec::new();
+        let mut at = 0;
+        for (i, n) in sizes.iter().enumerate() {
+            let mut f = Frame::new(if i == 0 { 1 } else { 0 }, bytes[at..at + n].to_vec());
+            f.fin = i == 3;
+            f.mask = keys.key(i);
+            f.encode_into(&mut want).unwrap();
+            want_ends.push(want.len());
+            at += n;
+        }
+        assert_eq!(m.wire_len(), want.len());
+        let mut built = Built::frames(b"head".to_vec(), vec![4]);
+        built.append(Built {
+            parts: vec![Part::Stream(Box::new(m))],
+        });
+        built.append(Built::whole(b"tail".to_vec()));
+        let mut full = b"head".to_vec();
+        full.extend_from_slice(&want);
+        full.extend_from_slice(b"tail");
+        let mut ends = vec![4];
+        ends.extend(want_ends.iter().map(|e| e + 4));
+        ends.push(full.len());
+        for w in [1, 7, 4096, 65_536, 1 << 20] {
+            let (got, got_ends) = drain(built.clone(), w);
+            assert!(got == full, "window {w}");
+            assert_eq!(got_ends, ends, "window {w}");
+        }
     }
 
     #[test]
