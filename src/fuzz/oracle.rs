@@ -644,7 +644,10 @@ pub fn plan(seq: &Sequence) -> Result<Plan, Uncertain> {
         if h.opts.chop.is_some_and(|c| c < TRICKLE) {
             // A request trickled in tiny writes may be refused (tungstenite drops one that
             // takes too many reads, a slowloris guard): a limit of the server, not a
-            // violation. The rest of the sequence is then skipped.
+            // violation. The rest of the sequence is then skipped. Only a refusal (an
+            // error status, TCP closed before any response) is softened: the judge grades
+            // a 101 that breaks §4.2.2, or a response that is not HTTP, as a failure
+            // whatever `otherwise` says.
             accept.otherwise = Grade::Unimplemented;
             accept.note =
                 Some("a request written in tiny pieces may be refused as a resource limit".into());
