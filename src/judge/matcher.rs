@@ -394,6 +394,14 @@ impl Matcher {
                         // A server may refuse a handshake it cannot serve; for an optional
                         // feature that is the feature missing, not a broken response.
                         self.done(false, problems.join("; "))
+                    } else if broken_101 {
+                        // Named like the `accepted` branch's, so that a reader (and the
+                        // fuzzer's classifier) sees a broken 101, not a refusal.
+                        self.done_graded(
+                            false,
+                            format!("status 101: {}", problems.join("; ")),
+                            Grade::Fail,
+                        )
                     } else if broken {
                         self.done_graded(false, problems.join("; "), Grade::Fail)
                     } else {
