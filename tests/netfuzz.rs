@@ -43,6 +43,11 @@ enum Defect {
     /// A binary message of 300 bytes or more brings the whole server down: it stops
     /// accepting connections.
     CrashOnBigBinary,
+    /// A request that takes more than one read (written in pieces; the fuzzer writes a
+    /// whole request at once otherwise) is answered with a 101 whose
+    /// Sec-WebSocket-Accept is computed from another key: the answer to a trickled request
+    /// is broken, not refused, so the trickle allowance must not hide it.
+    WrongAcceptWhenTrickled,
 }
 
 /// A correct echo server (RFC 6455, built on wsspec's codec and handshake modules) with one
@@ -122,10 +127,12 @@ async fn serve(mut s: TcpStream, defect: Defect, crash: Arc<Notify>) {
     // The opening handshake: refuse with an HTTP error what §4.2.1 forbids.
     let mut head = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
+    let mut reads = 0;
     let req = loop {
         let Some(n) = read_some(&mut s, &mut buf).await else {
             return;
         };
+        reads += 1;
         head.extend_from_slice(&buf[..n]);
         match parse_request(&head, 16 * 1024) {
             Ok(None) => continue,
@@ -159,7 +166,10 @@ async fn serve(mut s: TcpStream, defect: Defect, crash: Arc<Notify>) {
         return;
     }
     let req = req.unwrap();
-    let key = String::from_utf8_lossy(req.header("Sec-WebSocket-Key").unwrap()).into_owned();
+    let mut key = String::from_utf8_lossy(req.header("Sec-WebSocket-Key").unwrap()).into_owned();
+    if defect == Defect::WrongAcceptWhenTrickled && reads > 1 {
+        key = "dGhlIHNhbXBsZSBub25jZQ==".into();
+    }
     if !write_all(&mut s, &ResponseSpec::switching_protocols(&key).to_bytes()).await {
         return;
     }
@@ -383,6 +393,37 @@ async fn finds_shrinks_and_saves_an_rsv1_echo() {
         |s| matches!(s, Step::Send(Send::Frame(f), _) if f.opcode == OpCode::TEXT.0 && f.rsv1),
     );
     assert!(rsv1_text, "{case:#?}");
+}
+
+/// A request written in tiny pieces may be refused (a slowloris guard), but a 101 with a
+/// wrong Sec-WebSocket-Accept to it is a finding all the same (RFC 6455 §4.2.2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_101_to_a_trickled_request_is_found() {
+    let server = Planted::start(Defect::WrongAcceptWhenTrickled).await;
+    let mut cfg = config(1, 2000, None);
+    cfg.max_findings = None;
+    let report = fuzz::fuzz(&server.url(), &cfg).await.unwrap();
+    let trickled = |f: &fuzz::Finding| {
+        f.original
+            .handshake
+            .as_ref()
+            .is_some_and(|h| h.opts.chop.is_some_and(|c| c < 16))
+    };
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::ProtocolBreak && trickled(f)),
+        "{}",
+        describe(&report)
+    );
+    let f = &report.findings[0];
+    assert!(f.reason.contains("Sec-WebSocket-Accept"), "{}", f.reason);
+    assert!(
+        report.findings.iter().all(trickled),
+        "only trickled requests get the wrong accept:\n{}",
+        describe(&report)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -320,3 +320,119 @@ fn the_checker_accepts_quotes_and_refuses_paraphrases() {
     bad(&mut corpus, "RFC 6455 §99.1", "text", "no section 99.1");
     bad(&mut corpus, "§5.2", "text", "does not say which RFC");
 }
+
+/// The BCP 14 keywords that make a requirement absolute (RFC 2119 §1): only these, in
+/// capitals, may fail a case. RFC 6455 §2 and RFC 7692 §2 both adopt RFC 2119, whose
+/// keywords are the capitalised words: a lower-case "must" in RFC 7692's prose (§7.1, "the
+/// server must not accept the offer ...") is not one.
+fn has_absolute_keyword(quote: &str) -> bool {
+    ["MUST", "REQUIRED", "SHALL"].iter().any(|k| {
+        quote
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .any(|w| w == *k)
+    })
+}
+
+/// Why a `level = "MUST"` case may quote no capitalised MUST, REQUIRED or SHALL: it sends
+/// input the RFC describes as valid and expects it processed (echoed, or the connection
+/// opened). No keyword obliges an endpoint to accept valid input; what fails these cases is
+/// the echo contract every case rests on (the peer under test echoes each message it
+/// receives, cases/README.md), or a MUST the judge applies whatever the level (a broken
+/// frame or response is a violation).
+const VALID_INPUT: &str = "valid input, expected processed: the echo contract";
+
+/// `level = "MUST"` cases (id prefixes; `a*b`: starts with `a`, then contains `b`) whose quote has no capitalised MUST, REQUIRED or
+/// SHALL, each with the reason its level stands.
+const MUST_WITHOUT_KEYWORD: &[(&str, &str)] = &[
+    ("utf8.valid.", VALID_INPUT),
+    ("masking.client.key.", VALID_INPUT),
+    ("deflate.echo.*.empty-", VALID_INPUT),
+    ("deflate.rfc7692.", "the RFC's own examples of valid compressed frames: decoding them is §6.2's MUST, quoted by deflate.echo.*"),
+    ("deflate.client.echo.", VALID_INPUT),
+    ("deflate.mixed.", VALID_INPUT),
+    ("deflate.text.compressed-bytes-are-not-utf8", VALID_INPUT),
+    ("deflate.utf8.valid-after-inflation", VALID_INPUT),
+    ("deflate.client.answer.", "a valid answer to the client's offer: the client must go on with the agreed parameters (§7.2.1's MUSTs apply to the frames that follow)"),
+    ("handshake.client.", "a valid response (or a 200): the client must open the connection, or not; §4.1's MUST _Fail_ covers only invalid responses"),
+    ("handshake.request.chopped", "a valid request in 7-byte pieces: TCP may cut it anywhere (RFC 6455 §5.4 lets intermediaries split); the server must answer it once complete"),
+    ("control.client.pong.unsolicited", "the silence step is informational; what can fail is the echo of the message after the pong (the echo contract)"),
+];
+
+#[test]
+fn every_must_case_quotes_an_absolute_requirement() {
+    let cases = builtin().expect("the built-in corpus loads");
+    let mut offenders = Vec::new();
+    for c in &cases {
+        if c.level != wsspec::case::Level::Must {
+            continue;
+        }
+        let quoted = quoted_pieces(&c.requirement).unwrap_or_default().join(" ");
+        if has_absolute_keyword(&quoted) {
+            continue;
+        }
+        let listed = |pattern: &str| match pattern.split_once('*') {
+            Some((head, tail)) => {
+                c.id.strip_prefix(head)
+                    .is_some_and(|rest| rest.contains(tail))
+            }
+            None => c.id.starts_with(pattern),
+        };
+        if MUST_WITHOUT_KEYWORD.iter().any(|(p, _)| listed(p)) {
+            continue;
+        }
+        offenders.push(format!("{}: {}", c.id, c.requirement));
+    }
+    offenders.dedup();
+    assert!(
+        offenders.is_empty(),
+        "{} MUST cases quote no MUST, REQUIRED or SHALL (outside [brackets]): quote the \
+         sentence that makes the level, or lower the level (cases/README.md, the grading \
+         rule):\n{}",
+        offenders.len(),
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn the_keyword_check_reads_capitals_and_whole_words() {
+    assert!(has_absolute_keyword("the endpoint MUST NOT send"));
+    assert!(has_absolute_keyword("is REQUIRED."));
+    assert!(!has_absolute_keyword(
+        "the server must not accept the offer"
+    ));
+    assert!(!has_absolute_keyword("MUSTARD"));
+    assert!(!has_absolute_keyword(
+        "A Pong frame MAY be sent unsolicited."
+    ));
+    // Brackets are wsspec's words, not the RFC's.
+    let quoted = quoted_pieces("[A server MUST do this.] Unknown header fields are ignored")
+        .unwrap()
+        .join(" ");
+    assert!(!has_absolute_keyword(&quoted));
+}
+
+/// The fuzzer's oracle cites, for a request a server accepted, the server's sentence
+/// (RFC 6455 §4.2.1 or §4.2.2), and quotes it: `HandshakeRule::section` is the client's.
+#[test]
+fn the_fuzzers_refusal_requirements_quote_the_servers_sentence() {
+    use wsspec::handshake::HandshakeRule;
+    let mut corpus = Corpus {
+        rfcs: BTreeMap::new(),
+    };
+    let mut quoted = 0;
+    for &rule in HandshakeRule::ALL {
+        let r = wsspec::fuzz::oracle::refusal_requirement(rule);
+        if r.section != "RFC 6455 §4.2.1" && r.section != "RFC 6455 §4.2.2" {
+            continue;
+        }
+        quoted += 1;
+        let p = corpus.problems(&r.section, &r.text);
+        assert!(p.is_empty(), "{rule:?}: {p:?}");
+        assert!(has_absolute_keyword(&r.text), "{rule:?}");
+    }
+    let http = wsspec::fuzz::oracle::refusal_requirement(HandshakeRule::HttpVersion);
+    assert_eq!(http.section, "RFC 6455 §4.2.1");
+    assert_eq!(http.name, "http-version");
+    assert!(http.text.contains("An HTTP/1.1 or higher GET request"));
+    assert!(quoted >= 9, "{quoted}");
+}

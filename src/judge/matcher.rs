@@ -211,6 +211,14 @@ impl Matcher {
         }
     }
 
+    /// Not an HTTP response (garbage, or part of one and then the end of TCP): a broken
+    /// handshake, not a refusal, so an `otherwise` softer than `fail` (a feature the server
+    /// may lack, a request it may refuse) does not soften it. A refusal is a 4xx/5xx, or TCP
+    /// closed before any byte of a response (RFC 6455 §4.2.1, §10.7).
+    fn handshake_broken(&self, observed: String) -> Progress {
+        self.done_graded(false, observed, Grade::Fail)
+    }
+
     fn done_graded(&self, matched: bool, observed: String, grade: Grade) -> Progress {
         Progress::Done(Outcome {
             matched,
@@ -324,6 +332,9 @@ impl Matcher {
                             bounded_lossy(resp.reason.as_bytes(), 80)
                         ));
                     }
+                    // A 101 that breaks §4.2.2 (a wrong Sec-WebSocket-Accept, say) is broken,
+                    // not refused: `otherwise` speaks for refusals only.
+                    let mut broken_101 = false;
                     if resp.status == 101 && ok_status {
                         let offer = Offer {
                             key: &ctx.key,
@@ -331,6 +342,7 @@ impl Matcher {
                             extensions: &ctx.extensions,
                         };
                         for p in validate_response(resp, &offer) {
+                            broken_101 = true;
                             problems.push(format!(
                                 "{} ({}: {})",
                                 p.detail,
@@ -342,7 +354,7 @@ impl Matcher {
                     header_problems(&resp.headers, h, &mut problems);
                     // The case's `otherwise` speaks for the optional feature only: a response
                     // that is wrong in itself fails whatever the case says of compression.
-                    let broken = !problems.is_empty() && h.deflate.is_some();
+                    let broken = !problems.is_empty() && (h.deflate.is_some() || broken_101);
                     let mut agreed = String::new();
                     match h.deflate {
                         Some(DeflateExpect::Accepted) => match &ctx.deflate {
@@ -387,15 +399,21 @@ impl Matcher {
                         // A server may refuse a handshake it cannot serve; for an optional
                         // feature that is the feature missing, not a broken response.
                         self.done(false, problems.join("; "))
+                    } else if broken_101 {
+                        // Named like the `accepted` branch's, so that a reader (and the
+                        // fuzzer's classifier) sees a broken 101, not a refusal.
+                        self.done_graded(
+                            false,
+                            format!("status 101: {}", problems.join("; ")),
+                            Grade::Fail,
+                        )
                     } else if broken {
                         self.done_graded(false, problems.join("; "), Grade::Fail)
                     } else {
                         self.done(false, problems.join("; "))
                     }
                 }
-                Event::HandshakeInvalid(e) => {
-                    self.handshake_missed(h, format!("invalid response: {e}"))
-                }
+                Event::HandshakeInvalid(e) => self.handshake_broken(format!("invalid response: {e}")),
                 e if e.is_end() && is_refusal(h) => self.done_loosely(format!(
                     "{} before any HTTP response: refused by dropping the connection (RFC 6455 §10.7: the endpoint \"MAY drop the TCP connection\"; a status code SHOULD be returned)",
                     e.describe()
@@ -982,6 +1000,56 @@ mod tests {
             graded(decide(&e, &ctx, &[response(101)])),
             (false, Grade::Fail)
         );
+    }
+
+    /// An acceptance the server may decline (`otherwise` softer than fail: a request
+    /// trickled in tiny writes, a frame written with the request) grades a refusal with
+    /// `otherwise`, and a broken 101 or a response that is not HTTP as a failure.
+    #[test]
+    fn a_softened_acceptance_still_fails_a_broken_101() {
+        let ctx = Context {
+            key: "dGhlIHNhbXBsZSBub25jZQ==".into(),
+            ..Context::default()
+        };
+        let mut e = handshake(&[StatusPattern::Exact(101)]);
+        e.otherwise = Grade::Unimplemented;
+        let with_accept = |accept: &[u8]| {
+            Event::Handshake(Box::new(Response {
+                version: 1,
+                status: 101,
+                reason: "Switching Protocols".into(),
+                headers: vec![
+                    ("Upgrade".into(), b"websocket".to_vec()),
+                    ("Connection".into(), b"Upgrade".to_vec()),
+                    ("Sec-WebSocket-Accept".into(), accept.to_vec()),
+                ],
+                head_len: 0,
+            }))
+        };
+        assert_eq!(
+            graded(decide(
+                &e,
+                &ctx,
+                &[with_accept(b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")]
+            )),
+            (true, Grade::Pass)
+        );
+        // The accept value of another key (RFC 6455 §4.2.2 step 5).
+        let o = decide(&e, &ctx, &[with_accept(b"HSmrc0sMlYUkAGmm5OPpG2HaGWk=")]).unwrap();
+        assert_eq!((o.matched, o.grade), (false, Grade::Fail), "{}", o.observed);
+        assert!(
+            o.observed.contains("Sec-WebSocket-Accept"),
+            "{}",
+            o.observed
+        );
+        // Refusals: an error status, TCP closed before any response.
+        for refusal in [response(400), response(500), Event::Eof] {
+            let o = decide(&e, &ctx, &[refusal]).unwrap();
+            assert_eq!(o.grade, Grade::Unimplemented, "{}", o.observed);
+        }
+        // Part of a response, then the end of TCP: not a refusal.
+        let o = decide(&e, &ctx, &[Event::HandshakeInvalid("cut".into())]).unwrap();
+        assert_eq!((o.matched, o.grade), (false, Grade::Fail));
     }
 
     #[test]
