@@ -84,7 +84,8 @@ trap cleanup EXIT
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "?"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 log() { echo "bench: $*" >&2; }
 
-# Starts one of the example servers and prints its URL.
+# Starts one of the example servers; sets server_url and server_pid (not in a subshell,
+# so the cleanup trap knows the process).
 start_server() {
     local name=$1 log=$tmp/$1.out
     case $name in
@@ -92,13 +93,16 @@ start_server() {
         echo-reference) "$examples/fuzz_targets" reference >"$log" 2>"$tmp/$name.err" & ;;
         demo-reference) "$examples/fuzz_targets" demo >"$log" 2>"$tmp/$name.err" & ;;
     esac
-    pids+=($!)
+    server_pid=$!
+    pids+=("$server_pid")
     for _ in $(seq 100); do
-        case $name in
-            tungstenite) if grep -q '^LISTENING ' "$log"; then
-                echo "ws://127.0.0.1:$(sed -n 's/^LISTENING //p' "$log" | head -1)/"; return 0; fi ;;
-            *) if grep -q '^ws://' "$log"; then head -1 "$log"; return 0; fi ;;
-        esac
+        if [[ $name == tungstenite ]] && grep -q '^LISTENING ' "$log"; then
+            server_url="ws://127.0.0.1:$(sed -n 's/^LISTENING //p' "$log" | head -1)/"
+            return 0
+        elif grep -q '^ws://' "$log"; then
+            server_url=$(head -1 "$log")
+            return 0
+        fi
         sleep 0.1
     done
     echo "bench: $name did not start" >&2
@@ -168,7 +172,8 @@ fi
 net_rows=()
 if ! skipped netfuzz; then
     for server in demo-reference echo-reference tungstenite; do
-        url=$(start_server "$server")
+        start_server "$server"
+        url=$server_url
         rates=()
         for i in $(seq "$runs"); do
             "$bin" fuzz "$url" --seed 1 --iterations "$net_iters" >"$tmp/netfuzz" 2>&1 || true
@@ -177,14 +182,14 @@ if ! skipped netfuzz; then
             rates+=("${rate:-?}")
             log "netfuzz $server run $i: ${rate:-?} sequences/s, ${causes:-?} causes"
         done
-        kill "${pids[-1]}" 2>/dev/null || true
+        kill "$server_pid" 2>/dev/null || true
         net_rows+=("| $server | $net_iters | $(printf '%s\n' "${rates[@]}" | median) | ${rates[*]} | ${causes:-?} |")
     done
 fi
 
 if ! skipped suite; then
-    turl=$(start_server tungstenite)
-    for peer in reference "$turl"; do
+    start_server tungstenite
+    for peer in reference "$server_url"; do
         suite_row "whole suite" "$peer"
         suite_row "without limits" "$peer" --exclude limits
         suite_row "limits" "$peer" --cases limits
@@ -197,7 +202,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "<!-- bench: $label -->"
     echo "## $label"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($cpu), $(awk '{printf "%.0f GiB", $2/1048576}' /proc/meminfo | head -1) RAM,"
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($cpu), $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM,"
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $(rustc --version); \`$(basename "$bin")\` $("$bin" --version | cut -d' ' -f2)."
     echo "Medians of $runs run(s); fuzz targets $fuzz_runs run(s) of ${fuzz_secs} s each${FUZZ_BIN_DIR:+ (binaries from $FUZZ_BIN_DIR)}${FUZZ_NO_MAX_LEN:+, without -max_len bounds}."
     if [[ ${#rows[@]} -gt 0 ]]; then
