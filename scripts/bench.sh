@@ -204,7 +204,9 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($cpu), $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM,"
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $(rustc --version); \`$(basename "$bin")\` $("$bin" --version | cut -d' ' -f2)."
-    echo "Medians of $runs run(s); fuzz targets $fuzz_runs run(s) of ${fuzz_secs} s each${FUZZ_BIN_DIR:+ (binaries from $FUZZ_BIN_DIR)}${FUZZ_NO_MAX_LEN:+, without -max_len bounds}."
+    fuzz_note=
+    skipped fuzz || fuzz_note="; fuzz targets $fuzz_runs run(s) of ${fuzz_secs} s each${FUZZ_BIN_DIR:+ (binaries from $FUZZ_BIN_DIR)}${FUZZ_NO_MAX_LEN:+, without -max_len bounds}${FUZZ_NO_CASE_SEEDS:+, committed seeds only}"
+    echo "Medians of $runs run(s)$fuzz_note."
     if [[ ${#rows[@]} -gt 0 ]]; then
         echo
         echo "| run | peer | cases | wall s | peak RSS MiB | bytes each way (results.json) | verdicts |"
