@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Variants: reference, drop-tcp, close-1011, http10-505, version-8, pong-before-failing,
-//! no-error-response, tungstenite; and with a real defect each: accept-unmasked,
+//! no-error-response, tungstenite, demo (the reference `wsspec demo` runs against); and
+//! with a real defect each: accept-unmasked,
 //! ignore-reserved-opcodes, accept-any-version, accept-http-1-0.
 
 use futures_util::{SinkExt, StreamExt};
@@ -97,6 +98,14 @@ async fn main() {
         .unwrap_or_else(|| "reference".into());
     if name == "tungstenite" {
         return tungstenite().await;
+    }
+    if name == "demo" {
+        // The server `wsspec demo` runs the suite against (tokio-tungstenite with a front).
+        let server = wsspec::reference::ReferenceServer::start()
+            .await
+            .expect("the server starts");
+        println!("{}", server.url());
+        return std::future::pending::<()>().await;
     }
     let Some(flaws) = flaws(&name) else {
         eprintln!("fuzz_targets: unknown variant {name:?}");

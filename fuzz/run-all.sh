@@ -14,6 +14,15 @@
 #                            from the seeds and results are comparable).
 #   FUZZ_NO_CASE_SEEDS=1     skip deriving seeds from the built-in case files.
 #   FUZZ_JOBS=N              libFuzzer -fork jobs per target (default: none).
+#   FUZZ_BIN_DIR=DIR         run the target binaries already built in DIR (e.g. a copy of
+#                            fuzz/target/x86_64-unknown-linux-gnu/release) instead of
+#                            building: scripts/bench.sh compares two builds this way.
+#   FUZZ_NO_MAX_LEN=1        libFuzzer's default input size for every target (for
+#                            measuring what the bounds below buy).
+#
+# Inputs are bounded per target with -max_len (see max_len below): the byte-stream
+# targets' properties all show within a few frames, and libFuzzer otherwise grows inputs
+# to 4 KiB or the largest seed, which only makes each execution slower.
 #
 # Logs go to fuzz/target/run-all/<target>.log, crashers to
 # fuzz/artifacts/<target>/ (see fuzz/README.md to reproduce one).
@@ -61,7 +70,24 @@ if [[ -z ${FUZZ_NO_CASE_SEEDS:-} ]]; then
     (cd "$fuzz" && "${cargo[@]}" run -q --example gen_seeds -- --cases)
 fi
 
-"${cargo[@]}" fuzz build "${flags[@]}"
+if [[ -z ${FUZZ_BIN_DIR:-} ]]; then
+    "${cargo[@]}" fuzz build "${flags[@]}"
+fi
+
+# Largest input libFuzzer makes for each target; none = libFuzzer's default (4096, or
+# the largest seed). The frame decoders (and the differential and assembler targets,
+# which decode first) see every header form, the fatal limit (announced lengths need no
+# payload) and several frames cut anywhere within 1 KiB; the assembler needs 2 KiB so a
+# message can pass its 1 KiB limit. handshake_* and case_loader keep whole heads and
+# case files; frame_roundtrip's structure expands far beyond its input anyway.
+max_len() {
+    case $1 in
+        frame_decoder_server | frame_decoder_client | differential_tungstenite | utf8) echo 1024 ;;
+        message_assembler) echo 2048 ;;
+        deflate_negotiation) echo 1024 ;;
+        *) echo "" ;;
+    esac
+}
 
 if [[ -n ${FUZZ_CORPUS_DIR:-} ]]; then
     work=$FUZZ_CORPUS_DIR
@@ -78,12 +104,18 @@ for t in "${targets[@]}"; do
     mkdir -p "$work/$t" "$fuzz/corpus/$t"
     extra=()
     [[ -n ${FUZZ_JOBS:-} ]] && extra+=("-fork=$FUZZ_JOBS")
+    n=$(max_len "$t")
+    [[ -n $n && -z ${FUZZ_NO_MAX_LEN:-} ]] && extra+=("-max_len=$n")
+    args=("$work/$t" "$fuzz/corpus/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048
+        -dict="$fuzz/websocket.dict" -print_final_stats=1 "${extra[@]}")
     # The first corpus directory receives new inputs; the seeds are read only.
     set +e
-    "${cargo[@]}" fuzz run "${flags[@]}" "$t" "$work/$t" "$fuzz/corpus/$t" -- \
-        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-        -dict="$fuzz/websocket.dict" -print_final_stats=1 "${extra[@]}" \
-        >"$logs/$t.log" 2>&1
+    if [[ -n ${FUZZ_BIN_DIR:-} ]]; then
+        "$FUZZ_BIN_DIR/$t" "${args[@]}" >"$logs/$t.log" 2>&1
+    else
+        "${cargo[@]}" fuzz run "${flags[@]}" "$t" "${args[0]}" "${args[1]}" -- "${args[@]:2}" \
+            >"$logs/$t.log" 2>&1
+    fi
     rc=$?
     set -e
     execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$logs/$t.log" | tail -1)

@@ -78,14 +78,25 @@ impl Rng {
 /// say what a correct server does with it: draws it cannot judge are drawn again (from the
 /// same generator, so this stays deterministic).
 pub fn generate(seed: u64, iteration: u64) -> Sequence {
+    generate_planned(seed, iteration).0
+}
+
+/// [`generate`], with the oracle's plan of the sequence: drawing computes it anyway, and
+/// the fuzzing loop would otherwise compute it a second time.
+pub fn generate_planned(
+    seed: u64,
+    iteration: u64,
+) -> (Sequence, Result<oracle::Plan, oracle::Uncertain>) {
     let mut rng = Rng::for_iteration(seed, iteration);
     for _ in 0..16 {
         let seq = draw(&mut rng);
-        if oracle::plan(&seq).is_ok() {
-            return seq;
+        if let Ok(plan) = oracle::plan(&seq) {
+            return (seq, Ok(plan));
         }
     }
-    valid(&mut rng)
+    let seq = valid(&mut rng);
+    let plan = oracle::plan(&seq);
+    (seq, plan)
 }
 
 /// A sequence with no mutation at all: messages, fragmented messages, pings and pongs that

@@ -715,7 +715,16 @@ async fn run_sequence(
     target: &Target,
     session: &SessionConfig,
 ) -> Option<(Plan, String, Case, CaseResult, Judged)> {
-    let plan = oracle::plan(seq).ok()?;
+    run_plan(oracle::plan(seq).ok()?, id, target, session).await
+}
+
+/// [`run_sequence`] for a sequence already planned.
+async fn run_plan(
+    plan: Plan,
+    id: &str,
+    target: &Target,
+    session: &SessionConfig,
+) -> Option<(Plan, String, Case, CaseResult, Judged)> {
     let meta = save::CaseMeta {
         id: id.to_owned(),
         title: "a generated sequence".into(),
@@ -822,14 +831,16 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                 if !more {
                     break;
                 }
-                let seq = generate::generate(cfg.seed, i);
+                let (seq, plan) = generate::generate_planned(cfg.seed, i);
                 let id = format!("fuzz.seq.{}-{i}", cfg.seed);
                 // Each sequence runs in a task of its own: a panic in wsspec while running
                 // it costs that sequence (reported), not the fuzzing run.
                 let task = {
-                    let (seq, target, session) = (seq.clone(), target.clone(), cfg.session.clone());
+                    let (target, session) = (target.clone(), cfg.session.clone());
                     let id = id.clone();
-                    tokio::spawn(async move { run_sequence(&seq, &id, &target, &session).await })
+                    tokio::spawn(async move {
+                        run_plan(plan.ok()?, &id, &target, &session).await
+                    })
                 };
                 let ran = match task.await {
                     Ok(r) => r,
