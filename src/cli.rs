@@ -60,6 +60,10 @@ enum Command {
         /// Extra case directories, loaded beside the built-in cases.
         #[arg(long = "cases-dir")]
         cases_dir: Vec<PathBuf>,
+        /// Print the Autobahn|Testsuite mapping instead: every Autobahn case id with the
+        /// server-mode and client-mode cases that check it, and how many ids each role maps.
+        #[arg(long)]
+        autobahn: bool,
     },
     /// Re-render reports from results.json files: one file re-renders its reports; several
     /// render a page comparing the agents side by side.
@@ -235,7 +239,11 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::List { pattern, cases_dir } => list(pattern, &cases_dir),
+        Command::List {
+            pattern,
+            cases_dir,
+            autobahn,
+        } => list(pattern, &cases_dir, autobahn),
         Command::Check { dir } => check(dir),
         Command::Report {
             results,
@@ -570,7 +578,7 @@ pub(crate) async fn next_signal() -> &'static str {
     "Ctrl-C"
 }
 
-fn list(pattern: Option<String>, extra: &[PathBuf]) -> i32 {
+fn list(pattern: Option<String>, extra: &[PathBuf], autobahn: bool) -> i32 {
     let cases = match load(extra) {
         Ok(c) => c,
         Err(code) => return code,
@@ -588,7 +596,15 @@ fn list(pattern: Option<String>, extra: &[PathBuf]) -> i32 {
         }
     }
     // A reader that stops early (`wsspec list | head`) is not an error: stop writing.
-    match write_list(&cases) {
+    let written = if autobahn {
+        let table =
+            crate::report::autobahn::mapping_table(&crate::report::autobahn::mapping(&cases));
+        use std::io::Write;
+        std::io::stdout().lock().write_all(table.as_bytes())
+    } else {
+        write_list(&cases)
+    };
+    match written {
         Ok(()) => EXIT_OK,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => fail(format!("cannot write the list: {e}")),

@@ -68,6 +68,7 @@ struct RawCase {
     level: Level,
     role: Role,
     autobahn: Option<Spanned<String>>,
+    autobahn_note: Option<Spanned<String>>,
     matrix: Option<Spanned<Value>>,
     timeout_ms: Option<u64>,
     close: Option<bool>,
@@ -183,6 +184,18 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                     ));
                 }
             }
+            let autobahn_note = match &rc.autobahn_note {
+                None => None,
+                Some(n) => Some(text("autobahn_note", n, &id)?).filter(|n| !n.is_empty()),
+            };
+            if let (Some(_), None) = (&autobahn_note, &autobahn) {
+                return Err(CaseError::invalid(
+                    name,
+                    case_line,
+                    "autobahn_note",
+                    format!("a note on how the case differs from its Autobahn case needs that case: set autobahn too (case {id})"),
+                ));
+            }
             let mut steps = Vec::with_capacity(rc.steps.get_ref().len());
             for (i, sv) in rc.steps.get_ref().iter().enumerate() {
                 let line = line_of_span(src, sv.span());
@@ -225,6 +238,7 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                 level: rc.level,
                 role: rc.role,
                 autobahn,
+                autobahn_note,
                 timeout_ms: rc.timeout_ms,
                 close: rc.close.unwrap_or(true),
                 run_check: rc.run_check,

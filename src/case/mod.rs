@@ -3,7 +3,7 @@
 //! `model` holds the typed case, `payload` payload descriptions, `steps` the parsing of one
 //! step, `matrix` family expansion, `load` files and validation, `select` id patterns.
 
-mod autobahn_ids;
+pub mod autobahn_ids;
 mod client;
 pub mod load;
 pub mod matrix;

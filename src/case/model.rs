@@ -88,6 +88,10 @@ pub struct Case {
     pub level: Level,
     pub role: Role,
     pub autobahn: Option<String>,
+    /// How the case differs on purpose from the Autobahn case it maps to (an empty final
+    /// fragment Autobahn adds, an echo it waits for), so a reader comparing results knows
+    /// the two do not send exactly the same bytes.
+    pub autobahn_note: Option<String>,
     /// Per-step timeout override for this case (large messages need longer).
     pub timeout_ms: Option<u64>,
     /// Whether the runner closes the connection cleanly after the steps and judges the

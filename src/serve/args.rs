@@ -63,6 +63,11 @@ pub struct ClientArgs {
     /// Count non-strict results (SHOULD-level misses) as failures.
     #[arg(long)]
     strict: bool,
+    /// The client's declared message size limit in bytes: smaller messages must be echoed,
+    /// larger ones refused with close code 1009, as in server mode. Without it, a 1009 is
+    /// informational.
+    #[arg(long = "max-message-size", value_name = "BYTES")]
+    max_message_size: Option<u64>,
     /// Output directory for results (one subdirectory per agent when several run).
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,
@@ -123,6 +128,7 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
         session: SessionConfig {
             step_timeout: Duration::from_millis(args.timeout),
             strict: args.strict,
+            peer_max_message: args.max_message_size,
             ..Default::default()
         },
         include: args.cases.clone(),
