@@ -587,7 +587,7 @@ fn list(pattern: Option<String>, extra: &[PathBuf], autobahn: bool) -> i32 {
         Ok(p) => p,
         Err(c) => return c,
     };
-    let cases = case::select(cases, &inc, &[]);
+    let cases = case::select_listing(cases, &inc, &[]);
     if cases.is_empty() {
         if let Some(p) = &pattern {
             return fail(format!(

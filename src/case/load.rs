@@ -72,6 +72,7 @@ struct RawCase {
     matrix: Option<Spanned<Value>>,
     timeout_ms: Option<u64>,
     close: Option<bool>,
+    opt_in: Option<bool>,
     run_check: Option<RunCheck>,
     /// Known deviations of named implementations: implementation -> explanation.
     #[serde(default)]
@@ -241,6 +242,7 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
                 autobahn_note,
                 timeout_ms: rc.timeout_ms,
                 close: rc.close.unwrap_or(true),
+                opt_in: rc.opt_in.unwrap_or(false),
                 run_check: rc.run_check,
                 steps,
                 origin: format!("{name}:{case_line}"),

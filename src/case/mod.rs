@@ -16,7 +16,7 @@ pub mod vectors;
 pub use load::{load_dir, load_sources, CaseError};
 pub use model::*;
 pub use payload::Payload;
-pub use select::{select, IdPattern};
+pub use select::{select, select_listing, IdPattern};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_cases.rs"));

@@ -97,6 +97,9 @@ pub struct Case {
     /// Whether the runner closes the connection cleanly after the steps and judges the
     /// close behaviour. Handshake-rejection cases turn it off.
     pub close: bool,
+    /// Runs only when a `--cases` pattern names it: a family too slow for every run, such as
+    /// `deflate.volume` (Autobahn 12.x and 13.x, a thousand messages per case).
+    pub opt_in: bool,
     /// A check over every connection of the run (client mode), judged with this case.
     pub run_check: Option<RunCheck>,
     pub steps: Vec<Step>,
