@@ -6,13 +6,14 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let suite = wsspec::Suite::builtin()?.select(&["framing"], &[])?;
-//! let results = suite.run_server("ws://127.0.0.1:9001/", &Default::default()).await?;
+//! let results = suite.test_server("ws://127.0.0.1:9001/", &Default::default()).await?;
 //! assert_eq!(results.totals.fail, 0);
 //! # Ok(()) }
 //! ```
 
 pub mod case;
 pub mod cli;
+pub mod client_mode;
 pub mod codec;
 pub mod deflate;
 pub mod fuzz;
@@ -22,7 +23,6 @@ pub mod reference;
 pub mod report;
 pub mod results;
 pub mod run;
-pub mod serve;
 pub mod time;
 pub mod transcript;
 pub mod utf8;
@@ -95,7 +95,7 @@ impl Suite {
     }
 
     /// Runs the suite against a WebSocket server.
-    pub async fn run_server(&self, url: &str, cfg: &RunConfig) -> Result<RunResults, RunError> {
+    pub async fn test_server(&self, url: &str, cfg: &RunConfig) -> Result<RunResults, RunError> {
         let target = Target::parse(url)?;
         let cases = self
             .cases
@@ -107,18 +107,18 @@ impl Suite {
     }
 
     /// Serves the suite's client cases to WebSocket clients on `addr` (e.g.
-    /// "127.0.0.1:0"), behind the Autobahn client URL protocol; see [`serve`].
-    pub async fn serve_clients(
+    /// "127.0.0.1:0"), behind the Autobahn client URL protocol; see [`client_mode`].
+    pub async fn test_clients(
         &self,
         addr: &str,
-        cfg: serve::ClientConfig,
-    ) -> std::io::Result<serve::ClientServer> {
+        cfg: client_mode::ClientConfig,
+    ) -> std::io::Result<client_mode::ClientServer> {
         let cases = self
             .cases
             .iter()
             .filter(|c| c.role.applies_to(case::Role::Client))
             .cloned()
             .collect();
-        serve::ClientServer::bind(addr, serve::order_cases(cases), cfg).await
+        client_mode::ClientServer::bind(addr, client_mode::order_cases(cases), cfg).await
     }
 }

@@ -127,7 +127,7 @@ async fn run_with(bugs: Flaws, include: &[&str], exclude: &[&str], opts: Opts) -
         .expect("patterns parse");
     tokio::time::timeout(
         Duration::from_secs(60),
-        suite.run_server(&server.url(), &cfg),
+        suite.test_server(&server.url(), &cfg),
     )
     .await
     .expect("the run finishes")

@@ -1058,3 +1058,36 @@ fn wsspec_check_reports_the_error_and_exits_2() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 cases, all valid"));
 }
+
+#[test]
+fn every_broken_case_of_one_file_is_reported_in_one_load() {
+    // Two broken cases around a valid one: an author fixing a file must see both at once.
+    let src = format!(
+        "{}{}{}",
+        case("", "").replace("t.case", "t.first"),
+        case("", PING).replace("t.case", "t.fine"),
+        case("", PING).replace("t.case", "t.Bad Id")
+    );
+    let errors = match load_sources([("x.toml", src.as_str())]) {
+        Ok(cases) => panic!("expected errors, loaded {} cases", cases.len()),
+        Err(CaseError::Many(errors)) => errors,
+        Err(other) => panic!("expected one error per broken case, got: {other}"),
+    };
+    let found: Vec<(usize, String)> = errors
+        .into_iter()
+        .map(invalid)
+        .map(|e| (e.line, e.field))
+        .collect();
+    let empty_steps = src
+        .lines()
+        .position(|l| l == "steps = [")
+        .map(|i| i + 1)
+        .unwrap();
+    assert_eq!(
+        found,
+        vec![
+            (empty_steps, "steps".to_owned()),
+            (line_of(&src, "t.Bad Id"), "id".to_owned())
+        ]
+    );
+}

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use wsspec::case::{Case, Grade};
-use wsspec::serve::{ClientConfig, ClientServer};
+use wsspec::client_mode::{ClientConfig, ClientServer};
 
 fn deflate_cases() -> Vec<Case> {
     client_cases()

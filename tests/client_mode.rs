@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 use wsspec::case::{Case, Grade};
-use wsspec::serve::{ClientConfig, ClientServer};
+use wsspec::client_mode::{ClientConfig, ClientServer};
 
 async fn start(cases: Vec<Case>, step_ms: u64) -> ClientServer {
     let mut cfg = ClientConfig::default();
@@ -565,7 +565,7 @@ steps = [
     // wsspec as the client, against the reference server.
     let reference = wsspec::reference::ReferenceServer::start().await.unwrap();
     let r = wsspec::Suite::from_cases(cases.clone())
-        .run_server(&reference.url(), &Default::default())
+        .test_server(&reference.url(), &Default::default())
         .await
         .unwrap();
     assert_eq!(r.cases[0].verdict, Grade::Pass, "{:?}", r.cases[0].reasons);
@@ -630,7 +630,7 @@ async fn data_before_the_response_is_a_violation_and_the_library_api_serves() {
         .unwrap()
         .select(&["handshake.client.request.host"], &[])
         .unwrap()
-        .serve_clients("127.0.0.1:0", {
+        .test_clients("127.0.0.1:0", {
             let mut cfg = ClientConfig::default();
             cfg.session.step_timeout = Duration::from_millis(500);
             cfg

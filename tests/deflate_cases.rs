@@ -32,7 +32,7 @@ async fn run_deflate(cfg: EchoConfig) -> RunResults {
         .expect("patterns parse");
     tokio::time::timeout(
         Duration::from_secs(60),
-        suite.run_server(&server.url(), &run),
+        suite.test_server(&server.url(), &run),
     )
     .await
     .expect("the run finishes")

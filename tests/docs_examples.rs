@@ -330,7 +330,7 @@ fn case_format_examples_run_against_the_reference_server() {
             ..Default::default()
         };
         wsspec::Suite::from_cases(cases)
-            .run_server(&server.url(), &cfg)
+            .test_server(&server.url(), &cfg)
             .await
             .unwrap()
     });
@@ -357,7 +357,7 @@ fn results_schema_doc_names_every_field() {
             .select(&["control.ping.empty", "handshake.version.8"], &[])
             .unwrap();
         suite
-            .run_server(&server.url(), &Default::default())
+            .test_server(&server.url(), &Default::default())
             .await
             .unwrap()
     });

@@ -14,7 +14,7 @@ use common::{
 };
 use wsspec::case::Grade;
 use wsspec::results::{CaseResult, RunResults};
-use wsspec::run::session::VIOLATIONS_KEEP;
+use wsspec::run::test_server::VIOLATIONS_KEEP;
 use wsspec::run::{ReadLimits, RunConfig, RunError, SessionConfig};
 use wsspec::transcript::{Entry, ENTRIES_KEEP, TOTAL_KEEP};
 
@@ -62,7 +62,7 @@ async fn run_within(
         .select(cases, &[])
         .expect("patterns parse");
     let t0 = Instant::now();
-    let r = tokio::time::timeout(bound * 4, suite.run_server(url, cfg))
+    let r = tokio::time::timeout(bound * 4, suite.test_server(url, cfg))
         .await
         .unwrap_or_else(|_| panic!("the run did not return within {:?}", bound * 4));
     let took = t0.elapsed();
@@ -459,7 +459,7 @@ steps = [
     let suite = wsspec::Suite::from_cases(cases);
     let r = tokio::time::timeout(
         Duration::from_secs(10),
-        suite.run_server(&server.url(), &cfg),
+        suite.test_server(&server.url(), &cfg),
     )
     .await
     .expect("the run returns")

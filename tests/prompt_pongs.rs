@@ -81,7 +81,7 @@ steps = [
     };
     let suite = wsspec::Suite::from_cases(cases);
     let url = server.url();
-    tokio::time::timeout(Duration::from_secs(20), suite.run_server(&url, &cfg))
+    tokio::time::timeout(Duration::from_secs(20), suite.test_server(&url, &cfg))
         .await
         .expect("the run ends")
         .expect("the run takes place");

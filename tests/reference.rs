@@ -16,7 +16,7 @@ async fn every_case_passes_against_the_reference_server_except_documented_deviat
         known_deviations: Some(IMPLEMENTATION.into()),
         ..Default::default()
     };
-    let results = suite.run_server(&server.url(), &cfg).await.unwrap();
+    let results = suite.test_server(&server.url(), &cfg).await.unwrap();
     assert_eq!(results.cases.len(), suite.cases().len());
     let mut unexpected = Vec::new();
     for (case, result) in suite.cases().iter().zip(&results.cases) {
@@ -47,7 +47,7 @@ async fn results_keep_case_order_whatever_the_parallelism() {
             jobs,
             ..Default::default()
         };
-        let r = suite.run_server(&server.url(), &cfg).await.unwrap();
+        let r = suite.test_server(&server.url(), &cfg).await.unwrap();
         assert_eq!(r.totals.fail, 0, "jobs={jobs}");
         orders.push(r.cases.iter().map(|c| c.id.clone()).collect::<Vec<_>>());
     }
@@ -65,9 +65,9 @@ async fn strict_mode_turns_non_strict_into_failure() {
         .select(&["handshake.frames-in-same-write"], &[])
         .unwrap();
     let mut cfg = RunConfig::default();
-    let lenient = suite.run_server(&server.url(), &cfg).await.unwrap();
+    let lenient = suite.test_server(&server.url(), &cfg).await.unwrap();
     assert_eq!(lenient.cases[0].verdict, Grade::NonStrict);
     cfg.session.strict = true;
-    let strict = suite.run_server(&server.url(), &cfg).await.unwrap();
+    let strict = suite.test_server(&server.url(), &cfg).await.unwrap();
     assert_eq!(strict.cases[0].verdict, Grade::Fail);
 }

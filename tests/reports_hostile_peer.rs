@@ -106,7 +106,7 @@ async fn hostile_peer_output_is_inert_in_every_format() {
         ..Default::default()
     };
     cfg.session.step_timeout = Duration::from_millis(300);
-    let r = suite.run_server(&url, &cfg).await.unwrap();
+    let r = suite.test_server(&url, &cfg).await.unwrap();
     server.abort();
     assert!(count.load(Ordering::Relaxed) > 0);
     assert!(r.totals.fail > 0, "a hostile peer fails cases");
@@ -178,7 +178,7 @@ async fn dump_hostile_run() {
         .unwrap();
     let mut cfg = wsspec::run::RunConfig::default();
     cfg.session.step_timeout = Duration::from_millis(300);
-    let r = suite.run_server(&url, &cfg).await.unwrap();
+    let r = suite.test_server(&url, &cfg).await.unwrap();
     server.abort();
     let dir = std::env::var("WSSPEC_SAMPLES").unwrap_or_else(|_| "/tmp/hostile-peer".into());
     wsspec::report::write_all(std::path::Path::new(&dir), &r).unwrap();

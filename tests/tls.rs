@@ -17,10 +17,10 @@ use rustls::sign::CertifiedKey;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use wsspec::case::{Case, Grade, Role};
+use wsspec::client_mode::{order_cases, ClientConfig, ClientServer};
 use wsspec::reference::{ReferenceServer, IMPLEMENTATION};
 use wsspec::run::tls::{self, SelfSigned, Trust};
 use wsspec::run::{RunConfig, RunError};
-use wsspec::serve::{order_cases, ClientConfig, ClientServer};
 use wsspec::Suite;
 
 fn cert(names: &[&str]) -> SelfSigned {
@@ -55,7 +55,7 @@ async fn every_case_passes_over_tls_against_the_reference_server_except_document
         ..Default::default()
     };
     cfg.session.tls = Some(trusting(&c));
-    let results = suite.run_server(&server.url(), &cfg).await.unwrap();
+    let results = suite.test_server(&server.url(), &cfg).await.unwrap();
     assert_eq!(results.cases.len(), suite.cases().len());
     let mut unexpected = Vec::new();
     for (case, result) in suite.cases().iter().zip(&results.cases) {
@@ -133,7 +133,7 @@ async fn sni_is_the_url_host_and_absent_for_an_ip_literal() {
     for (host, expected) in [("localhost", Some("localhost")), ("127.0.0.1", None)] {
         recorder.seen.lock().unwrap().clear();
         let url = format!("wss://{host}:{port}/");
-        let r = suite.run_server(&url, &cfg).await.unwrap();
+        let r = suite.test_server(&url, &cfg).await.unwrap();
         assert_eq!(r.totals.fail, 0, "{url}");
         let seen = recorder.seen.lock().unwrap().clone();
         assert!(
@@ -171,7 +171,7 @@ async fn a_peer_without_tls_is_a_tls_error_not_a_hang() {
         (format!("wss://{silent_addr}/"), "timed out after 1000 ms"),
     ] {
         let t0 = Instant::now();
-        let e = suite.run_server(&url, &cfg).await.unwrap_err();
+        let e = suite.test_server(&url, &cfg).await.unwrap_err();
         assert!(t0.elapsed() < Duration::from_secs(5), "{url}");
         match &e {
             RunError::Tls { url: u, reason, .. } => {

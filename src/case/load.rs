@@ -123,132 +123,149 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
             .unwrap_or_else(|| "toml".to_owned());
         CaseError::invalid(name, line, field, msg)
     })?;
+    // Every case of the file is checked, so one load names every broken case rather than
+    // one per run; a case's first error stands for it (later ones often follow from it).
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     for spanned in raw.case {
-        let case_line = line_of_span(src, spanned.span());
-        let rc = spanned.into_inner();
-        let id_line = line_of_span(src, rc.id.span());
-        let rows = matrix::rows(rc.matrix.as_ref().map(|m| m.get_ref())).map_err(|m| {
-            let line = rc
-                .matrix
-                .as_ref()
-                .map(|m| line_of_span(src, m.span()))
-                .unwrap_or(case_line);
-            CaseError::invalid(name, line, "matrix", m)
-        })?;
-        if rc.run_check.is_some() && rc.role != Role::Client {
+        match parse_case(name, src, spanned) {
+            Ok(cases) => out.extend(cases),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 => Ok(out),
+        1 => Err(errors.remove(0)),
+        _ => Err(CaseError::Many(errors)),
+    }
+}
+
+/// One `[[case]]` table: its matrix rows expanded, each row's steps parsed and checked.
+fn parse_case(name: &str, src: &str, spanned: Spanned<RawCase>) -> Result<Vec<Case>, CaseError> {
+    let mut out = Vec::new();
+    let case_line = line_of_span(src, spanned.span());
+    let rc = spanned.into_inner();
+    let id_line = line_of_span(src, rc.id.span());
+    let rows = matrix::rows(rc.matrix.as_ref().map(|m| m.get_ref())).map_err(|m| {
+        let line = rc
+            .matrix
+            .as_ref()
+            .map(|m| line_of_span(src, m.span()))
+            .unwrap_or(case_line);
+        CaseError::invalid(name, line, "matrix", m)
+    })?;
+    if rc.run_check.is_some() && rc.role != Role::Client {
+        return Err(CaseError::invalid(
+            name,
+            case_line,
+            "run_check",
+            "run checks judge what clients send (masking and handshake keys): they need role = \"client\"",
+        ));
+    }
+    if rc.steps.get_ref().is_empty() {
+        return Err(CaseError::invalid(
+            name,
+            line_of_span(src, rc.steps.span()),
+            "steps",
+            "a case needs at least one step",
+        ));
+    }
+    for row in &rows {
+        // A `{name}` the row does not bind is reported at the field that holds it.
+        let text = |field: &str, v: &Spanned<String>, id: &str| {
+            matrix::substitute_text(v.get_ref(), row).map_err(|n| {
+                CaseError::invalid(
+                    name,
+                    line_of_span(src, v.span()),
+                    field,
+                    unresolved_message(&n, id),
+                )
+            })
+        };
+        let id = text("id", &rc.id, rc.id.get_ref())?;
+        check_id(&id).map_err(|m| CaseError::invalid(name, id_line, "id", m))?;
+        let title = text("title", &rc.title, &id)?;
+        let section = text("section", &rc.section, &id)?;
+        let requirement = text("requirement", &rc.requirement, &id)?;
+        let autobahn = match &rc.autobahn {
+            None => None,
+            Some(a) => Some(text("autobahn", a, &id)?).filter(|a| !a.is_empty()),
+        };
+        if let (Some(a), Some(spanned)) = (&autobahn, &rc.autobahn) {
+            if !super::autobahn_ids::is_case_id(a) {
+                return Err(CaseError::invalid(
+                    name,
+                    line_of_span(src, spanned.span()),
+                    "autobahn",
+                    format!(
+                        "{a:?} is not an Autobahn|Testsuite case id (they run from 1.1.1 to 13.7.18, listed in src/case/autobahn_ids.rs); leave it out or use ab = \"\" where no Autobahn case checks the same thing (case {id})"
+                    ),
+                ));
+            }
+        }
+        let autobahn_note = match &rc.autobahn_note {
+            None => None,
+            Some(n) => Some(text("autobahn_note", n, &id)?).filter(|n| !n.is_empty()),
+        };
+        if let (Some(_), None) = (&autobahn_note, &autobahn) {
             return Err(CaseError::invalid(
                 name,
                 case_line,
-                "run_check",
-                "run checks judge what clients send (masking and handshake keys): they need role = \"client\"",
+                "autobahn_note",
+                format!("a note on how the case differs from its Autobahn case needs that case: set autobahn too (case {id})"),
             ));
         }
-        if rc.steps.get_ref().is_empty() {
-            return Err(CaseError::invalid(
-                name,
-                line_of_span(src, rc.steps.span()),
-                "steps",
-                "a case needs at least one step",
-            ));
-        }
-        for row in &rows {
-            // A `{name}` the row does not bind is reported at the field that holds it.
-            let text = |field: &str, v: &Spanned<String>, id: &str| {
-                matrix::substitute_text(v.get_ref(), row).map_err(|n| {
-                    CaseError::invalid(
-                        name,
-                        line_of_span(src, v.span()),
-                        field,
-                        unresolved_message(&n, id),
-                    )
-                })
-            };
-            let id = text("id", &rc.id, rc.id.get_ref())?;
-            check_id(&id).map_err(|m| CaseError::invalid(name, id_line, "id", m))?;
-            let title = text("title", &rc.title, &id)?;
-            let section = text("section", &rc.section, &id)?;
-            let requirement = text("requirement", &rc.requirement, &id)?;
-            let autobahn = match &rc.autobahn {
-                None => None,
-                Some(a) => Some(text("autobahn", a, &id)?).filter(|a| !a.is_empty()),
-            };
-            if let (Some(a), Some(spanned)) = (&autobahn, &rc.autobahn) {
-                if !super::autobahn_ids::is_case_id(a) {
-                    return Err(CaseError::invalid(
-                        name,
-                        line_of_span(src, spanned.span()),
-                        "autobahn",
-                        format!(
-                            "{a:?} is not an Autobahn|Testsuite case id (they run from 1.1.1 to 13.7.18, listed in src/case/autobahn_ids.rs); leave it out or use ab = \"\" where no Autobahn case checks the same thing (case {id})"
-                        ),
-                    ));
-                }
-            }
-            let autobahn_note = match &rc.autobahn_note {
-                None => None,
-                Some(n) => Some(text("autobahn_note", n, &id)?).filter(|n| !n.is_empty()),
-            };
-            if let (Some(_), None) = (&autobahn_note, &autobahn) {
-                return Err(CaseError::invalid(
-                    name,
-                    case_line,
-                    "autobahn_note",
-                    format!("a note on how the case differs from its Autobahn case needs that case: set autobahn too (case {id})"),
-                ));
-            }
-            let mut steps = Vec::with_capacity(rc.steps.get_ref().len());
-            for (i, sv) in rc.steps.get_ref().iter().enumerate() {
-                let line = line_of_span(src, sv.span());
-                let mut value = matrix::substitute(sv.get_ref(), row).map_err(|u| {
-                    CaseError::invalid(
-                        name,
-                        line,
-                        format!("steps[{i}]{}", u.path),
-                        unresolved_message(&u.name, &id),
-                    )
-                })?;
-                let times = take_repeat(&mut value).map_err(|m| {
-                    CaseError::invalid(
-                        name,
-                        line,
-                        format!("steps[{i}].repeat"),
-                        format!("{m} (case {id})"),
-                    )
-                })?;
-                let step = parse_step(&value, &format!("steps[{i}]")).map_err(|e| {
-                    CaseError::invalid(name, line, e.field, format!("{} (case {id})", e.message))
-                })?;
-                for _ in 0..times {
-                    steps.push((step.clone(), line));
-                }
-            }
-            let steps = complete_and_check(steps, rc.role).map_err(|(line, field, m)| {
+        let mut steps = Vec::with_capacity(rc.steps.get_ref().len());
+        for (i, sv) in rc.steps.get_ref().iter().enumerate() {
+            let line = line_of_span(src, sv.span());
+            let mut value = matrix::substitute(sv.get_ref(), row).map_err(|u| {
                 CaseError::invalid(
                     name,
-                    line.unwrap_or(case_line),
-                    field,
+                    line,
+                    format!("steps[{i}]{}", u.path),
+                    unresolved_message(&u.name, &id),
+                )
+            })?;
+            let times = take_repeat(&mut value).map_err(|m| {
+                CaseError::invalid(
+                    name,
+                    line,
+                    format!("steps[{i}].repeat"),
                     format!("{m} (case {id})"),
                 )
             })?;
-            out.push(Case {
-                id,
-                title,
-                section,
-                requirement,
-                level: rc.level,
-                role: rc.role,
-                autobahn,
-                autobahn_note,
-                timeout_ms: rc.timeout_ms,
-                close: rc.close.unwrap_or(true),
-                opt_in: rc.opt_in.unwrap_or(false),
-                run_check: rc.run_check,
-                steps,
-                origin: format!("{name}:{case_line}"),
-                deviations: rc.deviations.clone().into_iter().collect(),
-            });
+            let step = parse_step(&value, &format!("steps[{i}]")).map_err(|e| {
+                CaseError::invalid(name, line, e.field, format!("{} (case {id})", e.message))
+            })?;
+            for _ in 0..times {
+                steps.push((step.clone(), line));
+            }
         }
+        let steps = complete_and_check(steps, rc.role).map_err(|(line, field, m)| {
+            CaseError::invalid(
+                name,
+                line.unwrap_or(case_line),
+                field,
+                format!("{m} (case {id})"),
+            )
+        })?;
+        out.push(Case {
+            id,
+            title,
+            section,
+            requirement,
+            level: rc.level,
+            role: rc.role,
+            autobahn,
+            autobahn_note,
+            timeout_ms: rc.timeout_ms,
+            close: rc.close.unwrap_or(true),
+            opt_in: rc.opt_in.unwrap_or(false),
+            run_check: rc.run_check,
+            steps,
+            origin: format!("{name}:{case_line}"),
+            deviations: rc.deviations.clone().into_iter().collect(),
+        });
     }
     Ok(out)
 }

@@ -1,13 +1,13 @@
 //! Running cases: sessions, the scheduler, and the run as a whole.
 //!
-//! `target` parses URLs, `reader` turns the peer's bytes into events, `session` interprets
+//! `target` parses URLs, `reader` turns the peer's bytes into events, `test_server` interprets
 //! one case, and this file schedules many cases at once and keeps their order.
 
 pub mod health;
 pub mod reader;
-pub mod server_session;
-pub mod session;
 pub mod target;
+pub mod test_client;
+pub mod test_server;
 pub mod tls;
 pub mod transport;
 pub mod writer;
@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 
 pub use reader::ReadLimits;
-pub use session::{run_case, SessionConfig};
 pub use target::{Target, TargetError};
+pub use test_server::{run_case, SessionConfig};
 pub use transport::ConnectError;
 
 use crate::case::Case;

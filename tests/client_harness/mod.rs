@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 use wsspec::case::{Case, Role};
-use wsspec::serve::order_cases;
+use wsspec::client_mode::order_cases;
 
 /// The built-in cases that apply to a client, in the order client mode runs them.
 pub fn client_cases() -> Vec<Case> {

@@ -373,7 +373,7 @@ pub async fn run_without_limits(flaws: Flaws, jobs: usize, step: Duration) -> Ru
     let suite = builtin().select(&[], &["limits"]).expect("patterns parse");
     tokio::time::timeout(
         Duration::from_secs(120),
-        suite.run_server(&server.url(), &cfg),
+        suite.test_server(&server.url(), &cfg),
     )
     .await
     .expect("the run finishes")

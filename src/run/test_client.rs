@@ -1,10 +1,10 @@
 //! One case against one client connection: the step interpreter with wsspec as the server.
 //!
 //! The connection arrives with the client's request already read (the listener routes on
-//! it, see `crate::serve`). The steps then mean, for the handshake: `expect = "handshake"`
+//! it, see `crate::client_mode`). The steps then mean, for the handshake: `expect = "handshake"`
 //! judges that request against RFC 6455 §4.1, `send = "handshake"` writes wsspec's
 //! response (standard, or mangled by the case). Every other step means what it means in
-//! the server role of `session.rs`, whose helpers this file shares: frames wsspec sends
+//! the server role of `test_server.rs`, whose helpers this file shares: frames wsspec sends
 //! are unmasked unless the case masks them, frames from the client must be masked.
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
 use super::reader::{FrameStage, Out, ReadLimits, Shared};
-use super::session::{
+use super::test_server::{
     build_frames, case_timeout, closing_handshake, compressor, drain, expect_step, record, result,
     write_step, AbortOnDrop, SessionConfig, State,
 };

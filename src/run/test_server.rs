@@ -1,6 +1,6 @@
 //! One case against one connection: the step interpreter.
 //!
-//! wsspec is the client here (testing a server); `server_session.rs` runs the same steps
+//! wsspec is the client here (testing a server); `test_client.rs` runs the same steps
 //! with wsspec as the server and reuses the pieces marked `pub(super)`, which take the
 //! role from `State::masking`. Every step has a deadline and the case has one as a
 //! whole; a peer that stalls, floods or resets can only produce a verdict.

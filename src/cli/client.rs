@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::exec::{run_all, ExecConfig};
-use super::{order_cases, ClientConfig, ClientServer, EXIT_ERROR};
+use super::{fail, load, next_signal, patterns, with_runtime, EXIT_ERROR};
 use crate::case::{self, Case};
-use crate::cli::{fail, load, patterns, with_runtime};
+use crate::client_mode::exec::{run_all, ExecConfig};
+use crate::client_mode::{order_cases, ClientConfig, ClientServer};
 use crate::report::terminal;
 use crate::run::{tls, SessionConfig};
 
@@ -100,7 +100,7 @@ fn select(args: &ClientArgs) -> Result<Vec<Case>, i32> {
 }
 
 /// Runs `wsspec client`; returns the exit code.
-pub fn main(args: ClientArgs) -> i32 {
+pub(super) fn main(args: ClientArgs) -> i32 {
     let cases = match select(&args) {
         Ok(c) => c,
         Err(code) => return code,
@@ -195,7 +195,7 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
             };
             tokio::select! {
                 code = server.stopped() => code,
-                name = crate::cli::next_signal() => {
+                name = next_signal() => {
                     eprintln!("\nwsspec: {name}: writing the reports of what ran");
                     server.stop()
                 }

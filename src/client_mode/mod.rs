@@ -3,12 +3,11 @@
 //! A listener speaks the Autobahn|Testsuite client URL protocol ([`autobahn`]), so a
 //! harness written for Autobahn's fuzzing server drives wsspec unchanged: it asks for the
 //! case count, connects once per case to `/runCase`, where wsspec runs that case's steps
-//! in the server role (`run::server_session`), and finally asks for reports. Results are
+//! in the server role (`run::test_client`), and finally asks for reports. Results are
 //! kept per agent; cases with a run-level check (`run_check`) are judged over every
 //! connection of their agent's run when results are read. [`exec`] drives a client
 //! command once per case instead of waiting for a harness.
 
-pub mod args;
 pub mod autobahn;
 pub mod exec;
 
@@ -30,7 +29,7 @@ use crate::handshake::{parse_request, Request, ResponseSpec};
 use crate::judge::case_verdict;
 use crate::judge::keys::judge_keys;
 use crate::results::{CaseResult, Check, RunOptions, RunResults, Totals, SCHEMA};
-use crate::run::server_session::{run_case_as_server, ClientConnection, ServedCase};
+use crate::run::test_client::{run_case_as_server, ClientConnection, ServedCase};
 use crate::run::SessionConfig;
 use autobahn::{CaseRef, HarnessError, HarnessRequest};
 
@@ -215,8 +214,7 @@ impl ClientServer {
     /// connect), so reports show it as failed.
     pub fn record_not_run(&self, agent: &str, n: usize, reason: &str) {
         let case = &self.inner.cases[n - 1];
-        let served =
-            crate::run::server_session::not_run(case, reason, self.inner.cfg.session.strict);
+        let served = crate::run::test_client::not_run(case, reason, self.inner.cfg.session.strict);
         self.inner.store(agent, n - 1, served);
     }
 
@@ -315,7 +313,7 @@ impl Inner {
             .timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(self.cfg.session.step_timeout);
-        crate::run::session::case_timeout(case, step)
+        crate::run::test_server::case_timeout(case, step)
     }
 
     async fn settle(&self, agent: Option<&str>) {
@@ -662,7 +660,7 @@ fn is_upgrade(req: &Request) -> bool {
 }
 
 async fn http_reply(stream: &mut Stream, status: u16, content_type: &str, body: &str) {
-    let mut r = ResponseSpec::new(status, crate::run::server_session::reason_phrase(status));
+    let mut r = ResponseSpec::new(status, crate::run::test_client::reason_phrase(status));
     r.add("Content-Type", content_type);
     r.add("Content-Length", &body.len().to_string());
     r.add("Connection", "close");

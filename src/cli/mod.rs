@@ -1,0 +1,285 @@
+//! The command line: parsing arguments and turning outcomes into exit codes. No protocol
+//! knowledge lives here.
+
+//!
+//! One file per subcommand; `mod.rs` holds what several share (the run and TLS arguments,
+//! the exit codes, loading and selecting cases). Nothing in the library imports this
+//! module: it is the one place that reaches everything.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+mod baseline;
+mod check;
+mod client;
+mod demo;
+mod fuzz;
+mod list;
+mod report;
+mod server;
+mod signals;
+
+use crate::case::{Case, IdPattern};
+use crate::report::Formats;
+use crate::run;
+
+use signals::next_signal;
+
+/// Exit codes: 0 nothing failed, 1 something failed, 2 wsspec could not do its job: a bad
+/// argument, a peer that is not a WebSocket server or stopped answering, an interrupted or
+/// timed-out run (reports are still written, marked incomplete), a case wsspec could not
+/// judge (`error`).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "wsspec",
+    version,
+    about = "WebSocket (RFC 6455) conformance suite and fuzzer"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Test a WebSocket server at a ws:// or wss:// URL.
+    Server {
+        /// e.g. ws://127.0.0.1:9001/ or wss://example.org/chat
+        url: String,
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        tls: TlsArgs,
+    },
+    /// Run the suite against the embedded reference server (tokio-tungstenite) and write
+    /// the results: a self-check and a demonstration in one command.
+    Demo {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Serve the reference over TLS (wss://, with a certificate generated for the run).
+        #[arg(long)]
+        tls: bool,
+    },
+    /// List cases: ids, levels, RFC sections, titles, and counts per area.
+    List {
+        /// Id pattern (glob, or a dotted prefix such as `close`).
+        pattern: Option<String>,
+        /// Extra case directories, loaded beside the built-in cases.
+        #[arg(long = "cases-dir")]
+        cases_dir: Vec<PathBuf>,
+        /// Print the Autobahn|Testsuite mapping instead: every Autobahn case id with the
+        /// server-mode and client-mode cases that check it, and how many ids each role maps.
+        #[arg(long)]
+        autobahn: bool,
+    },
+    /// Re-render reports from results.json files: one file re-renders its reports; several
+    /// render a page comparing the agents side by side.
+    Report {
+        /// results.json files written by earlier runs.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, default_value = "wsspec-report")]
+        out: PathBuf,
+        /// Formats to write for a single run (html, json, junit, md, autobahn, all).
+        #[arg(long, default_value = "html,json,junit,md")]
+        format: Formats,
+    },
+    /// Write a baseline (the known verdict of every case) from a results.json, for
+    /// `--baseline` in later runs.
+    Baseline {
+        /// A results.json written by `wsspec server` or `wsspec demo`.
+        results: PathBuf,
+        /// Where to write the baseline.
+        #[arg(long, short, default_value = "wsspec-baseline.json")]
+        out: PathBuf,
+    },
+    /// Validate case files without running them.
+    Check {
+        /// A case directory or file (default: the built-in cases).
+        dir: Option<PathBuf>,
+    },
+    /// Test a WebSocket client: wsspec plays the server, driven by an Autobahn-style
+    /// harness (--listen) or by running a client command per case (--exec).
+    Client {
+        #[command(flatten)]
+        args: client::ClientArgs,
+    },
+    /// Fuzz a WebSocket server: generated frame sequences judged against RFC 6455, with
+    /// findings shrunk and saved as case files.
+    Fuzz(fuzz::FuzzArgs),
+}
+
+/// How wsspec trusts a wss:// server's certificate (default: the public web roots built
+/// into wsspec, not the system store, so runs agree across machines).
+#[derive(Args)]
+struct TlsArgs {
+    /// For wss://: trust only the certificates in this PEM file (a self-signed server
+    /// certificate or a private CA) instead of the public roots.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    ca: Option<PathBuf>,
+    /// For wss://: accept any server certificate, unverified (prints a warning).
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// The run's TLS client configuration: None for the default (public roots).
+    fn client_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, i32> {
+        let trust = if self.insecure {
+            eprintln!("wsspec: warning: --insecure: the server's certificate is not verified");
+            run::tls::Trust::AnyCertificate
+        } else if let Some(path) = &self.ca {
+            run::tls::ca_trust(path).map_err(fail)?
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(run::tls::client_config(&trust)))
+    }
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Run only cases whose id matches (glob, or a dotted prefix); repeatable, or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<String>,
+    /// Skip cases whose id matches; repeatable, or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// Extra case directories, loaded beside the built-in cases.
+    #[arg(long = "cases-dir")]
+    cases_dir: Vec<PathBuf>,
+    /// Timeout for each step, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    timeout: u64,
+    /// Cases run at once (default: 8 per core, 8 to 64).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Count non-strict results (SHOULD-level misses) as failures.
+    #[arg(long)]
+    strict: bool,
+    /// Add a header to every handshake, e.g. 'Authorization: Bearer x'; repeatable.
+    #[arg(long = "header", value_name = "'K: V'")]
+    headers: Vec<String>,
+    /// The server's declared message size limit in bytes: smaller messages must be echoed,
+    /// larger ones refused with close code 1009. Without it, a 1009 is informational.
+    #[arg(long = "max-message-size", value_name = "BYTES")]
+    max_message_size: Option<u64>,
+    /// Output directory for results.
+    #[arg(long, default_value = "wsspec-report")]
+    out: PathBuf,
+    /// Reports to write, comma-separated: html, json, junit, md, autobahn (Autobahn's
+    /// index.json), or all.
+    #[arg(long, default_value = "html,json,junit,md")]
+    format: Formats,
+    /// Known results (from `wsspec baseline`): only regressions and failures of cases the
+    /// baseline does not know fail the run; fixes and known failures are listed apart.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Name of the implementation under test, used in reports.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Treat the deviations the case files document for this implementation (e.g.
+    /// `tokio-tungstenite`) as known: reported, but not failing the run. `demo` sets it.
+    #[arg(long = "known-deviations", value_name = "IMPLEMENTATION")]
+    known_deviations: Option<String>,
+    /// List every case in the terminal, not only those that did not pass.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Stop the whole run after this long, e.g. 90s or 10m: the cases not run are listed,
+    /// reports are written marked incomplete, and the exit code is 2.
+    #[arg(long = "max-time", value_parser = crate::fuzz::parse_duration)]
+    max_time: Option<Duration>,
+}
+
+/// Prints the one-line reason for exit code 2. Whatever produced the message, it stays one
+/// line, so scripts can show it as is.
+fn fail(msg: impl std::fmt::Display) -> i32 {
+    let one_line = msg
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("wsspec: error: {one_line}");
+    EXIT_ERROR
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::List {
+            pattern,
+            cases_dir,
+            autobahn,
+        } => list::list(pattern, &cases_dir, autobahn),
+        Command::Check { dir } => check::check(dir),
+        Command::Report {
+            results,
+            out,
+            format,
+        } => report::rerender(&results, &out, &format),
+        Command::Baseline { results, out } => baseline::write_baseline(&results, &out),
+        Command::Client { args } => client::main(args),
+        Command::Fuzz(args) => with_runtime(|| async move { fuzz::fuzz(args).await }),
+        Command::Server { url, run, tls } => server::main(url, run, tls),
+        Command::Demo { run, tls } => demo::main(run, tls),
+    }
+}
+
+fn with_runtime<F, Fut>(f: F) -> i32
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = i32>,
+{
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f()),
+        Err(e) => fail(format!("cannot start the async runtime: {e}")),
+    }
+}
+
+fn load(extra: &[PathBuf]) -> Result<Vec<Case>, i32> {
+    crate::Suite::builtin_and(extra)
+        .map(|s| s.cases().to_vec())
+        .map_err(fail)
+}
+
+fn patterns(list: &[String]) -> Result<Vec<IdPattern>, i32> {
+    list.iter()
+        .map(|p| IdPattern::parse(p).map_err(fail))
+        .collect()
+}
+
+fn parse_header(h: &str) -> Result<(String, String), String> {
+    let (k, v) = h
+        .split_once(':')
+        .ok_or_else(|| format!("--header {h:?}: expected 'Name: value'"))?;
+    let k = k.trim();
+    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Err(format!(
+            "--header {h:?}: the name must be a non-empty HTTP token"
+        ));
+    }
+    if v.contains(['\r', '\n']) {
+        return Err(format!(
+            "--header {h:?}: the value must not contain CR or LF"
+        ));
+    }
+    Ok((k.to_owned(), v.trim().to_owned()))
+}
