@@ -81,6 +81,11 @@ pub struct ClientArgs {
     /// List every case in the terminal, not only those that did not pass.
     #[arg(long, short)]
     verbose: bool,
+    /// Serve only the cases mapped to Autobahn|Testsuite ids, one per id, numbered as
+    /// Autobahn's fuzzing server numbers the same selection: `case=1` is 1.1.1 and, without
+    /// --cases, `case=301` is 10.1.1 (add `--cases '*'` for 12.x and 13.x, 517 in all).
+    #[arg(long)]
+    autobahn: bool,
 }
 
 fn select(args: &ClientArgs) -> Result<Vec<Case>, i32> {
@@ -91,6 +96,11 @@ fn select(args: &ClientArgs) -> Result<Vec<Case>, i32> {
         .into_iter()
         .filter(|c| c.role.applies_to(case::Role::Client))
         .collect();
+    let cases = if args.autobahn {
+        crate::client_mode::autobahn::in_autobahn_order(cases)
+    } else {
+        cases
+    };
     if cases.is_empty() {
         return Err(fail(
             "no client cases selected: check --cases and --exclude (`wsspec list` shows the ids and roles)",
