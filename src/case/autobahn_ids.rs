@@ -96,16 +96,29 @@ pub fn is_case_id(id: &str) -> bool {
         .any(|(p, count)| *p == prefix && (1..=*count).contains(&n))
 }
 
+/// Every Autobahn case id, in the order Autobahn runs and numbers them (its client mode's
+/// `case=N` is the N-th of these when every case is selected).
+pub fn all() -> Vec<String> {
+    FAMILIES
+        .iter()
+        .flat_map(|(p, count)| (1..=*count).map(move |n| format!("{p}.{n}")))
+        .collect()
+}
+
+/// Whether `id` is in categories 1 to 10: the protocol cases, as opposed to the
+/// compression cases of 12 and 13 (which wsspec's `deflate.volume` family covers apart).
+pub fn is_core(id: &str) -> bool {
+    is_case_id(id)
+        && id
+            .split('.')
+            .next()
+            .and_then(|c| c.parse::<u32>().ok())
+            .is_some_and(|c| (1..=10).contains(&c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn all() -> Vec<String> {
-        FAMILIES
-            .iter()
-            .flat_map(|(p, count)| (1..=*count).map(move |n| format!("{p}.{n}")))
-            .collect()
-    }
 
     /// The per-category counts of Autobahn's server test run (517 cases), counted from
     /// its source by hand, not from FAMILIES.
@@ -140,6 +153,13 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), ids.len());
+    }
+
+    #[test]
+    fn core_ids_are_categories_1_to_10() {
+        assert_eq!(all().iter().filter(|i| is_core(i)).count(), 301);
+        assert!(is_core("10.1.1") && is_core("6.22.34") && is_core("1.1.1"));
+        assert!(!is_core("12.1.1") && !is_core("13.7.18") && !is_core("1.1.9"));
     }
 
     #[test]

@@ -68,9 +68,11 @@ struct RawCase {
     level: Level,
     role: Role,
     autobahn: Option<Spanned<String>>,
+    autobahn_note: Option<Spanned<String>>,
     matrix: Option<Spanned<Value>>,
     timeout_ms: Option<u64>,
     close: Option<bool>,
+    opt_in: Option<bool>,
     run_check: Option<RunCheck>,
     /// Known deviations of named implementations: implementation -> explanation.
     #[serde(default)]
@@ -201,6 +203,18 @@ fn parse_case(name: &str, src: &str, spanned: Spanned<RawCase>) -> Result<Vec<Ca
                 ));
             }
         }
+        let autobahn_note = match &rc.autobahn_note {
+            None => None,
+            Some(n) => Some(text("autobahn_note", n, &id)?).filter(|n| !n.is_empty()),
+        };
+        if let (Some(_), None) = (&autobahn_note, &autobahn) {
+            return Err(CaseError::invalid(
+                name,
+                case_line,
+                "autobahn_note",
+                format!("a note on how the case differs from its Autobahn case needs that case: set autobahn too (case {id})"),
+            ));
+        }
         let mut steps = Vec::with_capacity(rc.steps.get_ref().len());
         for (i, sv) in rc.steps.get_ref().iter().enumerate() {
             let line = line_of_span(src, sv.span());
@@ -243,8 +257,10 @@ fn parse_case(name: &str, src: &str, spanned: Spanned<RawCase>) -> Result<Vec<Ca
             level: rc.level,
             role: rc.role,
             autobahn,
+            autobahn_note,
             timeout_ms: rc.timeout_ms,
             close: rc.close.unwrap_or(true),
+            opt_in: rc.opt_in.unwrap_or(false),
             run_check: rc.run_check,
             steps,
             origin: format!("{name}:{case_line}"),

@@ -3,7 +3,7 @@
 //! `model` holds the typed case, `payload` payload descriptions, `steps` the parsing of one
 //! step, `matrix` family expansion, `load` files and validation, `select` id patterns.
 
-mod autobahn_ids;
+pub mod autobahn_ids;
 mod client;
 pub mod load;
 pub mod matrix;
@@ -16,7 +16,7 @@ pub mod vectors;
 pub use load::{load_dir, load_sources, CaseError};
 pub use model::*;
 pub use payload::Payload;
-pub use select::{select, IdPattern};
+pub use select::{select, select_listing, IdPattern};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_cases.rs"));

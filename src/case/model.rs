@@ -88,11 +88,18 @@ pub struct Case {
     pub level: Level,
     pub role: Role,
     pub autobahn: Option<String>,
+    /// How the case differs on purpose from the Autobahn case it maps to (an empty final
+    /// fragment Autobahn adds, an echo it waits for), so a reader comparing results knows
+    /// the two do not send exactly the same bytes.
+    pub autobahn_note: Option<String>,
     /// Per-step timeout override for this case (large messages need longer).
     pub timeout_ms: Option<u64>,
     /// Whether the runner closes the connection cleanly after the steps and judges the
     /// close behaviour. Handshake-rejection cases turn it off.
     pub close: bool,
+    /// Runs only when a `--cases` pattern names it: a family too slow for every run, such as
+    /// `deflate.volume` (Autobahn 12.x and 13.x, a thousand messages per case).
+    pub opt_in: bool,
     /// A check over every connection of the run (client mode), judged with this case.
     pub run_check: Option<RunCheck>,
     pub steps: Vec<Step>,

@@ -51,8 +51,21 @@ impl IdPattern {
 }
 
 /// Keeps the cases matching any include pattern (all when none) and no exclude pattern,
-/// in their original order.
+/// in their original order. An opt-in case (`opt_in = true`, the slow `deflate.volume`
+/// family) needs an include pattern that matches it: a run without `--cases` stays fast.
 pub fn select(cases: Vec<Case>, include: &[IdPattern], exclude: &[IdPattern]) -> Vec<Case> {
+    cases
+        .into_iter()
+        .filter(|c| {
+            let named = include.iter().any(|p| p.matches(&c.id));
+            named || (include.is_empty() && !c.opt_in)
+        })
+        .filter(|c| !exclude.iter().any(|p| p.matches(&c.id)))
+        .collect()
+}
+
+/// Like [`select`], but opt-in cases count like any other: for listing what exists.
+pub fn select_listing(cases: Vec<Case>, include: &[IdPattern], exclude: &[IdPattern]) -> Vec<Case> {
     cases
         .into_iter()
         .filter(|c| include.is_empty() || include.iter().any(|p| p.matches(&c.id)))

@@ -176,6 +176,220 @@ pub fn invalid() -> Vec<Vector> {
     out
 }
 
+/// One of Markus Kuhn's sets of UTF-8 decoder test sequences ("UTF-8 decoder capability
+/// and stress test", the source of Autobahn|Testsuite's cases 6.5.1 to 6.23.7), in the
+/// order Autobahn numbers them: set `i` (0-based) is Autobahn's `6.{i+5}`, vector `j` is
+/// its `6.{i+5}.{j+1}`. Kept beside the grammar-derived vectors so that a result can be
+/// compared with Autobahn's case by case; the byte values are the published test data.
+pub struct KuhnSet {
+    /// A slug for ids: `lonely-start`.
+    pub name: &'static str,
+    /// The vectors, each with whether it is valid UTF-8 (RFC 3629).
+    pub vectors: Vec<(bool, Vec<u8>)>,
+}
+
+/// "κόσμε", the Greek word the stress test opens with.
+const KOSME: &[u8] = &[
+    0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5,
+];
+
+/// Markus Kuhn's UTF-8 test sequences, as Autobahn groups and orders them (its
+/// `createUtf8TestSequences`).
+pub fn kuhn() -> Vec<KuhnSet> {
+    let set = |name: &'static str, vectors: Vec<(bool, Vec<u8>)>| KuhnSet { name, vectors };
+    let ok = |b: &[u8]| (true, b.to_vec());
+    let bad = |b: &[u8]| (false, b.to_vec());
+    let mut sets = Vec::new();
+    sets.push(set(
+        "some-valid",
+        vec![
+            ok(b"hello\x24world"),
+            ok(b"hello\xc2\xa2world"),
+            ok(b"hello\xe2\x82\xacworld"),
+            ok(b"hello\xf0\xa4\xad\xa2world"),
+            ok(KOSME),
+        ],
+    ));
+    // Every prefix of "κόσμε": valid where it ends on a character boundary.
+    sets.push(set(
+        "prefixes",
+        (1..=KOSME.len())
+            .map(|i| {
+                (
+                    std::str::from_utf8(&KOSME[..i]).is_ok(),
+                    KOSME[..i].to_vec(),
+                )
+            })
+            .collect(),
+    ));
+    sets.push(set(
+        "first-of-length",
+        vec![
+            ok(b"\x00"),
+            ok(b"\xc2\x80"),
+            ok(b"\xe0\xa0\x80"),
+            ok(b"\xf0\x90\x80\x80"),
+        ],
+    ));
+    sets.push(set(
+        "first-of-length-5-6",
+        vec![
+            bad(b"\xf8\x88\x80\x80\x80"),
+            bad(b"\xfc\x84\x80\x80\x80\x80"),
+        ],
+    ));
+    sets.push(set(
+        "last-of-length",
+        vec![
+            ok(b"\x7f"),
+            ok(b"\xdf\xbf"),
+            ok(b"\xef\xbf\xbf"),
+            ok(b"\xf4\x8f\xbf\xbf"),
+        ],
+    ));
+    sets.push(set(
+        "last-of-length-4-6",
+        vec![
+            bad(b"\xf7\xbf\xbf\xbf"),
+            bad(b"\xfb\xbf\xbf\xbf\xbf"),
+            bad(b"\xfd\xbf\xbf\xbf\xbf\xbf"),
+        ],
+    ));
+    sets.push(set(
+        "boundary",
+        vec![
+            ok(b"\xed\x9f\xbf"),
+            ok(b"\xee\x80\x80"),
+            ok(b"\xef\xbf\xbd"),
+            ok(b"\xf4\x8f\xbf\xbf"),
+            bad(b"\xf4\x90\x80\x80"),
+        ],
+    ));
+    let mut cont: Vec<(bool, Vec<u8>)> = [
+        &b"\x80"[..],
+        b"\xbf",
+        b"\x80\xbf",
+        b"\x80\xbf\x80",
+        b"\x80\xbf\x80\xbf",
+        b"\x80\xbf\x80\xbf\x80",
+        b"\x80\xbf\x80\xbf\x80\xbf",
+    ]
+    .iter()
+    .map(|b| bad(b))
+    .collect();
+    // 0x80 up to, not including, 0xbf: the stress test's "all 64 continuation bytes" as
+    // Autobahn writes it.
+    cont.push((false, (0x80..0xbfu8).collect()));
+    sets.push(set("unexpected-continuation", cont));
+    // Each lone lead byte of a range followed by a space, up to (not including) the range's
+    // last byte, as Autobahn writes them.
+    sets.push(set(
+        "lonely-start",
+        [
+            (0xc0u8, 0xdfu8),
+            (0xe0, 0xef),
+            (0xf0, 0xf7),
+            (0xf8, 0xfb),
+            (0xfc, 0xfd),
+        ]
+        .iter()
+        .map(|&(lo, hi)| (false, (lo..hi).flat_map(|b| [b, 0x20]).collect()))
+        .collect(),
+    ));
+    let missing: [&[u8]; 10] = [
+        b"\xc0",
+        b"\xe0\x80",
+        b"\xf0\x80\x80",
+        b"\xf8\x80\x80\x80",
+        b"\xfc\x80\x80\x80\x80",
+        b"\xdf",
+        b"\xef\xbf",
+        b"\xf7\xbf\xbf",
+        b"\xfb\xbf\xbf\xbf",
+        b"\xfd\xbf\xbf\xbf\xbf",
+    ];
+    sets.push(set(
+        "last-continuation-missing",
+        missing.iter().map(|b| bad(b)).collect(),
+    ));
+    sets.push(set(
+        "incomplete-concatenated",
+        vec![(false, missing.concat())],
+    ));
+    sets.push(set(
+        "impossible-bytes",
+        vec![bad(b"\xfe"), bad(b"\xff"), bad(b"\xfe\xfe\xff\xff")],
+    ));
+    sets.push(set(
+        "overlong-slash",
+        vec![
+            bad(b"\xc0\xaf"),
+            bad(b"\xe0\x80\xaf"),
+            bad(b"\xf0\x80\x80\xaf"),
+            bad(b"\xf8\x80\x80\x80\xaf"),
+            bad(b"\xfc\x80\x80\x80\x80\xaf"),
+        ],
+    ));
+    sets.push(set(
+        "overlong-max",
+        vec![
+            bad(b"\xc1\xbf"),
+            bad(b"\xe0\x9f\xbf"),
+            bad(b"\xf0\x8f\xbf\xbf"),
+            bad(b"\xf8\x87\xbf\xbf\xbf"),
+            bad(b"\xfc\x83\xbf\xbf\xbf\xbf"),
+        ],
+    ));
+    sets.push(set(
+        "overlong-nul",
+        vec![
+            bad(b"\xc0\x80"),
+            bad(b"\xe0\x80\x80"),
+            bad(b"\xf0\x80\x80\x80"),
+            bad(b"\xf8\x80\x80\x80\x80"),
+            bad(b"\xfc\x80\x80\x80\x80\x80"),
+        ],
+    ));
+    let single: [&[u8]; 7] = [
+        b"\xed\xa0\x80",
+        b"\xed\xad\xbf",
+        b"\xed\xae\x80",
+        b"\xed\xaf\xbf",
+        b"\xed\xb0\x80",
+        b"\xed\xbe\x80",
+        b"\xed\xbf\xbf",
+    ];
+    sets.push(set("surrogate", single.iter().map(|b| bad(b)).collect()));
+    let mut pairs = Vec::new();
+    for hi in &single[..4] {
+        for lo in [&single[4], &single[6]] {
+            pairs.push((false, [*hi, *lo].concat()));
+        }
+    }
+    sets.push(set("surrogate-pair", pairs));
+    // Noncharacters are valid UTF-8 (RFC 3629 encodes every scalar value).
+    let mut nonchars = vec![ok(b"\xef\xbf\xbe"), ok(b"\xef\xbf\xbf")];
+    for z1 in [0xf0u8, 0xf1, 0xf2, 0xf3, 0xf4] {
+        for z2 in [0x8fu8, 0x9f, 0xaf, 0xbf] {
+            // F4 above 8F would be beyond U+10FFFF; F0 8F is overlong.
+            if (z1 == 0xf4 && z2 != 0x8f) || (z1 == 0xf0 && z2 == 0x8f) {
+                continue;
+            }
+            for z3 in [0xbeu8, 0xbf] {
+                nonchars.push((true, vec![z1, z2, 0xbf, z3]));
+            }
+        }
+    }
+    sets.push(set("noncharacter", nonchars));
+    sets.push(set(
+        "specials",
+        (0xb9u8..=0xbf)
+            .map(|b| (true, vec![0xef, 0xbf, b]))
+            .collect(),
+    ));
+    sets
+}
+
 /// Where a fail-fast validator first knows `bytes` are invalid (or at the end if truncated).
 pub fn detection_offset(bytes: &[u8]) -> Option<u64> {
     let mut v = Utf8Validator::new();
@@ -205,10 +419,32 @@ pub fn generate(name: &str, params: &Table) -> Result<Vec<Row>, String> {
     let allowed: &[&str] = match name {
         "utf8-invalid-split" => &["generate", "detect_in"],
         "utf8-invalid" | "utf8-valid" => &["generate", "sample"],
+        "utf8-kuhn" => &["generate", "valid"],
         _ => &["generate"],
     };
     if let Some(k) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(format!("matrix.{k}: not a parameter of generator {name:?}"));
+    }
+    if name == "utf8-kuhn" {
+        let want = match params.get("valid") {
+            Some(Value::Boolean(b)) => *b,
+            _ => return Err("matrix.valid: true or false, the vectors that are valid UTF-8 or those that are not".into()),
+        };
+        let mut rows = Vec::new();
+        for (i, set) in kuhn().iter().enumerate() {
+            for (j, (valid, bytes)) in set.vectors.iter().enumerate() {
+                if *valid != want {
+                    continue;
+                }
+                rows.push(row(&[
+                    ("name", s(format!("{}.{}", set.name, j + 1))),
+                    ("set", s(set.name)),
+                    ("hex", s(hex(bytes))),
+                    ("ab", s(format!("6.{}.{}", i + 5, j + 1))),
+                ]));
+            }
+        }
+        return Ok(rows);
     }
     let sample = match params.get("sample") {
         None => false,
@@ -273,7 +509,7 @@ pub fn generate(name: &str, params: &Table) -> Result<Vec<Row>, String> {
             }
             Ok(rows)
         }
-        other => Err(format!("matrix.generate: unknown generator {other:?}; known: utf8-valid, utf8-invalid, utf8-invalid-split")),
+        other => Err(format!("matrix.generate: unknown generator {other:?}; known: utf8-valid, utf8-invalid, utf8-invalid-split, utf8-kuhn")),
     }
 }
 
@@ -337,6 +573,50 @@ mod tests {
         let total: usize = invalid().iter().map(|v| v.bytes.len() + 1).sum();
         assert_eq!(first.len() + second.len(), total);
         assert!(!first.is_empty() && !second.is_empty());
+    }
+
+    /// Autobahn's subcategory sizes (its report lists 6.5.1-6.5.5, 6.6.1-6.6.11, ...),
+    /// counted by hand from its case list, and RFC 3629 validity judged by the standard
+    /// library, not by our validator.
+    #[test]
+    fn kuhn_sets_match_autobahns_numbering_and_std_validity() {
+        let sizes: Vec<usize> = kuhn().iter().map(|s| s.vectors.len()).collect();
+        assert_eq!(
+            sizes,
+            [5, 11, 4, 2, 4, 3, 5, 8, 5, 10, 1, 3, 5, 5, 5, 7, 8, 34, 7]
+        );
+        for set in kuhn() {
+            for (valid, bytes) in &set.vectors {
+                assert_eq!(
+                    std::str::from_utf8(bytes).is_ok(),
+                    *valid,
+                    "{} {}",
+                    set.name,
+                    hex(bytes)
+                );
+            }
+        }
+        let p: Table = toml::from_str("generate = \"utf8-kuhn\"\nvalid = false").unwrap();
+        let bad = generate("utf8-kuhn", &p).unwrap();
+        let p: Table = toml::from_str("generate = \"utf8-kuhn\"\nvalid = true").unwrap();
+        let good = generate("utf8-kuhn", &p).unwrap();
+        // Category 6 has 145 ids; 6.1-6.4 (13 of them) are not Kuhn's.
+        assert_eq!(bad.len() + good.len(), 132);
+        // 6.3.1's vector in its place: the first surrogate is 6.20.1.
+        let field = |r: &Row, k: &str| {
+            r.iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.as_str().map(str::to_owned))
+        };
+        let has = |rows: &[Row], ab: &str, hex: &str| {
+            rows.iter().any(|r| {
+                field(r, "ab").as_deref() == Some(ab) && field(r, "hex").as_deref() == Some(hex)
+            })
+        };
+        // The first lone surrogate is 6.20.1; the second prefix of "κόσμε" is 6.6.2.
+        assert!(has(&bad, "6.20.1", "eda080"));
+        assert!(has(&good, "6.6.2", "ceba"));
+        assert!(has(&bad, "6.6.1", "ce"));
     }
 
     #[test]

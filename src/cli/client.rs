@@ -63,6 +63,11 @@ pub struct ClientArgs {
     /// Count non-strict results (SHOULD-level misses) as failures.
     #[arg(long)]
     strict: bool,
+    /// The client's declared message size limit in bytes: smaller messages must be echoed,
+    /// larger ones refused with close code 1009, as in server mode. Without it, a 1009 is
+    /// informational.
+    #[arg(long = "max-message-size", value_name = "BYTES")]
+    max_message_size: Option<u64>,
     /// Output directory for results (one subdirectory per agent when several run).
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,
@@ -76,6 +81,11 @@ pub struct ClientArgs {
     /// List every case in the terminal, not only those that did not pass.
     #[arg(long, short)]
     verbose: bool,
+    /// Serve only the cases mapped to Autobahn|Testsuite ids, one per id, numbered as
+    /// Autobahn's fuzzing server numbers the same selection: `case=1` is 1.1.1 and, without
+    /// --cases, `case=301` is 10.1.1 (add `--cases '*'` for 12.x and 13.x, 517 in all).
+    #[arg(long)]
+    autobahn: bool,
 }
 
 fn select(args: &ClientArgs) -> Result<Vec<Case>, i32> {
@@ -86,6 +96,11 @@ fn select(args: &ClientArgs) -> Result<Vec<Case>, i32> {
         .into_iter()
         .filter(|c| c.role.applies_to(case::Role::Client))
         .collect();
+    let cases = if args.autobahn {
+        crate::client_mode::autobahn::in_autobahn_order(cases)
+    } else {
+        cases
+    };
     if cases.is_empty() {
         return Err(fail(
             "no client cases selected: check --cases and --exclude (`wsspec list` shows the ids and roles)",
@@ -123,6 +138,7 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
         session: SessionConfig {
             step_timeout: Duration::from_millis(args.timeout),
             strict: args.strict,
+            peer_max_message: args.max_message_size,
             ..Default::default()
         },
         include: args.cases.clone(),

@@ -1,11 +1,12 @@
-//! `wsspec list`: case ids, levels, sections, titles, and counts per area.
+//! `wsspec list`: case ids, levels, sections, titles, and counts per area; with
+//! `--autobahn`, the Autobahn|Testsuite mapping per role.
 
 use std::path::PathBuf;
 
 use super::{fail, load, patterns, EXIT_OK};
 use crate::case::{self, Case};
 
-pub(super) fn list(pattern: Option<String>, extra: &[PathBuf]) -> i32 {
+pub(super) fn list(pattern: Option<String>, extra: &[PathBuf], autobahn: bool) -> i32 {
     let cases = match load(extra) {
         Ok(c) => c,
         Err(code) => return code,
@@ -14,7 +15,8 @@ pub(super) fn list(pattern: Option<String>, extra: &[PathBuf]) -> i32 {
         Ok(p) => p,
         Err(c) => return c,
     };
-    let cases = case::select(cases, &inc, &[]);
+    // Listing shows opt-in cases too: they exist, they only stay out of default runs.
+    let cases = case::select_listing(cases, &inc, &[]);
     if cases.is_empty() {
         if let Some(p) = &pattern {
             return fail(format!(
@@ -23,7 +25,16 @@ pub(super) fn list(pattern: Option<String>, extra: &[PathBuf]) -> i32 {
         }
     }
     // A reader that stops early (`wsspec list | head`) is not an error: stop writing.
-    match write_list(&cases) {
+    let written = if autobahn {
+        use crate::report::autobahn::{mapping, mapping_table};
+        use std::io::Write;
+        std::io::stdout()
+            .lock()
+            .write_all(mapping_table(&mapping(&cases)).as_bytes())
+    } else {
+        write_list(&cases)
+    };
+    match written {
         Ok(()) => EXIT_OK,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => fail(format!("cannot write the list: {e}")),

@@ -75,6 +75,10 @@ enum Command {
         /// Extra case directories, loaded beside the built-in cases.
         #[arg(long = "cases-dir")]
         cases_dir: Vec<PathBuf>,
+        /// Print the Autobahn|Testsuite mapping instead: every Autobahn case id with the
+        /// server-mode and client-mode cases that check it, and how many ids each role maps.
+        #[arg(long)]
+        autobahn: bool,
     },
     /// Re-render reports from results.json files: one file re-renders its reports; several
     /// render a page comparing the agents side by side.
@@ -229,7 +233,11 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::List { pattern, cases_dir } => list::list(pattern, &cases_dir),
+        Command::List {
+            pattern,
+            cases_dir,
+            autobahn,
+        } => list::list(pattern, &cases_dir, autobahn),
         Command::Check { dir } => check::check(dir),
         Command::Report {
             results,

@@ -14,6 +14,8 @@
 //! `curl`), with the same text as the body. This file only parses and phrases; the
 //! listener in `mod.rs` does the work.
 
+use crate::case::{autobahn_ids, Case};
+
 /// A harness request, parsed from its request-target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HarnessRequest {
@@ -204,6 +206,29 @@ pub fn parse(target: &str) -> Result<HarnessRequest, HarnessError> {
     }
 }
 
+/// The cases mapped to Autobahn ids, one per id, in Autobahn's order, so that `case=N` means
+/// what it means to Autobahn's fuzzing server with the same selection (`wsspec client
+/// --autobahn`): a harness written for Autobahn that runs, say, case 47 gets 2.11. Cases
+/// without an Autobahn id are left out; of several with one id, the first is kept.
+pub fn in_autobahn_order(cases: Vec<Case>) -> Vec<Case> {
+    let order: std::collections::HashMap<String, usize> = autobahn_ids::all()
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, i))
+        .collect();
+    let mut mapped: Vec<(usize, Case)> = cases
+        .into_iter()
+        .filter_map(|c| {
+            let at = *order.get(c.autobahn.as_deref()?)?;
+            Some((at, c))
+        })
+        .collect();
+    // Stable: of several cases with one id, the first in suite order stays first.
+    mapped.sort_by_key(|(at, _)| *at);
+    mapped.dedup_by_key(|(at, _)| *at);
+    mapped.into_iter().map(|(_, c)| c).collect()
+}
+
 /// The `runCase` URL for case `n` on a listener whose base URL is `base` (`ws://ADDR` or
 /// `wss://ADDR`).
 pub fn run_case_url(base: &str, n: usize, agent: &str) -> String {
@@ -274,6 +299,30 @@ mod tests {
             let e = parse(t).unwrap_err();
             assert_eq!(e.status, status, "{t}");
             assert!(e.message.contains(word), "{t}: {}", e.message);
+        }
+    }
+
+    /// With every built-in client case selected, the N-th served case is Autobahn's N-th
+    /// case id, counted from Autobahn's own list (1.1.1 first, 2.11 the 27th, 10.1.1 the
+    /// 301st, 13.7.18 the 517th).
+    #[test]
+    fn autobahn_numbering_matches_autobahns() {
+        let cases: Vec<Case> = crate::case::builtin()
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.role.applies_to(crate::case::Role::Client))
+            .collect();
+        let served = in_autobahn_order(cases);
+        assert_eq!(served.len(), 517);
+        let ab = |n: usize| served[n - 1].autobahn.clone().unwrap();
+        assert_eq!(ab(1), "1.1.1");
+        assert_eq!(ab(17), "2.1");
+        assert_eq!(ab(27), "2.11");
+        assert_eq!(ab(301), "10.1.1");
+        assert_eq!(ab(302), "12.1.1");
+        assert_eq!(ab(517), "13.7.18");
+        for (i, c) in served.iter().enumerate() {
+            assert_eq!(c.autobahn.as_deref(), Some(autobahn_ids::all()[i].as_str()));
         }
     }
 

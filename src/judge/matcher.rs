@@ -462,6 +462,10 @@ impl Matcher {
                     let want = &self.want.as_ref().unwrap().1.bytes();
                     if p == want {
                         self.done(true, ev.describe())
+                    } else if ctx.probe_pings.contains(p) {
+                        // The answer to an earlier ping of wsspec's: a peer may answer every
+                        // ping or only the latest (RFC 6455 §5.5.3), so it decides nothing.
+                        Progress::Pending
                     } else {
                         self.done(
                             false,
@@ -1064,6 +1068,28 @@ mod tests {
         let o = decide(&e, &ctx, &[response(400)]).expect("decided");
         assert!(!o.limit);
         assert_eq!(o.grade, Grade::Fail);
+    }
+
+    /// RFC 6455 §5.5.3: of several pings, a peer may answer each or only the latest, so a
+    /// pong to an earlier ping is skipped; a pong to a ping never sent is still a miss.
+    #[test]
+    fn a_pong_to_an_earlier_ping_is_skipped() {
+        let ctx = Context {
+            probe_pings: vec![b"payload-0".to_vec(), b"payload-9".to_vec()],
+            ..Context::default()
+        };
+        let e = expect(ExpectKind::Pong {
+            payload: Some(Payload::Text("payload-9".into())),
+        });
+        let early = Event::Pong(b"payload-0".to_vec());
+        let latest = Event::Pong(b"payload-9".to_vec());
+        assert!(decide(&e, &ctx, std::slice::from_ref(&early)).is_none());
+        assert_eq!(
+            graded(decide(&e, &ctx, &[early, latest])),
+            (true, Grade::Pass)
+        );
+        let never = Event::Pong(b"payload-5".to_vec());
+        assert_eq!(graded(decide(&e, &ctx, &[never])), (false, Grade::Fail));
     }
 
     #[test]

@@ -139,6 +139,8 @@ pub async fn run_case_as_server(
         .unwrap_or(cfg.step_timeout);
     let limit = case_timeout(case, step_timeout);
     let mut st = State::new(started, false);
+    // The client's declared limit (`--max-message-size`) grades a 1009 as in server mode.
+    st.ctx.peer_limit = cfg.peer_max_message;
     let handshake_key = conn
         .request
         .header_str_lossy("sec-websocket-key")
