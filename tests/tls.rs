@@ -447,7 +447,7 @@ fn client_cases() -> Vec<Case> {
             .unwrap()
             .cases()
             .iter()
-            .filter(|c| c.role.applies_to(Role::Client))
+            .filter(|c| c.role.applies_to(Role::Client) && !c.opt_in)
             .filter(|c| {
                 let n = per_area.entry(c.area().to_owned()).or_default();
                 *n += 1;

@@ -16,7 +16,9 @@ pub fn client_cases() -> Vec<Case> {
             .unwrap()
             .cases()
             .iter()
-            .filter(|c| c.role.applies_to(Role::Client))
+            // What a default run selects: the opt-in volume family is 216 cases of 1000
+            // messages each, selected only by name.
+            .filter(|c| c.role.applies_to(Role::Client) && !c.opt_in)
             .cloned()
             .collect(),
     )
