@@ -106,9 +106,13 @@ fn the_export_names_only_mapped_autobahn_ids() {
 #[test]
 fn the_volume_family_runs_only_when_named() {
     let cases = builtin().expect("built-in cases load");
+    // The server family is `deflate.volume.*`, the client family `deflate.client.volume.*`
+    // (the role segment names the peer under test).
     let volume = |sel: &[Case]| {
         sel.iter()
-            .filter(|c| c.id.starts_with("deflate.volume."))
+            .filter(|c| {
+                c.id.starts_with("deflate.volume.") || c.id.starts_with("deflate.client.volume.")
+            })
             .count()
     };
     let all_volume = volume(&cases);
@@ -119,11 +123,20 @@ fn the_volume_family_runs_only_when_named() {
     assert!(default.len() + all_volume == cases.len());
     let named = select(
         cases.clone(),
-        &[IdPattern::parse("deflate.volume").unwrap()],
+        &[
+            IdPattern::parse("deflate.volume").unwrap(),
+            IdPattern::parse("deflate.client.volume").unwrap(),
+        ],
         &[],
     );
     assert_eq!(volume(&named), all_volume);
     assert_eq!(named.len(), all_volume);
+    let server_only = select(
+        cases.clone(),
+        &[IdPattern::parse("deflate.volume").unwrap()],
+        &[],
+    );
+    assert_eq!(server_only.len(), 12 * 18);
     let one_kind = select(
         cases,
         &[IdPattern::parse("deflate.volume.json").unwrap()],
