@@ -28,7 +28,7 @@ async fn run_deflate(cfg: EchoConfig) -> RunResults {
         ..Default::default()
     };
     let suite = common::builtin()
-        .select(&["deflate"], &[])
+        .select(&["deflate"], &["deflate.volume"])
         .expect("patterns parse");
     tokio::time::timeout(
         Duration::from_secs(60),
