@@ -34,7 +34,10 @@ async fn utf8_checked_only_at_message_end_is_one_should_finding() {
     })
     .await;
     // The fail-fast cases, and only they, miss (tests/broken_peers.rs holds them to it).
-    let fail_fast = ids(&["utf8.fail-fast", "utf8.split.*.early"]);
+    let mut fail_fast = ids(&["utf8.fail-fast", "utf8.split.*.early"]);
+    // Failing inside one frame, before it ends, is recorded but not graded (RFC 6455 §8.1
+    // says nothing of timing within a frame): those cases pass a peer that checks at the end.
+    fail_fast.retain(|id| !id.starts_with("utf8.fail-fast.within-frame."));
     assert!(fail_fast.len() > 200, "{}", fail_fast.len());
     assert_eq!(not_passed(&r), fail_fast);
 
