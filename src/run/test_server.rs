@@ -234,16 +234,7 @@ pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> 
     let bytes_sent = st.shared.bytes_sent.load(Ordering::Relaxed);
     let bytes_received = st.shared.bytes_received.load(Ordering::Relaxed);
     CaseResult {
-        id: case.id.clone(),
-        title: case.title.clone(),
-        area: case.area().to_owned(),
-        section: case.section.clone(),
-        requirement: case.requirement.clone(),
-        level: case.level,
-        autobahn: case.autobahn.clone(),
-        origin: case.origin.clone(),
         verdict,
-        deviation: None,
         reasons,
         checks: st.checks,
         violations: st.violations,
@@ -254,6 +245,8 @@ pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> 
         bytes_per_sec: (bytes_sent + bytes_received) as f64 / elapsed.as_secs_f64().max(1e-6),
         timings: st.timings,
         transcript,
+        // The case's own fields (id, title, section, ...), as every result carries them.
+        ..CaseResult::unjudged(case)
     }
 }
 
