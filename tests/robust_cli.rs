@@ -521,8 +521,11 @@ async fn signals_write_incomplete_reports_and_exit_2() {
         let o = tokio::task::spawn_blocking(move || {
             run_wsspec(
                 name,
-                &["demo", "--format", "all", "--timeout", "500"],
-                Some((sig, Duration::from_millis(1500))),
+                // One job makes the debug demo take several seconds, so the signal lands
+                // mid-run even on a fast machine (at 16 jobs the run could end first,
+                // and a run whose cases all finished is rightly complete, exit 0).
+                &["demo", "--jobs", "1", "--format", "all", "--timeout", "500"],
+                Some((sig, Duration::from_millis(1000))),
             )
         })
         .await
