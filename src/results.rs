@@ -309,8 +309,9 @@ pub struct CloseResult {
 }
 
 /// The TLS session of a `wss://` run, as seen on one connection made after the reachability
-/// check: a report of a run over TLS says what was negotiated and whether the server's
-/// identity was checked, so an `--insecure` run never reads like a verified one.
+/// check (in client mode: on the client's first case connection): a report of a run over
+/// TLS says what was negotiated and whether the server's identity was checked, so an
+/// `--insecure` run never reads like a verified one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsDetails {
     /// e.g. "TLSv1.3"
@@ -329,9 +330,10 @@ pub struct TlsDetails {
 }
 
 impl TlsDetails {
-    /// Whether the server's certificate chain and name were verified.
+    /// Whether wsspec verified the server's certificate chain and name (never in client
+    /// mode, where wsspec is the server and the client under test does the verifying).
     pub fn verified(&self) -> bool {
-        self.trust != TlsTrust::Insecure
+        matches!(self.trust, TlsTrust::PublicRoots | TlsTrust::CaFile)
     }
 }
 
@@ -346,6 +348,12 @@ pub enum TlsTrust {
     CaFile,
     /// `--insecure`: any certificate; the identity of the server was not checked.
     Insecure,
+    /// Client mode: wsspec served a self-signed certificate it generated for the run, and
+    /// the client under test accepted it (it was told to trust it, or verifies nothing).
+    ServedGenerated,
+    /// Client mode: wsspec served the certificate given with `--cert`, and the client
+    /// under test accepted it.
+    ServedGiven,
 }
 
 impl TlsTrust {
@@ -355,6 +363,12 @@ impl TlsTrust {
             TlsTrust::PublicRoots => "verified against the public web roots (webpki-roots)",
             TlsTrust::CaFile => "verified against the certificates given with --ca",
             TlsTrust::Insecure => "NOT verified (--insecure): any certificate was accepted",
+            TlsTrust::ServedGenerated => {
+                "served by wsspec: a self-signed certificate generated for this run (wsspec-cert.pem), which the client accepted: it trusted that file or verifies no certificate"
+            }
+            TlsTrust::ServedGiven => {
+                "served by wsspec: the certificate given with --cert, which the client accepted"
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::{fail, load, next_signal, patterns, with_runtime, EXIT_ERROR};
 use crate::case::{self, Case};
+use crate::client_mode::browser;
 use crate::client_mode::exec::{run_all, ExecConfig};
 use crate::client_mode::{order_cases, ClientConfig, ClientServer};
 use crate::report::terminal;
@@ -22,9 +23,16 @@ pub struct ClientArgs {
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
     /// Run this client command once per case instead of waiting for a harness; `{url}`
-    /// becomes the case's runCase URL, e.g. --exec './client {url}'.
+    /// becomes the case's runCase URL (also in $WSSPEC_URL), e.g. --exec './client {url}'.
+    /// With --browser, the command runs once, given the harness page's URL.
     #[arg(long, value_name = "'CMD {url}'")]
     exec: Option<String>,
+    /// Test a browser's WebSocket: serve the harness page at / and exit once it has run
+    /// every case. Open the printed URL in the browser, or start it with --exec, e.g.
+    /// --exec 'chromium --headless --no-sandbox --user-data-dir="$(mktemp -d)" {url}'
+    /// (the browser is killed when the run is over).
+    #[arg(long)]
+    browser: bool,
     /// Serve wss:// (TLS) on the listener, harness calls and cases alike. Without --cert,
     /// a self-signed certificate is generated and written to OUT/wsspec-cert.pem for the
     /// client under test to trust.
@@ -144,9 +152,12 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
         include: args.cases.clone(),
         exclude: args.exclude.clone(),
         out: Some(args.out.clone()),
-        exit_when_done: args.exit_when_done,
+        // A browser's page runs one agent through every case then asks for its reports.
+        exit_when_done: args.exit_when_done || args.browser,
         known_deviations: args.known_deviations.clone(),
-        tls,
+        tls_leaf: tls.as_ref().and_then(|t| t.leaf.clone()),
+        tls_generated: tls.as_ref().is_some_and(|t| t.generated),
+        tls: tls.map(|t| t.config),
         ..Default::default()
     };
     let count = cases.len();
@@ -156,9 +167,7 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
     };
     let code = match &args.exec {
         Some(command) => {
-            if !command.contains("{url}") {
-                return fail("--exec needs {url} in the command, where the case URL goes");
-            }
+            // Without {url} the command reads $WSSPEC_URL.
             let agent = args.agent.clone().unwrap_or_else(|| {
                 command
                     .split_whitespace()
@@ -169,26 +178,48 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
                     .unwrap_or("client")
                     .to_owned()
             });
-            eprintln!(
-                "wsspec: client mode on {}, running {count} cases with: {command}",
-                server.url()
-            );
+            if args.browser {
+                eprintln!(
+                    "wsspec: client mode on {}, {count} cases: starting the browser on {} with: {command}",
+                    server.url(),
+                    browser::page_url(&server.http_url(), &agent)
+                );
+            } else {
+                eprintln!(
+                    "wsspec: client mode on {}, running {count} cases with: {command}",
+                    server.url()
+                );
+            }
             let exec = ExecConfig {
                 command: command.clone(),
                 agent,
                 timeout: Duration::from_millis(args.exec_timeout),
             };
-            let bar = indicatif::ProgressBar::new(count as u64);
-            run_all(&server, &exec, &|_, _| bar.inc(1)).await;
-            bar.finish_and_clear();
-            server.stop()
+            if args.browser {
+                run_browser(&mut server, &exec).await
+            } else {
+                let bar = indicatif::ProgressBar::new(count as u64);
+                run_all(&server, &exec, &|_, _| bar.inc(1)).await;
+                bar.finish_and_clear();
+                server.stop()
+            }
         }
         None => {
-            eprintln!(
-                "wsspec: client mode: {count} cases; point the harness at {} \
-                 (/getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A)",
-                server.url()
-            );
+            if args.browser {
+                eprintln!(
+                    "wsspec: client mode on {}, {count} cases: open {} in the browser under test",
+                    server.url(),
+                    format!("{}/", server.http_url())
+                );
+            } else {
+                eprintln!(
+                    "wsspec: client mode: {count} cases; point the harness at {} \
+                     (/getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A; \
+                     a browser: open {}/)",
+                    server.url(),
+                    server.http_url()
+                );
+            }
             let idle_for = server.idle_clock();
             let idle = async move {
                 let limit = Duration::from_secs(args.idle_timeout);
@@ -222,13 +253,62 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
     finish(&server, &args, code)
 }
 
+/// One browser started on the harness page; the run ends when the page has run every
+/// case, and the browser with it.
+async fn run_browser(server: &mut ClientServer, exec: &ExecConfig) -> i32 {
+    match browser::run(server, exec).await {
+        browser::BrowserEnd::Done => {}
+        browser::BrowserEnd::Idle(quiet) => eprintln!(
+            "wsspec: the browser made no connection for {} ms (--exec-timeout): \
+             writing the reports of what ran",
+            quiet.as_millis()
+        ),
+        // A browser that exits by itself right after the page's last call: the run is
+        // over within the listener's grace period.
+        browser::BrowserEnd::Exited(_)
+            if tokio::time::timeout(Duration::from_secs(3), server.stopped())
+                .await
+                .is_ok() => {}
+        browser::BrowserEnd::Exited(outcome) => match outcome {
+            Ok(o) => {
+                eprintln!(
+                    "wsspec: the browser ended before the run was over: {}",
+                    o.describe()
+                );
+                if !o.stderr_tail.trim().is_empty() {
+                    eprintln!(
+                        "wsspec: browser stderr (tail):\n{}",
+                        o.stderr_tail.trim_end()
+                    );
+                }
+            }
+            Err(e) => eprintln!("wsspec: the browser command could not start: {e}"),
+        },
+    }
+    server.stop()
+}
+
+/// What the listener serves over TLS, and what the reports say of it.
+struct ServedTls {
+    config: Arc<rustls::ServerConfig>,
+    /// The leaf certificate (DER).
+    leaf: Option<Vec<u8>>,
+    generated: bool,
+}
+
 /// The listener's TLS configuration: --cert/--key, or a certificate generated for the
 /// loopback names and the listen host, published where the client under test can find it.
-fn server_tls(args: &ClientArgs, listen: &str) -> Result<Arc<rustls::ServerConfig>, String> {
+fn server_tls(args: &ClientArgs, listen: &str) -> Result<ServedTls, String> {
     if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
         let chain = tls::load_certs("--cert", cert).map_err(|e| e.to_string())?;
         let key = tls::load_key("--key", key).map_err(|e| e.to_string())?;
-        return tls::server_config(chain, key).map_err(|e| format!("--cert/--key: {e}"));
+        let leaf = chain.first().map(|c| c.to_vec());
+        let config = tls::server_config(chain, key).map_err(|e| format!("--cert/--key: {e}"))?;
+        return Ok(ServedTls {
+            config,
+            leaf,
+            generated: false,
+        });
     }
     let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
     let host = listen
@@ -258,7 +338,14 @@ fn server_tls(args: &ClientArgs, listen: &str) -> Result<Arc<rustls::ServerConfi
         path.display(),
         generated.cert_pem.trim_end()
     );
-    tls::server_config(vec![generated.cert], generated.key).map_err(|e| e.to_string())
+    let leaf = Some(generated.cert.to_vec());
+    let config =
+        tls::server_config(vec![generated.cert], generated.key).map_err(|e| e.to_string())?;
+    Ok(ServedTls {
+        config,
+        leaf,
+        generated: true,
+    })
 }
 
 fn finish(server: &ClientServer, args: &ClientArgs, code: i32) -> i32 {

@@ -9,6 +9,7 @@
 //! | `/runCase?case=N&agent=A` (or `casetuple=1.2.3`) | the case itself, on this connection |
 //! | `/getCaseStatus?case=N&agent=A` | `{"behavior": "OK"}` (or NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED) |
 //! | `/updateReports?agent=A[&shutdownOnComplete=true]` | reports written, then the connection closes |
+//! | `/` (plain GET) | the browser harness page (`browser.rs`), which makes the calls above |
 //!
 //! Case numbers are 1-based. The informational calls also answer plain HTTP GETs (for
 //! `curl`), with the same text as the body. This file only parses and phrases; the
@@ -35,6 +36,8 @@ pub enum HarnessRequest {
         agent: Option<String>,
         shutdown: bool,
     },
+    /// `/`: the browser harness page, for a plain GET.
+    Page,
 }
 
 /// How a request names a case.
@@ -179,6 +182,7 @@ pub fn parse(target: &str) -> Result<HarnessRequest, HarnessError> {
     let (path, params) = split_target(target);
     let p = path.as_str();
     match p.trim_end_matches('/') {
+        "" | "/index.html" => Ok(HarnessRequest::Page),
         "/getCaseCount" => Ok(HarnessRequest::CaseCount),
         "/getCaseInfo" => Ok(HarnessRequest::CaseInfo {
             case: case_ref(&params, p)?,
@@ -200,7 +204,7 @@ pub fn parse(target: &str) -> Result<HarnessRequest, HarnessError> {
         _ => Err(HarnessError::new(
             404,
             format!(
-                "{p}: unknown path; wsspec's client mode answers /getCaseCount, /getCaseInfo?case=N, /runCase?case=N&agent=A, /getCaseStatus?case=N&agent=A and /updateReports?agent=A"
+                "{p}: unknown path; wsspec's client mode answers / (the browser harness page), /getCaseCount, /getCaseInfo?case=N, /runCase?case=N&agent=A, /getCaseStatus?case=N&agent=A and /updateReports?agent=A"
             ),
         )),
     }
@@ -277,6 +281,8 @@ mod tests {
                 shutdown: false
             })
         );
+        assert_eq!(parse("/"), Ok(HarnessRequest::Page));
+        assert_eq!(parse("/?agent=firefox"), Ok(HarnessRequest::Page));
         assert_eq!(
             parse("/getCaseInfo?case=1"),
             Ok(HarnessRequest::CaseInfo {

@@ -1,10 +1,14 @@
 //! `wsspec client --exec 'CMD {url}'`: run a client command once per case.
 //!
-//! For case N the command runs with `{url}` replaced by that case's `runCase` URL, in its
-//! own process group, under `sh -c`. A command still running after the per-case timeout
-//! is killed with its whole process tree (the group). Its exit status and the tail of its
-//! stderr go into the case's transcript; a command that never connected fails the case.
+//! For case N the command runs with `{url}` replaced by that case's `runCase` URL (and the
+//! URL in `$WSSPEC_URL` either way), in its own process group, under `sh -c`. A command
+//! still running after the per-case timeout is killed with its whole process tree (the
+//! group); so is one still running a second after its case was judged (a browser, say,
+//! never exits by itself: the run must not wait out the timeout for it). Its exit status
+//! and the tail of its stderr go into the case's transcript; a command that never
+//! connected fails the case.
 
+use std::future::Future;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -16,12 +20,18 @@ use super::{autobahn, ClientServer};
 /// Bytes of stderr kept per case.
 pub const STDERR_TAIL: usize = 2048;
 
+/// How long a command may go on after its case was judged before its process group is
+/// killed: long enough for a client to finish its closing handshake and exit, short
+/// enough that a client that never exits costs a second per case, not the timeout.
+pub const AFTER_CASE: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct ExecConfig {
-    /// The command, with `{url}` where the case URL goes.
+    /// The command, with `{url}` where the case URL goes (or reading `$WSSPEC_URL`).
     pub command: String,
     pub agent: String,
-    /// How long one run of the command may take.
+    /// How long one run of the command may take (with `--browser`: how long the browser
+    /// may go without connecting).
     pub timeout: Duration,
 }
 
@@ -34,6 +44,9 @@ pub struct ProcessOutcome {
     pub signal: Option<i32>,
     /// It ran past the timeout and its process group was killed.
     pub timed_out: bool,
+    /// It was still running when wsspec no longer needed it (its case was judged, or the
+    /// run was over) and its process group was killed: not a failure.
+    pub stopped: bool,
     pub stderr_tail: String,
     pub elapsed_ms: u64,
 }
@@ -43,6 +56,11 @@ impl ProcessOutcome {
         let how = if self.timed_out {
             format!(
                 "still running after {} ms: its process group was killed",
+                self.elapsed_ms
+            )
+        } else if self.stopped {
+            format!(
+                "was still running when its work was done: its process group was killed after {} ms",
                 self.elapsed_ms
             )
         } else if let Some(c) = self.code {
@@ -93,11 +111,14 @@ fn kill_group(pid: u32) {
 #[cfg(not(unix))]
 fn kill_group(_pid: u32) {}
 
-/// Runs `command` under `sh -c` in its own process group with `env` added.
-pub async fn run_process(
+/// Runs `command` under `sh -c` in its own process group with `env` added, killing the
+/// group when `timeout` passes or, early, once `done` completes (wsspec has what it
+/// needed from the command).
+pub async fn run_process_until(
     command: &str,
     env: &[(&str, String)],
     timeout: Duration,
+    done: impl Future<Output = ()>,
 ) -> std::io::Result<ProcessOutcome> {
     let t0 = Instant::now();
     let mut cmd = Command::new("sh");
@@ -132,15 +153,19 @@ pub async fn run_process(
         let start = tail.len().saturating_sub(STDERR_TAIL);
         String::from_utf8_lossy(&tail[start..]).into_owned()
     });
-    let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(s) => (s.ok(), false),
-        Err(_) => {
-            if let Some(p) = pid {
-                kill_group(p);
-            }
-            let _ = child.kill().await;
-            (child.wait().await.ok(), true)
+    let (status, timed_out, stopped) = tokio::select! {
+        s = child.wait() => (s.ok(), false, false),
+        _ = tokio::time::sleep(timeout) => (None, true, false),
+        _ = done => (None, false, true),
+    };
+    let status = if timed_out || stopped {
+        if let Some(p) = pid {
+            kill_group(p);
         }
+        let _ = child.kill().await;
+        child.wait().await.ok()
+    } else {
+        status
     };
     // Whatever the command left behind in its group goes too, so nothing outlives the case
     // (and stderr reaches its end).
@@ -158,8 +183,9 @@ pub async fn run_process(
     let signal = None;
     Ok(ProcessOutcome {
         code: status.and_then(|s| s.code()),
-        signal: if timed_out { None } else { signal },
+        signal: if timed_out || stopped { None } else { signal },
         timed_out,
+        stopped,
         stderr_tail,
         elapsed_ms: t0.elapsed().as_millis() as u64,
     })
@@ -177,7 +203,15 @@ pub async fn run_all(server: &ClientServer, exec: &ExecConfig, progress: &dyn Fn
             ("WSSPEC_CASE", n.to_string()),
             ("WSSPEC_AGENT", exec.agent.clone()),
         ];
-        let outcome = run_process(&command, &env, exec.timeout).await;
+        // Judged, and a moment for the client to exit by itself: a client that never
+        // exits (a browser) is not waited for until the timeout.
+        let judged = async {
+            while !server.has_result(&exec.agent, n) || server.is_running(&exec.agent, n) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            tokio::time::sleep(AFTER_CASE).await;
+        };
+        let outcome = run_process_until(&command, &env, exec.timeout, judged).await;
         // The case may still be finishing (its closing handshake), or the connection may
         // not even be registered yet when a fast client exits.
         let limit = server.case_limit(n) + Duration::from_secs(2);
@@ -224,6 +258,33 @@ pub async fn run_all(server: &ClientServer, exec: &ExecConfig, progress: &dyn Fn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn run_process(
+        command: &str,
+        env: &[(&str, String)],
+        timeout: Duration,
+    ) -> std::io::Result<ProcessOutcome> {
+        run_process_until(command, env, timeout, std::future::pending()).await
+    }
+
+    /// A command that would run for 30 s is killed, group and all, once wsspec is done
+    /// with it, and that is not reported as a timeout.
+    #[tokio::test]
+    async fn killed_when_no_longer_needed() {
+        let t0 = Instant::now();
+        let o = run_process_until(
+            "sleep 30 & sleep 30",
+            &[],
+            Duration::from_secs(60),
+            tokio::time::sleep(Duration::from_millis(200)),
+        )
+        .await
+        .unwrap();
+        assert!(o.stopped);
+        assert!(!o.timed_out);
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        assert!(o.describe().contains("work was done"), "{}", o.describe());
+    }
 
     #[test]
     fn substitution_quotes_once() {

@@ -9,6 +9,7 @@
 //! command once per case instead of waiting for a harness.
 
 pub(crate) mod autobahn;
+pub(crate) mod browser;
 pub(crate) mod exec;
 
 use std::collections::BTreeMap;
@@ -54,6 +55,11 @@ pub struct ClientConfig {
     pub known_deviations: Option<String>,
     /// Serve TLS (`wss://`) with this configuration: harness calls and cases alike.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The certificate `tls` presents (DER, leaf), for the reports' subject and issuer.
+    pub tls_leaf: Option<Vec<u8>>,
+    /// Whether that certificate was generated for the run (else given with `--cert`):
+    /// the reports say what the client had to trust.
+    pub tls_generated: bool,
 }
 
 impl Default for ClientConfig {
@@ -67,6 +73,8 @@ impl Default for ClientConfig {
             head_timeout: Duration::from_secs(10),
             known_deviations: None,
             tls: None,
+            tls_leaf: None,
+            tls_generated: false,
         }
     }
 }
@@ -83,6 +91,8 @@ struct AgentRun {
     running: BTreeMap<usize, usize>,
     /// Notes to add to a case's transcript when it is reported (from `--exec`).
     notes: BTreeMap<usize, Vec<String>>,
+    /// The TLS session of the agent's first case connection over `wss://`.
+    tls: Option<crate::results::TlsDetails>,
 }
 
 struct Inner {
@@ -161,6 +171,16 @@ impl ClientServer {
             "wss"
         } else {
             "ws"
+        };
+        format!("{scheme}://{}", self.inner.addr)
+    }
+
+    /// `http://ADDR` (`https://ADDR` with TLS): where a browser loads the harness page.
+    pub fn http_url(&self) -> String {
+        let scheme = if self.inner.cfg.tls.is_some() {
+            "https"
+        } else {
+            "http"
         };
         format!("{scheme}://{}", self.inner.addr)
     }
@@ -301,6 +321,7 @@ impl Inner {
             served: (0..self.cases.len()).map(|_| None).collect(),
             running: BTreeMap::new(),
             notes: BTreeMap::new(),
+            tls: None,
         })
     }
 
@@ -483,7 +504,11 @@ impl Inner {
             schema: SCHEMA.into(),
             wsspec_version: env!("CARGO_PKG_VERSION").into(),
             agent: agent.to_owned(),
-            target: format!("ws://{}/runCase", self.addr),
+            target: format!(
+                "{}://{}/runCase",
+                if self.cfg.tls.is_some() { "wss" } else { "ws" },
+                self.addr
+            ),
             peer_role: "client".into(),
             started_at: run.started_at.clone(),
             duration_ms: run.t0.elapsed().as_secs_f64() * 1000.0,
@@ -496,8 +521,7 @@ impl Inner {
                 header_names: Vec::new(),
             },
             totals: Totals::of(&cases),
-            // wsspec is the TLS server here; the report says so from the URL.
-            tls: None,
+            tls: run.tls.clone(),
             incomplete: (cases.len() < self.cases.len()).then(|| {
                 let ran: std::collections::BTreeSet<&str> =
                     cases.iter().map(|c| c.id.as_str()).collect();
@@ -771,6 +795,16 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
         }
     };
     match call {
+        HarnessRequest::Page if !is_upgrade(&req) => {
+            http_reply(&mut stream, 200, "text/html; charset=utf-8", browser::PAGE).await;
+        }
+        HarnessRequest::Page => {
+            let e = HarnessError::new(
+                404,
+                "/ is the browser harness page, for a plain GET; cases run on /runCase?case=N&agent=A",
+            );
+            error_reply(&mut stream, &e).await;
+        }
         HarnessRequest::CaseCount => {
             let n = inner.cases.len().to_string();
             info_reply(&mut stream, &req, "text/plain; charset=utf-8", &n).await;
@@ -855,11 +889,20 @@ async fn handle_request(mut stream: Stream, inner: Arc<Inner>) {
                     .agents
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                *inner
-                    .agent_entry(&mut agents, &agent)
-                    .running
-                    .entry(idx)
-                    .or_default() += 1;
+                let run = inner.agent_entry(&mut agents, &agent);
+                *run.running.entry(idx).or_default() += 1;
+                if let (None, Stream::TlsServer(s)) = (&run.tls, &stream) {
+                    let trust = if inner.cfg.tls_generated {
+                        crate::results::TlsTrust::ServedGenerated
+                    } else {
+                        crate::results::TlsTrust::ServedGiven
+                    };
+                    run.tls = Some(crate::run::tls_info::describe_served(
+                        s.get_ref().1,
+                        inner.cfg.tls_leaf.as_deref(),
+                        trust,
+                    ));
+                }
             }
             let conn = ClientConnection {
                 stream,

@@ -334,6 +334,9 @@ pub struct TlsView {
     pub subject: String,
     pub issuer: String,
     pub verified: bool,
+    /// Client mode: wsspec served the certificate; the client under test verified it, or
+    /// not, which wsspec cannot see.
+    pub served: bool,
     /// How the certificate was checked, or that it was not.
     pub trust: &'static str,
 }
@@ -358,6 +361,10 @@ impl TlsView {
             subject: or_unknown(&t.subject),
             issuer: or_unknown(&t.issuer),
             verified: t.verified(),
+            served: matches!(
+                t.trust,
+                crate::results::TlsTrust::ServedGenerated | crate::results::TlsTrust::ServedGiven
+            ),
             trust: t.trust.describe(),
         }
     }
@@ -1229,5 +1236,12 @@ mod tests {
                 && v.line()
                     .contains("verified against the certificates given with --ca")
         );
+        // Client mode: wsspec served the certificate; it verified nothing itself, and the
+        // line does not claim that the client did.
+        t.trust = crate::results::TlsTrust::ServedGenerated;
+        let v = TlsView::new(&t);
+        assert!(!v.verified && v.served);
+        assert!(v.line().contains("served by wsspec"), "{}", v.line());
+        assert!(!v.line().contains("NOT verified"), "{}", v.line());
     }
 }

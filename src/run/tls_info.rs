@@ -31,12 +31,7 @@ pub async fn probe(
 
 /// The details of an established client connection.
 pub fn describe(conn: &rustls::ClientConnection, trust: TlsTrust) -> TlsDetails {
-    let version = match conn.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
-        Some(v) => format!("{v:?}"),
-        None => "unknown".to_owned(),
-    };
+    let version = version(conn.protocol_version());
     let cipher_suite = conn
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
@@ -56,6 +51,38 @@ pub fn describe(conn: &rustls::ClientConnection, trust: TlsTrust) -> TlsDetails 
         subject,
         issuer,
         trust,
+    }
+}
+
+/// The details of a connection wsspec accepted as the TLS server (client mode): the
+/// negotiated session, and `leaf` (DER), the certificate wsspec presented.
+pub fn describe_served(
+    conn: &rustls::ServerConnection,
+    leaf: Option<&[u8]>,
+    trust: TlsTrust,
+) -> TlsDetails {
+    let (subject, issuer) = leaf.and_then(names).unwrap_or_default();
+    TlsDetails {
+        version: version(conn.protocol_version()),
+        cipher_suite: conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))
+            .unwrap_or_else(|| "unknown".to_owned()),
+        alpn: conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        subject,
+        issuer,
+        trust,
+    }
+}
+
+fn version(v: Option<rustls::ProtocolVersion>) -> String {
+    match v {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
+        Some(v) => format!("{v:?}"),
+        None => "unknown".to_owned(),
     }
 }
 
