@@ -270,3 +270,191 @@ fn exec_timeout_kills_the_process_group() {
     let ps = String::from_utf8_lossy(&ps.stdout);
     assert!(!ps.contains("sleep 29.7531"), "left behind:\n{ps}");
 }
+
+/// No `{url}` in the command: the URL is in `$WSSPEC_URL` (as documented), so the command
+/// is run, not refused. The client then lingers (as a browser would): it is killed a
+/// second after its case was judged, not at the 30 s exec timeout, and that is no failure.
+#[test]
+fn exec_without_url_reads_the_env_and_a_lingering_client_is_not_waited_out() {
+    let out = tmp("exec-env");
+    let me = std::env::current_exe().unwrap();
+    let cmd = format!(
+        "'{}' exec_echo_client_helper --exact --ignored --quiet --nocapture --test-threads=1; sleep 29.8642",
+        me.display()
+    );
+    let t0 = Instant::now();
+    let o = Command::new(BIN)
+        .args([
+            "client",
+            "--exec",
+            &cmd,
+            "--agent",
+            "lingering",
+            "--cases",
+            "framing.client.text.length.0,framing.client.text.length.125",
+            "--timeout",
+            "500",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Two cases at about a second of grace each, far from the 30 s exec timeout.
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    let r = results(&out);
+    let cases = r["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    for c in cases {
+        assert_eq!(c["verdict"], "pass", "{}", c["id"]);
+        let notes = c["transcript"]["entries"].to_string();
+        assert!(notes.contains("when its work was done"), "{notes}");
+    }
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(!ps.contains("sleep 29.8642"), "left behind:\n{ps}");
+}
+
+/// The listener serves the browser harness page at `/` to a plain GET: self-contained
+/// HTML that speaks the harness protocol.
+#[test]
+fn the_listener_serves_the_browser_page_at_root() {
+    use std::io::{Read, Write};
+    let out = tmp("page");
+    let (mut child, url) = listen(&[
+        "--cases",
+        "framing.client.text.length.0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /?agent=x HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut page = String::new();
+    let _ = s.read_to_string(&mut page);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{page}"
+    );
+    assert!(page.contains("new WebSocket("), "{page}");
+    assert!(page.contains("/updateReports?agent="), "{page}");
+}
+
+/// A `--browser --exec` command that never connects (here not a browser at all) ends the
+/// run after --exec-timeout of silence, with exit code 2, its process group gone.
+#[test]
+fn a_browser_that_never_connects_ends_the_run() {
+    let out = tmp("browser-silent");
+    let t0 = Instant::now();
+    let o = Command::new(BIN)
+        .args([
+            "client",
+            "--browser",
+            "--exec",
+            "sleep 29.9753 & sleep 29.9753",
+            "--exec-timeout",
+            "1000",
+            "--cases",
+            "framing.client.text.length.0",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no connection for 1000 ms"), "{err}");
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(!ps.contains("sleep 29.9753"), "left behind:\n{ps}");
+}
+
+/// Headless Chromium, started once through `--browser --exec`, runs the selected cases on
+/// the harness page with its own `WebSocket`; the run ends when the page is done (not at
+/// a timeout) and takes the browser with it. Skipped without /usr/bin/chromium.
+#[test]
+fn headless_chromium_runs_the_cases_through_the_page() {
+    let chromium = Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        eprintln!("skipped: no /usr/bin/chromium (apt-get install chromium to run this test)");
+        return;
+    }
+    let out = tmp("chromium");
+    let profile = out.with_extension("profile");
+    // Its own profile: a second Chromium on the default profile would hand the URL to a
+    // running one and exit.
+    let cmd = format!(
+        "{} --headless --no-sandbox --user-data-dir='{}' {{url}}",
+        chromium.display(),
+        profile.display()
+    );
+    let t0 = Instant::now();
+    let o = Command::new(BIN)
+        .args([
+            "client",
+            "--browser",
+            "--exec",
+            &cmd,
+            "--cases",
+            "handshake.client,framing.client.text.length,control.client.ping",
+            "--exec-timeout",
+            "20000",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(took < Duration::from_secs(90), "{took:?}");
+    let r = results(&out);
+    assert_eq!(r["agent"], "chromium");
+    assert!(
+        r.get("incomplete").is_none_or(|v| v.is_null()),
+        "{}",
+        r["incomplete"]
+    );
+    let cases = r["cases"].as_array().unwrap();
+    assert!(cases.len() > 30, "{}", cases.len());
+    // The opening handshake is Chromium's own: its User-Agent is in the transcript.
+    let request = cases[0]["transcript"]["entries"][1]["hex"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        request.contains(&hex("Chrome/")),
+        "not Chromium's request: {request}"
+    );
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(
+        !ps.contains(profile.to_str().unwrap()),
+        "Chromium left behind:\n{ps}"
+    );
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
