@@ -555,6 +555,24 @@ fn client_cli_with_tls_publishes_its_certificate_and_serves_a_harness() {
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     assert!(results["cases"].as_array().unwrap().len() > 5);
+    // The reports say what TLS the client negotiated with wsspec and which certificate it
+    // accepted (issue 17): a generated one, which wsspec itself did not verify.
+    assert!(
+        results["target"].as_str().unwrap().starts_with("wss://"),
+        "{}",
+        results["target"]
+    );
+    let t = &results["tls"];
+    assert!(t["version"] == "TLSv1.3" || t["version"] == "TLSv1.2", "{t}");
+    assert!(t["cipher_suite"].as_str().unwrap().starts_with("TLS"), "{t}");
+    assert_eq!(t["subject"], "CN=rcgen self signed cert", "{t}");
+    assert_eq!(t["issuer"], t["subject"]);
+    assert_eq!(t["trust"], "served-generated");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("served by wsspec"), "{md}");
+    assert!(!md.contains("NOT verified"), "{md}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("class=\"tls-served\""));
 }
 
 /// Every report of a wss:// run says what TLS was negotiated with whom, and an `--insecure`
