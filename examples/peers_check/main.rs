@@ -6,7 +6,8 @@
 //! peers_check [--update] [--root DIR] [--out DIR] [--timeout SECS] TARGET...
 //! TARGET: python-server python-client node-server node-client tungstenite-server
 //!         tungstenite-client, or PEER-ROLE@MODE (MODE: coalesce, bytewise, delay) to run
-//!         through the resegmenting proxy, or `all`
+//!         through the resegmenting proxy, or `all`; chromium-client (headless Chromium
+//!         through `wsspec client --browser`) only when named, as few machines have it
 //! ```
 //!
 //! A Rust program rather than shell: it must parse results.json and TOML, bound every
@@ -35,6 +36,8 @@ use wsspec::results::RunResults;
 enum Role {
     Server,
     Client,
+    /// A browser: started once by `wsspec client --browser --exec`, on the harness page.
+    Browser,
 }
 
 /// One implementation in one role, and how to start it.
@@ -44,7 +47,8 @@ struct Peer {
     role: Role,
     /// Said in the expectation file's header.
     describe: &'static str,
-    /// Program and arguments before the port (servers) or `BASE AGENT` (clients).
+    /// Program and arguments before the port (servers) or `BASE AGENT` (clients); for a
+    /// browser, before the page URL, with `{profile}` a fresh profile directory.
     /// `{root}` is the repository, `{cache}` the peers cache.
     command: &'static [&'static str],
     /// Environment variable pointing the interpreter at the installed library.
@@ -92,6 +96,18 @@ const PEERS: &[Peer] = &[
         role: Role::Client,
         describe: "tokio-tungstenite (Cargo.lock's version) as a client: examples/tungstenite_autobahn_client.rs",
         command: &["{root}/target/release/examples/tungstenite_autobahn_client"],
+        env: None,
+    },
+    Peer {
+        name: "chromium-client",
+        role: Role::Browser,
+        describe: "headless Chromium (Debian's chromium package; 148 when written) as a client, through wsspec's browser harness page: wsspec client --browser",
+        command: &[
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--user-data-dir={profile}",
+        ],
         env: None,
     },
 ];
@@ -320,6 +336,30 @@ fn run(peer: &Peer, mode: Option<Mode>, dir: &Path, cfg: &Config) -> Result<RunR
             let left = cfg.timeout.saturating_sub(started.elapsed()) + Duration::from_secs(10);
             wait_for(&mut wsspec, left, "wsspec client")?;
         }
+        Role::Browser => {
+            // Its own profile: a Chromium on a profile in use hands the URL to the running
+            // one and exits.
+            let profile = dir.join("profile");
+            let browser: Vec<String> = peer
+                .command
+                .iter()
+                .map(|a| {
+                    let a = expand(a, cfg).replace("{profile}", &profile.to_string_lossy());
+                    format!("'{}'", a.replace('\'', r"'\''"))
+                })
+                .collect();
+            let mut cmd = Command::new(&cfg.wsspec);
+            cmd.args(["client", "--browser", "--agent", peer.name, "--exec"])
+                .arg(format!("{} {{url}}", browser.join(" ")))
+                .arg("--out")
+                .arg(&report)
+                .args(cfg.cases.iter().flat_map(|c| ["--cases", c.as_str()]))
+                .stdin(Stdio::null())
+                .stdout(log("wsspec.stdout")?)
+                .stderr(log("wsspec.stderr")?);
+            let mut wsspec = spawn(cmd, "wsspec client --browser")?;
+            wait_for(&mut wsspec, cfg.timeout, "wsspec client --browser")?;
+        }
     }
     let path = report.join("results.json");
     let bytes = std::fs::read(&path).map_err(|e| RunError::Results(path.clone(), e.to_string()))?;
@@ -513,6 +553,11 @@ fn target(name: &str, cfg: &Config) -> Result<bool, RunError> {
         .iter()
         .find(|p| p.name == peer_name)
         .ok_or_else(|| RunError::Usage(format!("unknown peer {peer_name:?}")))?;
+    if mode.is_some() && peer.role == Role::Browser {
+        return Err(RunError::Usage(format!(
+            "{peer_name} runs through wsspec's --browser page; it has no proxy modes"
+        )));
+    }
     let dir = cfg.out.join(name.replace('@', "-via-"));
     let started = Instant::now();
     let results = run(peer, mode, &dir, cfg)?;
@@ -609,7 +654,12 @@ fn main() {
                     .unwrap_or_else(|| usage());
                 cfg.timeout = Duration::from_secs(secs);
             }
-            "all" => targets.extend(PEERS.iter().map(|p| p.name.to_owned())),
+            "all" => targets.extend(
+                PEERS
+                    .iter()
+                    .filter(|p| p.role != Role::Browser)
+                    .map(|p| p.name.to_owned()),
+            ),
             t if !t.starts_with('-') => targets.push(t.to_owned()),
             _ => usage(),
         }
