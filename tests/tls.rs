@@ -563,8 +563,14 @@ fn client_cli_with_tls_publishes_its_certificate_and_serves_a_harness() {
         results["target"]
     );
     let t = &results["tls"];
-    assert!(t["version"] == "TLSv1.3" || t["version"] == "TLSv1.2", "{t}");
-    assert!(t["cipher_suite"].as_str().unwrap().starts_with("TLS"), "{t}");
+    assert!(
+        t["version"] == "TLSv1.3" || t["version"] == "TLSv1.2",
+        "{t}"
+    );
+    assert!(
+        t["cipher_suite"].as_str().unwrap().starts_with("TLS"),
+        "{t}"
+    );
     assert_eq!(t["subject"], "CN=rcgen self signed cert", "{t}");
     assert_eq!(t["issuer"], t["subject"]);
     assert_eq!(t["trust"], "served-generated");

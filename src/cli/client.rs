@@ -207,9 +207,9 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
         None => {
             if args.browser {
                 eprintln!(
-                    "wsspec: client mode on {}, {count} cases: open {} in the browser under test",
+                    "wsspec: client mode on {}, {count} cases: open {}/ in the browser under test",
                     server.url(),
-                    format!("{}/", server.http_url())
+                    server.http_url()
                 );
             } else {
                 eprintln!(
