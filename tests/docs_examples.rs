@@ -218,7 +218,8 @@ fn wsspec(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Every `--flag` the README files mention exists in `wsspec … --help`, or is cargo's.
+/// Every `--flag` the README files mention exists in `wsspec … --help`, or is cargo's (or
+/// Chromium's).
 #[test]
 fn documented_flags_exist() {
     let mut help = String::new();
@@ -247,6 +248,10 @@ fn documented_flags_exist() {
         "--git",
         "--locked",
         "--no-run",
+        // Chromium's, in the headless browser example of `client --browser`.
+        "--headless",
+        "--no-sandbox",
+        "--user-data-dir",
     ];
     for rel in ["README.md", "cases/README.md"] {
         let text = read(rel);
