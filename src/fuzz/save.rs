@@ -383,14 +383,15 @@ pub fn case(meta: &CaseMeta, plan: &Plan) -> Result<Case, CaseError> {
     // Where the loader would say the case starts: after the comment lines.
     let line = meta.comment.len() + 1;
     let file = format!("{}.toml", meta.id);
-    let steps = crate::case::load::complete_steps(plan.steps.clone(), Role::Server).map_err(
-        |message| CaseError::Invalid {
-            file: file.clone(),
-            line,
-            field: "steps".into(),
-            message,
-        },
-    )?;
+    let steps =
+        crate::case::load::complete_steps(plan.steps.clone(), Role::Server).map_err(|message| {
+            CaseError::Invalid {
+                file: file.clone(),
+                line,
+                field: "steps".into(),
+                message,
+            }
+        })?;
     Ok(Case {
         id: meta.id.clone(),
         title: meta.title.clone(),
