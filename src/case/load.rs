@@ -347,6 +347,15 @@ pub(super) fn implicit_handshake() -> Step {
     )
 }
 
+/// The steps of a case built in code rather than read from a file (the network fuzzer's
+/// plans, one per sequence): completed and checked exactly as a file's steps are, without
+/// rendering and parsing TOML for every sequence. Such steps have no lines, so an error
+/// names the step's index and what is wrong.
+pub fn complete_steps(steps: Vec<Step>, role: Role) -> Result<Vec<Step>, String> {
+    complete_and_check(steps.into_iter().map(|s| (s, 0)).collect(), role)
+        .map_err(|(_, field, message)| format!("{field}: {message}"))
+}
+
 /// Adds the implicit opening handshake and rejects step sequences that cannot run.
 fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>, CheckError> {
     let mut out: Vec<(Step, Option<At>)> = steps

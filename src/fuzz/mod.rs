@@ -714,18 +714,13 @@ async fn run_sequence(
     id: &str,
     target: &Target,
     session: &SessionConfig,
-) -> Option<(Plan, String, Case, CaseResult, Judged)> {
+) -> Option<(Plan, Case, CaseResult, Judged)> {
     run_plan(oracle::plan(seq).ok()?, id, target, session).await
 }
 
-/// [`run_sequence`] for a sequence already planned.
-async fn run_plan(
-    plan: Plan,
-    id: &str,
-    target: &Target,
-    session: &SessionConfig,
-) -> Option<(Plan, String, Case, CaseResult, Judged)> {
-    let meta = save::CaseMeta {
+/// What the case file of a sequence's plan says besides its steps.
+fn run_meta(plan: &Plan, id: &str) -> save::CaseMeta {
+    save::CaseMeta {
         id: id.to_owned(),
         title: "a generated sequence".into(),
         section: plan
@@ -739,15 +734,28 @@ async fn run_plan(
             .map(|q| q.text.clone())
             .unwrap_or_else(|| "Frames and messages are answered as RFC 6455 requires.".into()),
         comment: Vec::new(),
-    };
-    let toml = save::case_toml(&meta, &plan);
-    let case = match save::load(&format!("{id}.toml"), &toml) {
+    }
+}
+
+/// [`run_sequence`] for a sequence already planned. The case is built from the plan, not
+/// from its case file (see `save`): the file is rendered only for findings and hooks.
+async fn run_plan(
+    plan: Plan,
+    id: &str,
+    target: &Target,
+    session: &SessionConfig,
+) -> Option<(Plan, Case, CaseResult, Judged)> {
+    let meta = run_meta(&plan, id);
+    let case = match save::case(&meta, &plan) {
         Ok(c) => c,
-        Err(e) => panic!("a generated case does not load (a wsspec bug): {e}\n{toml}"),
+        Err(e) => panic!(
+            "a generated case does not load (a wsspec bug): {e}\n{}",
+            save::case_toml(&meta, &plan)
+        ),
     };
     let result = run::run_case(&case, target, session).await;
     let judged = judge(&case, &plan, &result);
-    Some((plan, toml, case, result, judged))
+    Some((plan, case, result, judged))
 }
 
 /// Whether the server stopped accepting connections (two probes, a moment apart).
@@ -849,11 +857,11 @@ pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
                         continue;
                     }
                 };
-                let Some((plan, toml, case, result, judged)) = ran else {
+                let Some((plan, case, result, judged)) = ran else {
                     continue;
                 };
                 if let Some(hook) = &cfg.on_case {
-                    hook(i, &toml);
+                    hook(i, &save::case_toml(&run_meta(&plan, &id), &plan));
                 }
                 let found = match judged {
                     Judged::Fine => None,
@@ -1020,7 +1028,7 @@ async fn settle(raw: Raw, cfg: &FuzzConfig, target: &Target, crashed_server: boo
     // The cause a run of `cand` shows, if it is a finding.
     let cause_of = |cand: Sequence, id: String| async move {
         match run_sequence(&cand, &id, target, &cfg.session).await {
-            Some((plan, _, case, result, Judged::Finding { kind, reason, .. })) => {
+            Some((plan, case, result, Judged::Finding { kind, reason, .. })) => {
                 let q = requirement_for(&plan, &case, &result, &cand);
                 Some((plan, kind, q, reason))
             }

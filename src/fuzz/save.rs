@@ -1,15 +1,18 @@
-//! Case files from plans: what the fuzzer runs and what it saves are the same TOML.
+//! Case files from plans: what the fuzzer runs and what it saves are the same case.
 //!
-//! Every iteration's case is rendered here and loaded back with `case::load::parse_file`,
-//! so a saved reproducer is byte for byte the case that found the problem, and
-//! `wsspec server URL --cases-dir DIR --cases fuzz` runs it unchanged.
+//! Every iteration's case is built straight from its plan by [`case`], with the loader's
+//! own completion and checks (`case::load::complete_steps`); rendering TOML and parsing it
+//! back for every sequence cost more than half of the fuzzer's time. Only findings are
+//! rendered ([`case_toml`]), and the loader reads such a file back to the same case (a
+//! property test below holds both ways together), so
+//! `wsspec server URL --cases-dir DIR --cases fuzz` runs a saved reproducer unchanged.
 
 use std::path::{Path, PathBuf};
 
 use super::oracle::Plan;
 use crate::case::{
-    Case, CaseError, Expect, ExpectKind, Fragmenting, Grade, HandshakeSpec, LengthSpec, MaskSpec,
-    Send, StatusPattern, Step, WriteOpts,
+    Case, CaseError, Expect, ExpectKind, Fragmenting, Grade, HandshakeSpec, LengthSpec, Level,
+    MaskSpec, Role, Send, StatusPattern, Step, WriteOpts,
 };
 use crate::codec::OpCode;
 use crate::text::hex;
@@ -373,6 +376,41 @@ pub fn case_toml(meta: &CaseMeta, plan: &Plan) -> String {
     s
 }
 
+/// The case [`case_toml`] writes, built without the file: what [`load`] would make of
+/// `case_toml(meta, plan)` (payloads may differ in form, e.g. text for bytes, never in
+/// bytes).
+pub fn case(meta: &CaseMeta, plan: &Plan) -> Result<Case, CaseError> {
+    // Where the loader would say the case starts: after the comment lines.
+    let line = meta.comment.len() + 1;
+    let file = format!("{}.toml", meta.id);
+    let steps =
+        crate::case::load::complete_steps(plan.steps.clone(), Role::Server).map_err(|message| {
+            CaseError::Invalid {
+                file: file.clone(),
+                line,
+                field: "steps".into(),
+                message,
+            }
+        })?;
+    Ok(Case {
+        id: meta.id.clone(),
+        title: meta.title.clone(),
+        section: meta.section.clone(),
+        requirement: meta.requirement.clone(),
+        level: Level::Must,
+        role: Role::Server,
+        autobahn: None,
+        autobahn_note: None,
+        timeout_ms: None,
+        close: plan.close,
+        opt_in: false,
+        run_check: None,
+        steps,
+        origin: format!("{file}:{line}"),
+        deviations: Vec::new(),
+    })
+}
+
 /// Loads a case file made by [`case_toml`].
 pub fn load(name: &str, toml: &str) -> Result<Case, CaseError> {
     let mut cases = crate::case::load::parse_file(name, toml)?;
@@ -400,6 +438,7 @@ mod tests {
     use super::super::generate::generate;
     use super::super::oracle::plan;
     use super::*;
+    use crate::case::Payload;
 
     fn meta(id: &str) -> CaseMeta {
         CaseMeta {
@@ -424,6 +463,62 @@ mod tests {
             let v: toml::Table = toml::from_str(&format!("k = {}", quote(s))).unwrap();
             assert_eq!(v["k"].as_str(), Some(s));
         }
+    }
+
+    /// Payloads as their bytes: the loader reads a plain string as text and a close body as
+    /// a code and a reason, where the plan holds bytes; the wire cannot tell them apart.
+    fn bytes_only(p: &mut Payload) {
+        *p = Payload::Bytes(p.bytes());
+    }
+
+    fn bytes_only_expect(e: &mut Expect) {
+        match &mut e.kind {
+            ExpectKind::Message {
+                payload: Some(p), ..
+            }
+            | ExpectKind::Pong { payload: Some(p) } => bytes_only(p),
+            ExpectKind::Any(alts) => alts.iter_mut().for_each(bytes_only_expect),
+            _ => {}
+        }
+    }
+
+    /// Everything a run uses of a case, payloads as bytes.
+    fn runnable(mut c: Case) -> String {
+        for step in &mut c.steps {
+            match step {
+                Step::Send(Send::Frame(f), _) => bytes_only(&mut f.payload),
+                Step::Send(Send::Message(m), _) => bytes_only(&mut m.payload),
+                Step::Send(Send::Raw(p), _) => bytes_only(p),
+                Step::Expect(e) => bytes_only_expect(e),
+                _ => {}
+            }
+        }
+        format!("{c:?}")
+    }
+
+    #[test]
+    fn a_built_case_keeps_the_loaders_implicit_handshake_and_origin() {
+        let p = plan(&generate(7, 3)).unwrap();
+        let c = case(&meta("fuzz.test.7-3"), &p).unwrap();
+        assert!(matches!(c.steps[0], Step::Send(Send::Handshake(_), _)));
+        assert!(matches!(&c.steps[1], Step::Expect(e) if e.implicit));
+        assert_eq!(c.steps.len(), p.steps.len() + 2);
+        assert_eq!(c.origin, "fuzz.test.7-3.toml:4");
+    }
+
+    /// The fuzzer runs the built case and saves the file: the two must be one case.
+    #[quickcheck_macros::quickcheck]
+    fn built_cases_are_what_their_saved_files_load_to(seed: u64, iteration: u16) -> bool {
+        let p = plan(&generate(seed, u64::from(iteration))).unwrap();
+        let m = meta("fuzz.test.1-2");
+        let text = case_toml(&m, &p);
+        let loaded = load("fuzz.test.1-2.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let built = case(&m, &p).unwrap();
+        let (built, loaded) = (runnable(built), runnable(loaded));
+        if built != loaded {
+            eprintln!("built:  {built}\nloaded: {loaded}\n{text}");
+        }
+        built == loaded
     }
 
     #[quickcheck_macros::quickcheck]

@@ -306,6 +306,27 @@ fn peer_silent(r: &CaseResult, step_timeout: Duration) -> bool {
             || r.reasons.iter().any(|s| s.contains("cannot connect")))
 }
 
+/// Milliseconds a case spends waiting however quickly the peer answers: its pauses, and
+/// the expectations whose outcome is a timeout of their own (silence, or a fail-fast check
+/// that a peer which judges whole frames lets expire).
+fn planned_wait_ms(case: &Case) -> u64 {
+    fn expect_wait(e: &crate::case::Expect) -> u64 {
+        match &e.kind {
+            crate::case::ExpectKind::Silence { ms } => *ms,
+            crate::case::ExpectKind::Any(alts) => alts.iter().map(expect_wait).max().unwrap_or(0),
+            _ => e.timeout_ms.unwrap_or(0),
+        }
+    }
+    case.steps
+        .iter()
+        .map(|s| match s {
+            Step::Wait { ms } => *ms,
+            Step::Expect(e) => expect_wait(e),
+            Step::Send(_, w) => w.pause_ms,
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
 /// Aborts a task when dropped, so a case abandoned at the end of the grace period does not
 /// run on unseen.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
@@ -373,7 +394,12 @@ pub async fn run_server(
     let n = cases.len();
     let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
     let mut results: Vec<Option<CaseResult>> = (0..n).map(|_| None).collect();
-    for (i, case) in cases.into_iter().enumerate() {
+    // Cases bound to wait (a fail-fast check or a silence that must time out) start first,
+    // longest first, so their waiting overlaps the others instead of ending the run: two
+    // 1 s fail-fast checks among the last cases made the run a second longer.
+    let mut order: Vec<(usize, Case)> = cases.into_iter().enumerate().collect();
+    order.sort_by_key(|(_, c)| std::cmp::Reverse(planned_wait_ms(c)));
+    for (i, case) in order {
         if stop.reason().is_some() {
             break;
         }
@@ -520,6 +546,16 @@ mod tests {
         );
         let r = panicked(&c, Box::new(String::from("owned message")));
         assert!(r.reasons[0].contains("owned message"));
+    }
+
+    #[test]
+    fn fail_fast_checks_and_silences_count_as_planned_waiting() {
+        // Written in cases/utf8.toml: a 1000 ms fail-fast check the peer may let expire.
+        assert_eq!(
+            planned_wait_ms(&case("utf8.fail-fast.within-frame.second-part")),
+            1000
+        );
+        assert_eq!(planned_wait_ms(&case("handshake.valid")), 0);
     }
 
     #[test]
