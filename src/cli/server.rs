@@ -151,17 +151,19 @@ pub(super) async fn execute(
         .into_iter()
         .filter(|c| run::applies_over(&c.id, transport))
         .collect();
-    if cases.len() < selected {
+    // Said over HTTP/2 only: an HTTP/1.1 run leaving out h2.* is the normal run.
+    if cases.len() < selected && transport == Transport::Http2 {
         eprintln!(
-            "wsspec: {} selected cases do not apply over {} and are left out ({})",
+            "wsspec: {} selected cases do not apply over {} and are left out (the HTTP/1.1-only handshake cases: RFC 8441 §5 replaces the Upgrade exchange)",
             selected - cases.len(),
             transport.name(target.secure),
-            match transport {
-                Transport::Http1 => "h2.*: HTTP/2 extended CONNECT bootstrapping (use --http2)",
-                Transport::Http2 =>
-                    "the HTTP/1.1-only handshake cases: RFC 8441 §5 replaces the Upgrade exchange",
-            }
         );
+    }
+    if cases.is_empty() && selected > 0 {
+        return fail(format!(
+            "no selected case applies over {} (the h2.* cases need --http2)",
+            transport.name(target.secure)
+        ));
     }
     if cases.is_empty() {
         return fail(
