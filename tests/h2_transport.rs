@@ -51,7 +51,10 @@ async fn server(bugs: Bugs) -> SocketAddr {
     addr
 }
 
-async fn connection(tcp: tokio::net::TcpStream, bugs: Bugs) {
+async fn connection<T>(tcp: T, bugs: Bugs)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let mut b = h2::server::Builder::new();
     if !bugs.no_setting {
         b.enable_connect_protocol();
@@ -416,4 +419,49 @@ async fn the_rfc6455_corpus_runs_over_a_stream_as_over_tcp() {
         "the same echo is judged differently over h2:\n{}",
         differ.join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_server_is_reached_with_alpn_h2() {
+    use wsspec::run::tls::{self, Trust};
+    let c = tls::self_signed(&["127.0.0.1".to_owned()]).expect("certificate");
+    let server_cfg = tls::server_config(vec![c.cert.clone()], c.key.clone_key()).expect("config");
+    let mut server_cfg = (*server_cfg).clone();
+    server_cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server_cfg));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    connection(tls, Bugs::default()).await;
+                }
+            });
+        }
+    });
+    let cfg = wsspec::run::RunConfig {
+        session: wsspec::run::SessionConfig {
+            transport: Transport::Http2,
+            tls: Some(tls::client_config(&Trust::Anchors(vec![c.cert.clone()]))),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let r = wsspec::Suite::builtin()
+        .expect("cases")
+        .select(&["h2.connect.accepted", "framing"], &[])
+        .expect("patterns")
+        .test_server(&format!("wss://{addr}/"), &cfg)
+        .await
+        .expect("the run takes place");
+    assert_eq!(r.transport, "h2");
+    assert!(r.cases.len() > 5);
+    for c in &r.cases {
+        assert_eq!(c.verdict, Grade::Pass, "{}: {:?}", c.id, c.reasons);
+    }
 }
