@@ -278,6 +278,9 @@ fn describe(e: &h2::Error) -> String {
             "the server reset the stream: RST_STREAM ({})",
             e.reason().map(|r| format!("{r:?}")).unwrap_or_default()
         )
+    } else if e.is_io() {
+        // The h2 crate ends every open stream this way when the TCP connection closes.
+        format!("the HTTP/2 connection closed ({e})")
     } else {
         format!("HTTP/2 error: {e}")
     }
