@@ -43,6 +43,15 @@ pub struct RunResults {
     /// The TLS session of a `wss://` run (absent for `ws://`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsDetails>,
+    /// What carried the WebSocket connections: "http/1.1", "h2" (HTTP/2 over TLS) or "h2c"
+    /// (cleartext HTTP/2), so the same server's runs over each can be told apart and put side
+    /// by side. Results written before it existed were HTTP/1.1 runs.
+    #[serde(default = "http1")]
+    pub transport: String,
+}
+
+fn http1() -> String {
+    "http/1.1".into()
 }
 
 /// Why a run stopped early and what it left out.

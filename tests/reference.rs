@@ -11,7 +11,12 @@ use wsspec::Suite;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_passes_against_the_reference_server_except_documented_deviations() {
     let server = ReferenceServer::start().await.unwrap();
-    let suite = Suite::builtin().unwrap().for_role(Role::Server);
+    let suite = Suite::builtin()
+        .unwrap()
+        .for_role(Role::Server)
+        // h2.* run only over HTTP/2 (tests/h2_transport.rs).
+        .select(&[], &["h2"])
+        .unwrap();
     let cfg = RunConfig {
         known_deviations: Some(IMPLEMENTATION.into()),
         ..Default::default()

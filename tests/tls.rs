@@ -49,7 +49,12 @@ async fn every_case_passes_over_tls_against_the_reference_server_except_document
     let c = cert(&["127.0.0.1"]);
     let server = tls_reference(&c).await;
     assert!(server.url().starts_with("wss://127.0.0.1:"));
-    let suite = Suite::builtin().unwrap().for_role(Role::Server);
+    let suite = Suite::builtin()
+        .unwrap()
+        .for_role(Role::Server)
+        // h2.* run only over HTTP/2 (tests/h2_transport.rs).
+        .select(&[], &["h2"])
+        .unwrap();
     let mut cfg = RunConfig {
         known_deviations: Some(IMPLEMENTATION.into()),
         ..Default::default()

@@ -5,9 +5,10 @@
 //! ```text
 //! peers_check [--update] [--root DIR] [--out DIR] [--timeout SECS] TARGET...
 //! TARGET: python-server python-client node-server node-client tungstenite-server
-//!         tungstenite-client, or PEER-ROLE@MODE (MODE: coalesce, bytewise, delay) to run
-//!         through the resegmenting proxy, or `all`; chromium-client (headless Chromium
-//!         through `wsspec client --browser`) only when named, as few machines have it
+//!         tungstenite-client hypercorn-server hypercorn-h2-server, or PEER-ROLE@MODE (MODE:
+//!         coalesce, bytewise, delay) to run through the resegmenting proxy, or `all`;
+//!         chromium-client (headless Chromium through `wsspec client --browser`) only
+//!         when named, as few machines have it
 //! ```
 //!
 //! A Rust program rather than shell: it must parse results.json and TOML, bound every
@@ -53,6 +54,8 @@ struct Peer {
     command: &'static [&'static str],
     /// Environment variable pointing the interpreter at the installed library.
     env: Option<(&'static str, &'static str)>,
+    /// Extra arguments for `wsspec server` (`--http2`: the same server over HTTP/2).
+    wsspec_args: &'static [&'static str],
 }
 
 const PEERS: &[Peer] = &[
@@ -62,6 +65,7 @@ const PEERS: &[Peer] = &[
         describe: "Python websockets (peers/install pins the version) as a server: peers/python/echo_server.py",
         command: &["python3", "{root}/peers/python/echo_server.py"],
         env: Some(("PYTHONPATH", "{cache}/python")),
+        wsspec_args: &[],
     },
     Peer {
         name: "python-client",
@@ -69,6 +73,7 @@ const PEERS: &[Peer] = &[
         describe: "Python websockets (peers/install pins the version) as a client: peers/python/autobahn_client.py",
         command: &["python3", "{root}/peers/python/autobahn_client.py"],
         env: Some(("PYTHONPATH", "{cache}/python")),
+        wsspec_args: &[],
     },
     Peer {
         name: "node-server",
@@ -76,6 +81,7 @@ const PEERS: &[Peer] = &[
         describe: "Node ws (peers/install pins the version) as a server: peers/node/echo_server.js",
         command: &["node", "{root}/peers/node/echo_server.js"],
         env: Some(("NODE_PATH", "{cache}/node/node_modules")),
+        wsspec_args: &[],
     },
     Peer {
         name: "node-client",
@@ -83,6 +89,7 @@ const PEERS: &[Peer] = &[
         describe: "Node ws (peers/install pins the version) as a client: peers/node/autobahn_client.js",
         command: &["node", "{root}/peers/node/autobahn_client.js"],
         env: Some(("NODE_PATH", "{cache}/node/node_modules")),
+        wsspec_args: &[],
     },
     Peer {
         name: "tungstenite-server",
@@ -90,6 +97,7 @@ const PEERS: &[Peer] = &[
         describe: "tokio-tungstenite (Cargo.lock's version) as a server, no front: examples/tungstenite_echo_server.rs",
         command: &["{root}/target/release/examples/tungstenite_echo_server"],
         env: None,
+        wsspec_args: &[],
     },
     Peer {
         name: "tungstenite-client",
@@ -97,6 +105,23 @@ const PEERS: &[Peer] = &[
         describe: "tokio-tungstenite (Cargo.lock's version) as a client: examples/tungstenite_autobahn_client.rs",
         command: &["{root}/target/release/examples/tungstenite_autobahn_client"],
         env: None,
+        wsspec_args: &[],
+    },
+    Peer {
+        name: "hypercorn-server",
+        role: Role::Server,
+        describe: "hypercorn (peers/install pins the version) serving an ASGI echo over HTTP/1.1: peers/python/hypercorn_echo.py",
+        command: &["python3", "{root}/peers/python/hypercorn_echo.py"],
+        env: Some(("PYTHONPATH", "{cache}/hypercorn")),
+        wsspec_args: &[],
+    },
+    Peer {
+        name: "hypercorn-h2-server",
+        role: Role::Server,
+        describe: "hypercorn (peers/install pins the version) serving the same ASGI echo over cleartext HTTP/2 (RFC 8441, h2c prior knowledge): peers/python/hypercorn_echo.py, wsspec server --http2",
+        command: &["python3", "{root}/peers/python/hypercorn_echo.py"],
+        env: Some(("PYTHONPATH", "{cache}/hypercorn")),
+        wsspec_args: &["--http2"],
     },
     Peer {
         name: "chromium-client",
@@ -109,6 +134,7 @@ const PEERS: &[Peer] = &[
             "--user-data-dir={profile}",
         ],
         env: None,
+        wsspec_args: &[],
     },
 ];
 
@@ -284,6 +310,7 @@ fn run(peer: &Peer, mode: Option<Mode>, dir: &Path, cfg: &Config) -> Result<RunR
                 .arg("--out")
                 .arg(&report)
                 .args(["--format", "json", "--agent", peer.name])
+                .args(peer.wsspec_args)
                 .args(cfg.cases.iter().flat_map(|c| ["--cases", c.as_str()]))
                 .args(
                     mode.iter()

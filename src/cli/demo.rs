@@ -30,7 +30,14 @@ pub(super) fn main(mut run: RunArgs, tls: bool) -> i32 {
         } else {
             crate::results::TlsTrust::PublicRoots
         };
-        execute(&target, run, agent, (trust, trust_kind)).await
+        execute(
+            &target,
+            run,
+            agent,
+            (trust, trust_kind),
+            crate::run::transport::Transport::Http1,
+        )
+        .await
     })
 }
 

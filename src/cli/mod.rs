@@ -58,6 +58,11 @@ enum Command {
         run: RunArgs,
         #[command(flatten)]
         tls: TlsArgs,
+        /// Reach the server over HTTP/2 (RFC 8441 extended CONNECT): TLS with ALPN h2 for
+        /// wss://, prior-knowledge cleartext h2c for ws://. One HTTP/2 connection per case;
+        /// the HTTP/1.1 handshake cases do not apply and the h2.* cases run instead.
+        #[arg(long)]
+        http2: bool,
     },
     /// Run the suite against the embedded reference server (tokio-tungstenite) and write
     /// the results: a self-check and a demonstration in one command.
@@ -252,7 +257,18 @@ pub fn main() -> i32 {
             wait,
             run,
             tls,
-        } => server::main(url, wait, run, tls),
+            http2,
+        } => server::main(
+            url,
+            wait,
+            run,
+            tls,
+            if http2 {
+                run::transport::Transport::Http2
+            } else {
+                run::transport::Transport::Http1
+            },
+        ),
         Command::Demo { run, tls } => demo::main(run, tls),
     }
 }

@@ -14,6 +14,7 @@ use super::{
 use crate::case::{self, Case};
 use crate::report::{self, terminal};
 use crate::results::{RunResults, TlsTrust};
+use crate::run::transport::Transport;
 use crate::run::{self, RunConfig, SessionConfig, Target};
 
 /// Cases finished and failed so far, for the progress bar and the log lines.
@@ -70,7 +71,13 @@ pub(super) fn rate(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write
     let _ = write!(w, "{:.0}/s", state.per_sec());
 }
 
-pub(super) fn main(url: String, wait: Option<Duration>, run: RunArgs, tls: TlsArgs) -> i32 {
+pub(super) fn main(
+    url: String,
+    wait: Option<Duration>,
+    run: RunArgs,
+    tls: TlsArgs,
+    transport: Transport,
+) -> i32 {
     let target = match Target::parse(&url) {
         Ok(t) => t,
         Err(e) => return fail(e),
@@ -92,7 +99,7 @@ pub(super) fn main(url: String, wait: Option<Duration>, run: RunArgs, tls: TlsAr
                 return fail(e);
             }
         }
-        execute(&target, run, agent, (tls, trust)).await
+        execute(&target, run, agent, (tls, trust), transport).await
     })
 }
 
@@ -112,7 +119,13 @@ async fn wait_for_peer(target: &Target, within: Duration) -> Result<(), run::wai
 /// The run's TLS client configuration (None: the public roots) and whom it trusts.
 pub(super) type Tls = (Option<Arc<rustls::ClientConfig>>, TlsTrust);
 
-pub(super) async fn execute(target: &Target, args: RunArgs, agent: String, tls: Tls) -> i32 {
+pub(super) async fn execute(
+    target: &Target,
+    args: RunArgs,
+    agent: String,
+    tls: Tls,
+    transport: Transport,
+) -> i32 {
     let (tls, tls_trust) = tls;
     let cases = match load(&args.cases_dir) {
         Ok(c) => c,
@@ -133,6 +146,25 @@ pub(super) async fn execute(target: &Target, args: RunArgs, agent: String, tls: 
         .into_iter()
         .filter(|c| c.role.applies_to(case::Role::Server))
         .collect();
+    let selected = cases.len();
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| run::applies_over(&c.id, transport))
+        .collect();
+    // Said over HTTP/2 only: an HTTP/1.1 run leaving out h2.* is the normal run.
+    if cases.len() < selected && transport == Transport::Http2 {
+        eprintln!(
+            "wsspec: {} selected cases do not apply over {} and are left out (the HTTP/1.1-only handshake cases: RFC 8441 §5 replaces the Upgrade exchange)",
+            selected - cases.len(),
+            transport.name(target.secure),
+        );
+    }
+    if cases.is_empty() && selected > 0 {
+        return fail(format!(
+            "no selected case applies over {} (the h2.* cases need --http2)",
+            transport.name(target.secure)
+        ));
+    }
     if cases.is_empty() {
         return fail(
             "no cases selected: check --cases and --exclude (`wsspec list` shows the ids)",
@@ -183,6 +215,7 @@ pub(super) async fn execute(target: &Target, args: RunArgs, agent: String, tls: 
             headers,
             strict: args.strict,
             peer_max_message: args.max_message_size,
+            transport,
             ..Default::default()
         },
         agent,

@@ -510,6 +510,7 @@ impl Inner {
                 self.addr
             ),
             peer_role: "client".into(),
+            transport: "http/1.1".into(),
             started_at: run.started_at.clone(),
             duration_ms: run.t0.elapsed().as_secs_f64() * 1000.0,
             options: RunOptions {

@@ -34,6 +34,10 @@ pub struct Context {
     /// offending frame, so it is no evidence that the peer ignored that frame. A pong with
     /// any other payload answers a malformed ping, which a peer must not process.
     pub probe_pings: Vec<Vec<u8>>,
+    /// The handshake is an HTTP/2 extended CONNECT (RFC 8441): a 2xx accepts as 101 does
+    /// over HTTP/1.1, and the HTTP/1.1-only parts of the response (Upgrade, Connection,
+    /// Sec-WebSocket-Accept) are not asked for.
+    pub extended_connect: bool,
 }
 
 /// Well-formed ping payloads remembered per case.
@@ -291,26 +295,30 @@ impl Matcher {
         match &self.expect.kind {
             ExpectKind::Handshake(h) => match ev {
                 Event::Handshake(resp) => {
+                    // Over an extended CONNECT a 2xx is the acceptance a case writes as 101.
+                    let accepted_status = resp.status == 101
+                        || (ctx.extended_connect && (200..300).contains(&resp.status));
+                    let matched_status = if accepted_status { 101 } else { resp.status };
                     let ok_status = if h.status.is_empty() {
-                        resp.status == 101
+                        accepted_status
                     } else {
-                        h.status.iter().any(|p| p.matches(resp.status))
+                        h.status.iter().any(|p| p.matches(matched_status))
                     };
                     let refusal = is_refusal(h);
-                    if let (true, Some(grade), 101) = (refusal, h.accepted, resp.status) {
+                    if let (true, Some(grade), true) = (refusal, h.accepted, accepted_status) {
                         let offer = Offer {
                             key: &ctx.key,
                             protocols: &ctx.protocols,
                             extensions: &ctx.extensions,
                         };
-                        let problems: Vec<String> = validate_response(resp, &offer)
+                        let problems: Vec<String> = response_problems(resp, &offer, ctx)
                             .iter()
                             .map(|p| format!("{} ({}: {})", p.detail, p.rule.section(), p.rule.text()))
                             .collect();
                         return if problems.is_empty() {
-                            self.done_graded(true, "status 101: accepted, as the case allows".into(), grade)
+                            self.done_graded(true, format!("status {}: accepted, as the case allows", resp.status), grade)
                         } else {
-                            self.done(false, format!("status 101: {}", problems.join("; ")))
+                            self.done(false, format!("status {}: {}", resp.status, problems.join("; ")))
                         };
                     }
                     if !refusal && LIMIT_STATUSES.contains(&resp.status) && !ok_status {
@@ -335,13 +343,13 @@ impl Matcher {
                     // A 101 that breaks §4.2.2 (a wrong Sec-WebSocket-Accept, say) is broken,
                     // not refused: `otherwise` speaks for refusals only.
                     let mut broken_101 = false;
-                    if resp.status == 101 && ok_status {
+                    if accepted_status && ok_status {
                         let offer = Offer {
                             key: &ctx.key,
                             protocols: &ctx.protocols,
                             extensions: &ctx.extensions,
                         };
-                        for p in validate_response(resp, &offer) {
+                        for p in response_problems(resp, &offer, ctx) {
                             broken_101 = true;
                             problems.push(format!(
                                 "{} ({}: {})",
@@ -359,7 +367,7 @@ impl Matcher {
                     match h.deflate {
                         Some(DeflateExpect::Accepted) => match &ctx.deflate {
                             Some(a) => agreed = format!(", permessage-deflate agreed ({})", a.answer),
-                            None if resp.status == 101 => problems.push(
+                            None if accepted_status => problems.push(
                                 "permessage-deflate not agreed (no valid permessage-deflate answer)"
                                     .into(),
                             ),
@@ -380,7 +388,7 @@ impl Matcher {
                                         120
                                     )
                                 ));
-                            } else if resp.status == 101 {
+                            } else if accepted_status {
                                 agreed = ", permessage-deflate declined".into();
                             }
                         }
@@ -414,6 +422,18 @@ impl Matcher {
                     }
                 }
                 Event::HandshakeInvalid(e) => self.handshake_broken(format!("invalid response: {e}")),
+                // Only the peer's own stream or connection error (not a request wsspec could
+                // not send) refuses.
+                Event::Reset(why)
+                    if ctx.extended_connect
+                        && is_refusal(h)
+                        && (why.contains("RST_STREAM") || why.contains("GOAWAY")) =>
+                {
+                    self.done(
+                    true,
+                    format!("{why}, before any response: refused with a stream error (RFC 9113 §8.1.1: a malformed request \"MUST be treated as a stream error\"; RFC 8441 §3: a peer without extended CONNECT \"would detect a malformed request and generate a stream error\")"),
+                    )
+                }
                 e if e.is_end() && is_refusal(h) => self.done_loosely(format!(
                     "{} before any HTTP response: refused by dropping the connection (RFC 6455 §10.7: the endpoint \"MAY drop the TCP connection\"; a status code SHOULD be returned)",
                     e.describe()
@@ -638,6 +658,39 @@ impl Matcher {
             Progress::Pending => unreachable!(),
         }
     }
+}
+
+/// The RFC 6455 checks of an accepting response. Over an extended CONNECT (RFC 8441 §5)
+/// the status is a 2xx, and Upgrade, Connection and Sec-WebSocket-Accept are not part of
+/// the exchange ("Implementations using this extended CONNECT to bootstrap WebSockets do not
+/// do the processing of the Sec-WebSocket-Key and Sec-WebSocket-Accept header fields"); the
+/// subprotocol and extension answers are checked as in RFC 6455.
+fn response_problems(
+    resp: &crate::handshake::Response,
+    offer: &Offer<'_>,
+    ctx: &Context,
+) -> Vec<crate::handshake::Problem> {
+    use crate::handshake::HandshakeRule::*;
+    if !ctx.extended_connect {
+        return validate_response(resp, offer);
+    }
+    let mut as_101 = resp.clone();
+    as_101.status = 101;
+    validate_response(&as_101, offer)
+        .into_iter()
+        .filter(|p| {
+            !matches!(
+                p.rule,
+                UpgradeMissing
+                    | UpgradeNotWebsocket
+                    | ConnectionMissingUpgrade
+                    | AcceptMissing
+                    | AcceptWrong
+                    | AcceptDuplicated
+                    | HttpVersion
+            )
+        })
+        .collect()
 }
 
 /// HTTP statuses that refuse for a size or resource limit: 413 Content Too Large, 431

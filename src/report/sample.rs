@@ -252,6 +252,7 @@ fn finish(cases: Vec<crate::results::CaseResult>, agent: &str, target: &str) -> 
         agent: agent.to_owned(),
         target: target.to_owned(),
         peer_role: "server".to_owned(),
+        transport: "http/1.1".to_owned(),
         started_at: "2026-01-02T03:04:05Z".to_owned(),
         duration_ms: cases.iter().map(|c| c.duration_ms).sum(),
         options: RunOptions {

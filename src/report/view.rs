@@ -303,6 +303,8 @@ pub struct KeyValue {
 pub struct RunView {
     pub agent: String,
     pub target: String,
+    /// "http/1.1", "h2" or "h2c".
+    pub transport: String,
     pub peer_role: String,
     pub version: String,
     pub started_at: String,
@@ -1041,6 +1043,7 @@ pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
         findings_cut,
         agent: clean_line(&r.agent, 200),
         target: clean_line(&r.target, 500),
+        transport: clean_line(&r.transport, 20),
         peer_role: clean_line(&r.peer_role, 20),
         version: clean_line(&r.wsspec_version, 50),
         started_at: clean_line(&r.started_at, 50),

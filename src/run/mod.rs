@@ -3,6 +3,7 @@
 //! `target` parses URLs, `reader` turns the peer's bytes into events, `test_server` interprets
 //! one case, and this file schedules many cases at once and keeps their order.
 
+pub mod h2;
 pub mod health;
 pub mod reader;
 pub mod target;
@@ -50,6 +51,40 @@ pub enum RunError {
     NotWebSocket { url: String, what: ProbeFailure },
     #[error("no cases selected{0}")]
     NoCases(String),
+}
+
+/// Handshake cases about what exists only in the HTTP/1.1 Upgrade request and its 101
+/// (Upgrade, Connection, the key and Sec-WebSocket-Accept, the request line, Host, header
+/// spelling, order and segmentation, bytes before the response). RFC 8441 §5 replaces that
+/// exchange with an extended CONNECT ("This request replaces the GET-based request in
+/// [RFC6455]"), so over HTTP/2 these are not applicable, never failed. The rest of
+/// `handshake.*` (Sec-WebSocket-Version, -Protocol, -Extensions, Origin, unknown headers)
+/// is "used in the CONNECT request and response-header fields as defined in [RFC6455]"
+/// and runs over both.
+pub const HTTP1_ONLY: &[&str] = &[
+    "handshake.accept.",
+    "handshake.response.headers",
+    "handshake.upgrade.",
+    "handshake.header-name-case",
+    "handshake.connection.",
+    "handshake.key.",
+    "handshake.method.",
+    "handshake.http-1.0",
+    "handshake.header-order",
+    "handshake.host.missing",
+    "handshake.frames-in-same-write",
+    "handshake.request.chopped",
+];
+
+/// Whether the case `id` means anything over `transport`: the extended CONNECT cases
+/// (`h2.*`) need HTTP/2, and [`HTTP1_ONLY`] needs HTTP/1.1. Every other area runs unchanged
+/// over both (RFC 8441 §5: the stream is used "as if it were the TCP connection referred
+/// to in [RFC6455]").
+pub fn applies_over(id: &str, transport: transport::Transport) -> bool {
+    match transport {
+        transport::Transport::Http1 => !id.starts_with("h2."),
+        transport::Transport::Http2 => !HTTP1_ONLY.iter().any(|p| id.starts_with(p)),
+    }
 }
 
 /// How many cases run at once by default. The work is waiting on sockets, not computing, so
@@ -256,7 +291,9 @@ pub fn case_limits(case: &Case, configured: ReadLimits) -> ReadLimits {
 pub async fn probe(target: &Target, session: &SessionConfig, echo: bool) -> Result<(), RunError> {
     let url = target.url().to_owned();
     let tls = session.tls.as_ref();
-    let outcome = if echo {
+    // The echo probe speaks HTTP/1.1; over HTTP/2 the connection (with the server's
+    // SETTINGS_ENABLE_CONNECT_PROTOCOL, RFC 8441 §3) is what is checked once.
+    let outcome = if echo && session.transport == transport::Transport::Http1 {
         health::probe_echo(
             target,
             tls,
@@ -266,7 +303,7 @@ pub async fn probe(target: &Target, session: &SessionConfig, echo: bool) -> Resu
         )
         .await
     } else {
-        transport::connect(target, tls, session.connect_timeout)
+        transport::connect_over(session.transport, target, tls, session.connect_timeout)
             .await
             .map(|_| Ok(()))
     };
@@ -360,6 +397,11 @@ pub async fn run_server(
     cfg: &RunConfig,
     progress: Option<Progress>,
 ) -> Result<RunResults, RunError> {
+    // A library caller may pass the whole suite: what does not apply is left out here too.
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| applies_over(&c.id, cfg.session.transport))
+        .collect();
     if cases.is_empty() {
         return Err(RunError::NoCases(String::new()));
     }
@@ -518,6 +560,7 @@ pub async fn run_server(
         cases,
         incomplete,
         tls,
+        transport: cfg.session.transport.name(target.secure).to_owned(),
     })
 }
 

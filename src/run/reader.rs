@@ -57,6 +57,9 @@ pub struct Shared {
     pub agreed: Mutex<Option<Agreement>>,
     /// Pings the reader saw, for the writer to answer at once.
     pub pongs: Pongs,
+    /// The session runs over an HTTP/2 extended CONNECT (RFC 8441): a 2xx response opens
+    /// the WebSocket connection, as 101 does over HTTP/1.1.
+    pub extended_connect: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -68,6 +71,7 @@ impl Shared {
             offered: Mutex::new(Vec::new()),
             agreed: Mutex::new(None),
             pongs: Pongs::default(),
+            extended_connect: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -161,7 +165,9 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
                 Ok(None) => continue,
                 Ok(Some(resp)) => {
                     let rest = head.split_off(resp.head_len.min(head.len()));
-                    let upgraded = resp.status == 101;
+                    let upgraded = resp.status == 101
+                        || (shared.extended_connect.load(Ordering::Relaxed)
+                            && (200..300).contains(&resp.status));
                     let agreement = if upgraded {
                         negotiate_deflate(&resp, &out)
                     } else {

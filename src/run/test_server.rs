@@ -41,6 +41,8 @@ pub struct SessionConfig {
     /// The peer's declared message size limit: messages up to it must be echoed, larger
     /// ones must be refused with 1009 (DESIGN.md §5).
     pub peer_max_message: Option<u64>,
+    /// HTTP/1.1 (one TCP connection per case) or HTTP/2 (one extended CONNECT stream).
+    pub transport: super::transport::Transport,
 }
 
 impl Default for SessionConfig {
@@ -53,6 +55,7 @@ impl Default for SessionConfig {
             limits: ReadLimits::default(),
             strict: false,
             peer_max_message: None,
+            transport: super::transport::Transport::Http1,
         }
     }
 }
@@ -258,8 +261,19 @@ async fn drive(
     st: &mut State,
 ) {
     let t0 = Instant::now();
-    let connected = super::transport::connect(target, cfg.tls.as_ref(), cfg.connect_timeout).await;
+    let connected = super::transport::connect_over(
+        cfg.transport,
+        target,
+        cfg.tls.as_ref(),
+        cfg.connect_timeout,
+    )
+    .await;
     st.timings.connect_ms = ms(t0.elapsed());
+    if cfg.transport == super::transport::Transport::Http2 {
+        st.ctx.extended_connect = true;
+        st.shared.extended_connect.store(true, Ordering::Relaxed);
+        st.note("over HTTP/2: the opening handshake is an extended CONNECT (RFC 8441 §5); the transcript shows its request and response HEADERS as HTTP/1.1-shaped text, and END_STREAM / RST_STREAM as the end / reset of the connection");
+    }
     let (rd, wr) = match connected {
         Ok(s) => s.split(),
         Err(e) => {
@@ -396,7 +410,8 @@ pub(super) async fn expect_step(
     };
     if let ExpectKind::Handshake(_) = expect.kind {
         if outcome.matched && st.close.tcp_closed_by.is_none() {
-            st.established = outcome.observed.starts_with("status 101");
+            st.established = outcome.observed.starts_with("status 101")
+                || (st.ctx.extended_connect && outcome.observed.starts_with("status 2"));
         }
     }
     let peer_ended = st.close.peer_sent.is_some() || st.close.tcp_closed_by == Some(Party::Peer);
@@ -845,6 +860,13 @@ fn request(h: &HandshakeSpec, target: &Target, cfg: &SessionConfig) -> RequestSp
         &target.resource,
         key,
     );
+    if cfg.transport == super::transport::Transport::Http2 {
+        // RFC 8441 §5: Connection and Upgrade "MUST NOT be included in the CONNECT request",
+        // and the key is superseded by :protocol. A case may still add them back.
+        for name in ["Upgrade", "Connection", "Sec-WebSocket-Key"] {
+            req.remove(name);
+        }
+    }
     for (k, v) in &cfg.headers {
         req.set(k, v);
     }

@@ -1,5 +1,5 @@
 //! The byte stream under a session: plain TCP for `ws://`, TLS over TCP for `wss://` (and
-//! for client mode with `--tls`).
+//! for client mode with `--tls`), or one HTTP/2 stream (`--http2`, see `h2.rs`).
 //!
 //! Sessions read and write through separate halves (the reader is its own task), so a
 //! connection is handed out as two boxed halves. Plain TCP keeps tokio's lock-free
@@ -29,6 +29,30 @@ pub enum Stream {
     TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     /// wsspec is the TLS server (testing a client).
     TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// One extended CONNECT stream of an HTTP/2 connection (RFC 8441), wsspec the client.
+    H2(Box<super::h2::H2Stream>),
+}
+
+/// What carries the WebSocket bytes of a session with a server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// One TCP connection (TLS for `wss://`) per session, opened by an HTTP/1.1 Upgrade.
+    #[default]
+    Http1,
+    /// One HTTP/2 connection per session (TLS with ALPN h2 for `wss://`, prior-knowledge
+    /// cleartext h2c for `ws://`), opened by an extended CONNECT (RFC 8441).
+    Http2,
+}
+
+impl Transport {
+    /// The name reports give the transport: the ALPN token where one exists.
+    pub fn name(self, secure: bool) -> &'static str {
+        match (self, secure) {
+            (Transport::Http1, _) => "http/1.1",
+            (Transport::Http2, true) => "h2",
+            (Transport::Http2, false) => "h2c",
+        }
+    }
 }
 
 /// Why a connection could not be set up. The texts of the TCP variants are what fuzz
@@ -50,15 +74,27 @@ pub enum ConnectError {
     TlsTimeout { addr: String, ms: u128 },
     #[error("{host:?} cannot be a TLS server name: {reason}")]
     ServerName { host: String, reason: String },
+    #[error("HTTP/2 with {addr}: {reason}")]
+    Http2 { addr: String, reason: String },
 }
 
-/// Connects to `target`, with TLS when it is `wss://` (`tls`, or the public roots when
-/// None). TCP connect and TLS handshake each get `timeout`.
-pub async fn connect(
+/// Connects to `target` over `transport`.
+pub async fn connect_over(
+    transport: Transport,
     target: &Target,
     tls: Option<&Arc<rustls::ClientConfig>>,
     timeout: Duration,
 ) -> Result<Stream, ConnectError> {
+    match transport {
+        Transport::Http1 => connect(target, tls, timeout).await,
+        Transport::Http2 => super::h2::connect(target, tls, timeout)
+            .await
+            .map(|s| Stream::H2(Box::new(s))),
+    }
+}
+
+/// The TCP connection to `target`, within `timeout`, with Nagle off.
+pub(super) async fn tcp(target: &Target, timeout: Duration) -> Result<TcpStream, ConnectError> {
     let addr = target.socket_addr();
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(&addr)).await {
         Ok(Ok(s)) => s,
@@ -72,27 +108,51 @@ pub async fn connect(
     };
     // Chopped writes are the point of some cases: each chop must leave as its own segment.
     let _ = tcp.set_nodelay(true);
-    if !target.secure {
-        return Ok(Stream::Tcp(tcp));
-    }
+    Ok(tcp)
+}
+
+/// The client side of a TLS handshake on `tcp`, within `timeout`.
+pub(super) async fn tls_handshake(
+    target: &Target,
+    tcp: TcpStream,
+    config: &Arc<rustls::ClientConfig>,
+    timeout: Duration,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ConnectError> {
+    let addr = target.socket_addr();
     // An IP literal becomes ServerName::IpAddress: rustls then sends no SNI (RFC 6066 §3
     // allows only host names) and checks the certificate's IP address names.
     let name = ServerName::try_from(target.host.clone()).map_err(|e| ConnectError::ServerName {
         host: target.host.clone(),
         reason: e.to_string(),
     })?;
-    let config = tls
-        .cloned()
-        .unwrap_or_else(super::tls::default_client_config);
-    let connector = tokio_rustls::TlsConnector::from(config);
+    let connector = tokio_rustls::TlsConnector::from(config.clone());
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
-        Ok(Ok(s)) => Ok(Stream::TlsClient(Box::new(s))),
+        Ok(Ok(s)) => Ok(s),
         Ok(Err(e)) => Err(tls_error(addr, &e)),
         Err(_) => Err(ConnectError::TlsTimeout {
             addr,
             ms: timeout.as_millis(),
         }),
     }
+}
+
+/// Connects to `target`, with TLS when it is `wss://` (`tls`, or the public roots when
+/// None). TCP connect and TLS handshake each get `timeout`.
+pub async fn connect(
+    target: &Target,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+) -> Result<Stream, ConnectError> {
+    let tcp = tcp(target, timeout).await?;
+    if !target.secure {
+        return Ok(Stream::Tcp(tcp));
+    }
+    let config = tls
+        .cloned()
+        .unwrap_or_else(super::tls::default_client_config);
+    tls_handshake(target, tcp, &config, timeout)
+        .await
+        .map(|s| Stream::TlsClient(Box::new(s)))
 }
 
 /// Completes the server side of a TLS handshake on an accepted connection.
@@ -151,6 +211,10 @@ impl Stream {
                 let (r, w) = s.into_split();
                 (Box::new(r), Box::new(w))
             }
+            Stream::H2(s) => {
+                let (r, w) = s.split();
+                (Box::new(r), Box::new(w))
+            }
             tls => {
                 let (r, w) = tokio::io::split(tls);
                 (Box::new(r), Box::new(w))
@@ -169,6 +233,7 @@ impl AsyncRead for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::TlsClient(s) => end_without_close_notify(Pin::new(s).poll_read(cx, buf)),
             Stream::TlsServer(s) => end_without_close_notify(Pin::new(s).poll_read(cx, buf)),
+            Stream::H2(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -196,6 +261,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::TlsClient(s) => Pin::new(s).poll_write(cx, buf),
             Stream::TlsServer(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::H2(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -204,6 +270,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::TlsClient(s) => Pin::new(s).poll_flush(cx),
             Stream::TlsServer(s) => Pin::new(s).poll_flush(cx),
+            Stream::H2(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -214,6 +281,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Stream::TlsClient(s) => Pin::new(s).poll_shutdown(cx),
             Stream::TlsServer(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::H2(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

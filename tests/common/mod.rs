@@ -184,8 +184,9 @@ pub fn ids(patterns: &[&str]) -> BTreeSet<String> {
         .expect("patterns parse")
         .cases()
         .iter()
-        // Opt-in cases (deflate.volume) run only when named; no test here runs them.
-        .filter(|c| c.role.applies_to(wsspec::case::Role::Server) && !c.opt_in)
+        // Opt-in cases (deflate.volume) run only when named; no test here runs them. The
+        // h2.* cases run only over HTTP/2 (tests/h2_transport.rs).
+        .filter(|c| c.role.applies_to(wsspec::case::Role::Server) && !c.opt_in && http1(c))
         .map(|c| c.id.clone())
         .collect()
 }
@@ -229,12 +230,19 @@ pub fn expects_failure(c: &Case) -> bool {
         .any(|s| matches!(s, Step::Expect(e) if fails(&e.kind)))
 }
 
+/// Whether the case runs over HTTP/1.1, as every run here does.
+fn http1(c: &Case) -> bool {
+    wsspec::run::applies_over(&c.id, wsspec::run::transport::Transport::Http1)
+}
+
 /// Ids of the built-in cases for which `pred` holds.
 pub fn ids_where(pred: impl Fn(&Case) -> bool) -> BTreeSet<String> {
     builtin()
         .cases()
         .iter()
-        .filter(|c| c.role.applies_to(wsspec::case::Role::Server) && !c.opt_in && pred(c))
+        .filter(|c| {
+            c.role.applies_to(wsspec::case::Role::Server) && !c.opt_in && http1(c) && pred(c)
+        })
         .map(|c| c.id.clone())
         .collect()
 }

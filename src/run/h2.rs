@@ -1,0 +1,543 @@
+//! WebSocket over an HTTP/2 stream (RFC 8441): the extended CONNECT transport.
+//!
+//! The session above writes and reads bytes exactly as over TCP; this module turns them into
+//! one HTTP/2 stream. The session's opening handshake arrives as an HTTP/1.1-shaped request
+//! head (built without Upgrade, Connection and Sec-WebSocket-Key, which RFC 8441 §5 leaves
+//! out); it becomes the HEADERS of an extended CONNECT (`:method CONNECT`,
+//! `:protocol websocket`, `:scheme`, `:path`, `:authority` from Host), and the response HEADERS
+//! come back to the reader as an HTTP/1.1-shaped head with the real status (200, not 101).
+//! After that the stream's DATA is the byte stream: END_STREAM reads as the end of TCP, and
+//! RST_STREAM (or a connection error) as a TCP reset (RFC 8441 §5: "Orderly TCP-level closures
+//! are represented as END_STREAM flags ... RST exceptions are represented with the RST_STREAM
+//! frame").
+//!
+//! A case may override a pseudo-header by writing it as a header line (`:protocol: chat`); an
+//! empty value leaves it out. That is how the bootstrapping cases send requests a conforming
+//! client never would. The `h2` crate builds pseudo-headers from a URI, so `:scheme` and
+//! `:authority` can only be left out together, and `:path` never.
+//!
+//! A pump task owns the HTTP/2 side and talks to the session through an in-memory pipe; it
+//! stops when the session drops both halves.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+
+use super::target::Target;
+use super::transport::ConnectError;
+
+/// Bytes the pipe between the session and the pump holds: about what a TCP socket buffers.
+const PIPE: usize = 256 * 1024;
+/// The receive windows wsspec grants (stream and connection): large enough that the 16 MiB
+/// messages do not wait for WINDOW_UPDATE round trips at every 64 KiB, small enough to bound
+/// what a flooding peer can queue.
+const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
+const CONN_WINDOW: u32 = 16 * 1024 * 1024;
+/// The largest request head the pump waits for before giving up on it.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// Why a connection ended abnormally, as the session's reader will see it.
+type ResetSlot = Arc<Mutex<Option<String>>>;
+
+/// Aborts the pump and connection tasks when the session lets go of both halves.
+struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// The session's end of one WebSocket-over-HTTP/2 stream.
+pub struct H2Stream {
+    pipe: DuplexStream,
+    reset: ResetSlot,
+    tasks: Arc<Tasks>,
+}
+
+/// Reads the stream: an end of the pipe after RST_STREAM or a connection error is a reset.
+pub struct H2Read {
+    inner: tokio::io::ReadHalf<DuplexStream>,
+    reset: ResetSlot,
+    _tasks: Arc<Tasks>,
+}
+
+pub struct H2Write {
+    inner: tokio::io::WriteHalf<DuplexStream>,
+    _tasks: Arc<Tasks>,
+}
+
+impl H2Stream {
+    pub fn split(self) -> (H2Read, H2Write) {
+        let (r, w) = tokio::io::split(self.pipe);
+        (
+            H2Read {
+                inner: r,
+                reset: self.reset,
+                _tasks: self.tasks.clone(),
+            },
+            H2Write {
+                inner: w,
+                _tasks: self.tasks,
+            },
+        )
+    }
+}
+
+fn read_with_reset<R: AsyncRead + Unpin>(
+    r: &mut R,
+    reset: &ResetSlot,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    let before = buf.filled().len();
+    match Pin::new(r).poll_read(cx, buf) {
+        Poll::Ready(Ok(())) if buf.filled().len() == before => {
+            let why = reset.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match why {
+                Some(why) => Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, why))),
+                None => Poll::Ready(Ok(())),
+            }
+        }
+        other => other,
+    }
+}
+
+impl AsyncRead for H2Read {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        read_with_reset(&mut me.inner, &me.reset, cx, buf)
+    }
+}
+
+impl AsyncRead for H2Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let me = self.get_mut();
+        read_with_reset(&mut me.pipe, &me.reset, cx, buf)
+    }
+}
+
+impl AsyncWrite for H2Write {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    /// Ends the stream with END_STREAM, the HTTP/2 form of a TCP half-close.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+impl AsyncWrite for H2Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().pipe).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().pipe).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().pipe).poll_shutdown(cx)
+    }
+}
+
+/// Opens an HTTP/2 connection to `target` (TLS with ALPN `h2` for `wss://`, prior-knowledge
+/// cleartext h2c for `ws://`), waits for the server's SETTINGS to allow extended CONNECT
+/// (RFC 8441 §3), and hands back the session's end of the stream to come.
+pub async fn connect(
+    target: &Target,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+) -> Result<H2Stream, ConnectError> {
+    let addr = target.socket_addr();
+    let tcp = super::transport::tcp(target, timeout).await?;
+    let h2_err = |reason: String| ConnectError::Http2 {
+        addr: addr.clone(),
+        reason,
+    };
+    let (send, conn_task) = if target.secure {
+        let mut config = tls
+            .cloned()
+            .unwrap_or_else(super::tls::default_client_config)
+            .as_ref()
+            .clone();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let tls_stream =
+            super::transport::tls_handshake(target, tcp, &Arc::new(config), timeout).await?;
+        let alpn = tls_stream.get_ref().1.alpn_protocol().map(|p| p.to_vec());
+        if alpn.as_deref() != Some(b"h2") {
+            return Err(h2_err(format!(
+                "the server did not select h2 in ALPN (it chose {})",
+                alpn.map(|p| format!("{:?}", String::from_utf8_lossy(&p)))
+                    .unwrap_or_else(|| "nothing".into())
+            )));
+        }
+        let (send, conn) = tokio::time::timeout(timeout, handshake(tls_stream))
+            .await
+            .map_err(|_| h2_err("no HTTP/2 connection preface in time".into()))?
+            .map_err(|e| h2_err(e.to_string()))?;
+        (send, tokio::spawn(drive(conn)))
+    } else {
+        let (send, conn) = tokio::time::timeout(timeout, handshake(tcp))
+            .await
+            .map_err(|_| h2_err("no HTTP/2 connection preface in time".into()))?
+            .map_err(|e| h2_err(e.to_string()))?;
+        (send, tokio::spawn(drive(conn)))
+    };
+    let conn_guard = Tasks(vec![conn_task]);
+    let mut send = tokio::time::timeout(timeout, send.ready())
+        .await
+        .map_err(|_| h2_err("the connection did not become ready in time".into()))?
+        .map_err(|e| h2_err(e.to_string()))?;
+    // The server's SETTINGS may arrive a moment after the handshake: wait for it, briefly.
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !send.is_extended_connect_protocol_enabled() {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(h2_err(
+                "the server did not send SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, so it does not accept WebSockets over HTTP/2 (RFC 8441 §3: upon receipt of it \"a client MAY use the Extended CONNECT\")".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        send = send
+            .ready()
+            .await
+            .map_err(|e| h2_err(format!("the connection failed: {e}")))?;
+    }
+    let (session, pump_end) = tokio::io::duplex(PIPE);
+    let reset: ResetSlot = Arc::default();
+    let scheme = if target.secure { "https" } else { "http" };
+    let pump_task = tokio::spawn(pump(send, scheme, pump_end, reset.clone()));
+    let mut tasks = conn_guard;
+    tasks.0.push(pump_task);
+    Ok(H2Stream {
+        pipe: session,
+        reset,
+        tasks: Arc::new(tasks),
+    })
+}
+
+async fn handshake<T>(
+    io: T,
+) -> Result<
+    (
+        h2::client::SendRequest<Bytes>,
+        h2::client::Connection<T, Bytes>,
+    ),
+    h2::Error,
+>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    h2::client::Builder::new()
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONN_WINDOW)
+        .handshake::<_, Bytes>(io)
+        .await
+}
+
+async fn drive<T>(conn: h2::client::Connection<T, Bytes>)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let _ = conn.await;
+}
+
+/// How an HTTP/2 error reads to the session: which frame ended the stream, and why.
+fn describe(e: &h2::Error) -> String {
+    if e.is_go_away() {
+        format!(
+            "the server sent GOAWAY ({})",
+            e.reason().map(|r| format!("{r:?}")).unwrap_or_default()
+        )
+    } else if e.is_reset() {
+        format!(
+            "the server reset the stream: RST_STREAM ({})",
+            e.reason().map(|r| format!("{r:?}")).unwrap_or_default()
+        )
+    } else if e.is_io() {
+        // The h2 crate ends every open stream this way when the TCP connection closes.
+        format!("the HTTP/2 connection closed ({e})")
+    } else {
+        format!("HTTP/2 error: {e}")
+    }
+}
+
+/// The request a session's handshake head stands for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Connect {
+    pub method: String,
+    /// None: no `:protocol` (a plain CONNECT).
+    pub protocol: Option<String>,
+    /// None: neither `:scheme` nor `:authority` (see the module note).
+    pub authority: Option<String>,
+    pub scheme: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Reads an HTTP/1.1-shaped request head into the extended CONNECT it stands for: GET becomes
+/// CONNECT with `:protocol websocket`, Host becomes `:authority`, the request target
+/// `:path`; `:name: value` lines override pseudo-headers (empty: left out). Header names
+/// are lowercased (RFC 9113 §8.2.1).
+pub fn translate(head: &[u8], scheme: &str) -> Result<Connect, String> {
+    let text = std::str::from_utf8(head).map_err(|_| "the request head is not UTF-8")?;
+    let mut lines = text.split("\r\n");
+    let first = lines.next().unwrap_or("");
+    let mut parts = first.split(' ');
+    let method = parts.next().unwrap_or("");
+    let path = parts.next().unwrap_or("/");
+    let mut c = Connect {
+        method: if method == "GET" {
+            "CONNECT".into()
+        } else {
+            method.into()
+        },
+        protocol: Some("websocket".into()),
+        authority: None,
+        scheme: scheme.into(),
+        path: path.into(),
+        headers: Vec::new(),
+    };
+    let mut no_scheme = false;
+    for line in lines.filter(|l| !l.is_empty()) {
+        let split = line[1.min(line.len())..]
+            .find(':')
+            .map(|i| i + 1.min(line.len()))
+            .ok_or_else(|| format!("header line without a colon: {line:?}"))?;
+        let name = line[..split].trim().to_ascii_lowercase();
+        let value = line[split + 1..].trim().to_owned();
+        match name.as_str() {
+            "host" => c.authority = Some(value),
+            ":method" => c.method = value,
+            ":protocol" => c.protocol = (!value.is_empty()).then_some(value),
+            ":path" => c.path = value,
+            ":authority" => c.authority = (!value.is_empty()).then_some(value),
+            ":scheme" if value.is_empty() => no_scheme = true,
+            ":scheme" => c.scheme = value,
+            n if n.starts_with(':') => return Err(format!("unknown pseudo-header {n}")),
+            _ => c.headers.push((name, value)),
+        }
+    }
+    if no_scheme {
+        c.authority = None;
+    }
+    Ok(c)
+}
+
+fn request(c: &Connect) -> Result<http::Request<()>, String> {
+    let uri = match &c.authority {
+        Some(a) => format!("{}://{}{}", c.scheme, a, c.path),
+        None => c.path.clone(),
+    };
+    let mut b = http::Request::builder()
+        .method(c.method.as_str())
+        .uri(uri)
+        .version(http::Version::HTTP_2);
+    for (n, v) in &c.headers {
+        b = b.header(n.as_str(), v.as_str());
+    }
+    let mut req = b.body(()).map_err(|e| e.to_string())?;
+    if let Some(p) = &c.protocol {
+        req.extensions_mut()
+            .insert(h2::ext::Protocol::from(p.as_str()));
+    }
+    Ok(req)
+}
+
+/// The response HEADERS as an HTTP/1.1-shaped head for the session's reader.
+fn render(resp: &http::response::Parts) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\n",
+        resp.status.as_u16(),
+        resp.status.canonical_reason().unwrap_or("")
+    )
+    .into_bytes();
+    for (n, v) in &resp.headers {
+        out.extend_from_slice(n.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn set_reset(slot: &ResetSlot, why: String) {
+    let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if s.is_none() {
+        *s = Some(why);
+    }
+}
+
+/// Moves bytes between the session's pipe and one extended CONNECT stream.
+async fn pump(
+    mut send: h2::client::SendRequest<Bytes>,
+    scheme: &'static str,
+    pipe: DuplexStream,
+    reset: ResetSlot,
+) {
+    let (mut from_session, mut to_session) = tokio::io::split(pipe);
+    // The request head, up to its blank line.
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let end = loop {
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if head.len() > MAX_HEAD {
+            set_reset(&reset, "wsspec: the request head is too long".into());
+            return;
+        }
+        match from_session.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    };
+    let rest = head.split_off(end);
+    let req = match translate(&head, scheme).and_then(|c| request(&c)) {
+        Ok(r) => r,
+        Err(e) => {
+            set_reset(
+                &reset,
+                format!("wsspec cannot send this request over HTTP/2: {e}"),
+            );
+            return;
+        }
+    };
+    let (response, mut stream) = match send.send_request(req, false) {
+        Ok(x) => x,
+        Err(e) => {
+            set_reset(&reset, describe(&e));
+            return;
+        }
+    };
+    let upload_reset = reset.clone();
+    let upload = async move {
+        let mut pending = Bytes::from(rest);
+        loop {
+            while !pending.is_empty() {
+                stream.reserve_capacity(pending.len());
+                let cap = match std::future::poll_fn(|cx| stream.poll_capacity(cx)).await {
+                    Some(Ok(c)) => c,
+                    Some(Err(e)) => {
+                        set_reset(&upload_reset, describe(&e));
+                        return;
+                    }
+                    None => return,
+                };
+                let chunk = pending.split_to(cap.min(pending.len()));
+                if let Err(e) = stream.send_data(chunk, false) {
+                    set_reset(&upload_reset, describe(&e));
+                    return;
+                }
+            }
+            match from_session.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    // The session half-closed (or let go): END_STREAM.
+                    let _ = stream.send_data(Bytes::new(), true);
+                    // Keep the stream open for reading until the pump is dropped.
+                    std::future::pending::<()>().await;
+                    return;
+                }
+                Ok(n) => pending = Bytes::copy_from_slice(&buf[..n]),
+            }
+        }
+    };
+    let download = async move {
+        let resp = match response.await {
+            Ok(r) => r,
+            Err(e) => {
+                set_reset(&reset, describe(&e));
+                let _ = to_session.shutdown().await;
+                return;
+            }
+        };
+        let (parts, mut body) = resp.into_parts();
+        if to_session.write_all(&render(&parts)).await.is_err() {
+            return;
+        }
+        loop {
+            match body.data().await {
+                Some(Ok(data)) => {
+                    let n = data.len();
+                    if to_session.write_all(&data).await.is_err() {
+                        return;
+                    }
+                    let _ = body.flow_control().release_capacity(n);
+                }
+                Some(Err(e)) => {
+                    set_reset(&reset, describe(&e));
+                    break;
+                }
+                None => break,
+            }
+        }
+        let _ = to_session.shutdown().await;
+    };
+    // Both directions run to their own end (the upload parks after END_STREAM, keeping the
+    // stream); the task ends when the session lets go of both halves.
+    tokio::join!(download, upload);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_becomes_extended_connect() {
+        let c = translate(
+            b"GET /chat?x=1 HTTP/1.1\r\nHost: example.org:9001\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            "http",
+        )
+        .expect("translates");
+        assert_eq!(c.method, "CONNECT");
+        assert_eq!(c.protocol.as_deref(), Some("websocket"));
+        assert_eq!(c.authority.as_deref(), Some("example.org:9001"));
+        assert_eq!(c.path, "/chat?x=1");
+        assert_eq!(
+            c.headers,
+            vec![("sec-websocket-version".to_owned(), "13".to_owned())]
+        );
+    }
+
+    #[test]
+    fn pseudo_header_lines_override_or_drop() {
+        let c = translate(
+            b"GET / HTTP/1.1\r\nHost: h\r\n:protocol: chat\r\n\r\n",
+            "https",
+        )
+        .expect("translates");
+        assert_eq!(c.protocol.as_deref(), Some("chat"));
+        let c = translate(b"GET / HTTP/1.1\r\nHost: h\r\n:scheme: \r\n\r\n", "https")
+            .expect("translates");
+        assert_eq!(c.authority, None, "no :scheme means no :authority either");
+        let c = translate(b"GET / HTTP/1.1\r\nHost: h\r\n:protocol:\r\n\r\n", "https")
+            .expect("translates");
+        assert_eq!(c.protocol, None);
+        assert!(translate(b"GET / HTTP/1.1\r\n:bogus: 1\r\n\r\n", "http").is_err());
+    }
+}
