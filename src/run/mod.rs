@@ -164,7 +164,7 @@ pub fn case_cost(case: &Case) -> usize {
     let mut held = 0usize;
     let mut burst = 0usize;
     let mut burst_max = 0usize;
-    for step in &case.steps {
+    for (_, step) in case.runs() {
         let (len, frames) = match step {
             Step::Send(SendStep::Frame(f), _) => (f.payload.len(), 1),
             Step::Send(SendStep::Message(m), _) => (
@@ -226,7 +226,7 @@ pub const STREAM_COST: usize = 512 * 1024;
 fn largest_payload(case: &Case) -> usize {
     case.steps
         .iter()
-        .map(|s| match s {
+        .map(|s| match s.runs().0 {
             Step::Send(SendStep::Frame(f), _) => f.payload.len(),
             Step::Send(SendStep::Message(m), _) => m.payload.len(),
             Step::Send(SendStep::Raw(p), _) => p.len(),

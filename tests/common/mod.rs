@@ -210,9 +210,9 @@ pub fn establishes(c: &Case) -> bool {
 pub fn exchanges_frames(c: &Case) -> bool {
     establishes(c)
         && (c.close
-            || c.steps.iter().any(
-                |s| matches!(s, Step::Expect(e) if !matches!(e.kind, ExpectKind::Handshake(_))),
-            ))
+            || c.runs().any(|(_, s)| {
+                matches!(s, Step::Expect(e) if !matches!(e.kind, ExpectKind::Handshake(_)))
+            }))
 }
 
 /// Whether the case, against a correct peer, expects the peer to fail the connection.
@@ -224,9 +224,8 @@ pub fn expects_failure(c: &Case) -> bool {
             _ => false,
         }
     }
-    c.steps
-        .iter()
-        .any(|s| matches!(s, Step::Expect(e) if fails(&e.kind)))
+    c.runs()
+        .any(|(_, s)| matches!(s, Step::Expect(e) if fails(&e.kind)))
 }
 
 /// Ids of the built-in cases for which `pred` holds.
