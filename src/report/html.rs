@@ -49,6 +49,9 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     let run: RunView = view::run_view(r, comparison);
     let mut ctx = Context::new();
     ctx.insert("run", &run);
+    // The context holds its own copy: the view need not live through the rendering too
+    // (several MiB for a whole run, at the run's peak of memory).
+    drop(run);
     ctx.insert("css", CSS);
     ctx.insert("js", JS);
     ctx.insert("nonce", &nonce());
