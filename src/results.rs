@@ -272,7 +272,8 @@ impl CaseResult {
 /// One expectation and what was seen.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
-    /// Index into the case's steps (after the implicit handshake steps are added).
+    /// Index into the case's steps (after the implicit handshake steps are added; a step
+    /// with `repeat` is one step, whichever of its runs the check judged).
     pub step: usize,
     pub expected: String,
     pub observed: String,

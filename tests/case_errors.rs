@@ -1091,3 +1091,46 @@ fn every_broken_case_of_one_file_is_reported_in_one_load() {
         ]
     );
 }
+
+/// A repeated step loads as one step with its count, whatever the count: loading the
+/// 1000-message cases must not cost a thousand copies.
+#[test]
+fn repeat_stays_one_step() {
+    let src = case(
+        "",
+        "  { send = \"text\", payload = \"x\", repeat = 100000 },\n  { expect = \"message\", repeat = 100000 },",
+    );
+    let cases = load_sources([("x.toml", src.as_str())]).unwrap();
+    let c = &cases[0];
+    // The implicit handshake request and response, then the two written steps.
+    assert_eq!(c.steps.len(), 4, "{:?}", c.steps);
+    let counts: Vec<usize> = c.steps.iter().map(|s| s.runs().1).collect();
+    assert_eq!(counts, [1, 1, 100_000, 100_000]);
+    // Runs come in order, each written step's runs under its own index.
+    let runs: Vec<usize> = c.runs().map(|(i, _)| i).collect();
+    assert_eq!(runs.len(), 200_002);
+    assert_eq!(&runs[..3], [0, 1, 2]);
+    assert_eq!(runs[100_001], 2);
+    assert_eq!(runs[100_002], 3);
+}
+
+#[test]
+fn repeat_out_of_range() {
+    for n in ["0", "100001", "\"3\""] {
+        let src = case(
+            "",
+            &format!("  {{ send = \"text\", payload = \"x\", repeat = {n} }},\n  {{ expect = \"message\" }},"),
+        );
+        assert_error(&src, "repeat", "steps[0].repeat", "from 1 to 100000");
+    }
+}
+
+/// The opening handshake happens once per connection.
+#[test]
+fn repeat_handshake() {
+    let src = case(
+        "",
+        "  { send = \"handshake\", repeat = 2 },\n  { send = \"ping\", payload = \"p\" },\n  { expect = \"pong\" },",
+    );
+    assert_error(&src, "repeat", "steps[0].repeat", "at most one handshake");
+}

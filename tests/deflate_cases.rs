@@ -68,8 +68,8 @@ fn needs_deflate(c: &Case) -> bool {
 
 /// How many data messages the case expects back.
 fn messages_expected(c: &Case) -> usize {
-    c.steps
-        .iter()
+    c.runs()
+        .map(|(_, s)| s)
         .filter(|s| matches!(s, Step::Expect(e) if matches!(e.kind, ExpectKind::Message { .. })))
         .count()
 }

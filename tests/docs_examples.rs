@@ -123,7 +123,10 @@ fn case_format_examples_load() {
     }
     for c in &cases {
         for s in &c.steps {
-            match s {
+            if matches!(s, Step::Repeat { .. }) {
+                seen.insert("repeat");
+            }
+            match s.runs().0 {
                 Step::Send(send, w) => {
                     seen.insert(match send {
                         Send::Handshake(_) => "send handshake",
@@ -153,6 +156,7 @@ fn case_format_examples_load() {
                         }
                     }
                 }
+                Step::Repeat { .. } => unreachable!("the loader does not nest repeats"),
             }
         }
         if !c.close {
@@ -178,6 +182,7 @@ fn case_format_examples_load() {
         "expect silence",
         "expect any",
         "close = false",
+        "repeat",
     ] {
         assert!(
             seen.contains(want),

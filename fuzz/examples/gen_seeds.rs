@@ -312,7 +312,7 @@ fn case_seeds(s: &mut Seeds) {
     for c in &cases {
         let mut stream = Vec::new();
         let mut text = Vec::new();
-        for step in &c.steps {
+        for (_, step) in c.runs() {
             let Step::Send(send, _) = step else { continue };
             match send {
                 Send::Frame(fs) => {

@@ -9,7 +9,8 @@
 //! `role = "both"` cases run either way, so they leave the handshake implicit.
 
 use super::load::{
-    default_handshake_expect, err_at, implicit_handshake, is_hs_expect, is_hs_send, At, CheckError,
+    default_handshake_expect, err_at, finish, implicit_handshake, is_hs_expect, is_hs_send, At,
+    CheckError,
 };
 use super::model::*;
 
@@ -112,7 +113,7 @@ pub(super) fn complete(steps: Vec<(Step, Option<At>)>) -> Result<Vec<Step>, Chec
             "flush = false holds bytes for the next send, but no send follows",
         ));
     }
-    Ok(out.into_iter().map(|(s, _)| s).collect())
+    Ok(finish(out))
 }
 
 /// Compression in a client case needs an agreement: a `deflate` expectation is about the

@@ -237,9 +237,17 @@ fn parse_case(name: &str, src: &str, spanned: Spanned<RawCase>) -> Result<Vec<Ca
             let step = parse_step(&value, &format!("steps[{i}]")).map_err(|e| {
                 CaseError::invalid(name, line, e.field, format!("{} (case {id})", e.message))
             })?;
-            for _ in 0..times {
-                steps.push((step.clone(), line));
+            if times > 1 && matches!(step, Step::Send(Send::Handshake(_), _)) {
+                return Err(CaseError::invalid(
+                    name,
+                    line,
+                    format!("steps[{i}].repeat"),
+                    format!(
+                        "a case sends at most one handshake, so its step cannot repeat (case {id})"
+                    ),
+                ));
             }
+            steps.push((step, line, times));
         }
         let steps = complete_and_check(steps, rc.role).map_err(|(line, field, m)| {
             CaseError::invalid(
@@ -276,12 +284,13 @@ fn unresolved_message(placeholder: &str, id: &str) -> String {
     )
 }
 
-/// `repeat = N` on a step writes it N times: a thousand messages stay one line.
-fn take_repeat(v: &mut Value) -> Result<usize, String> {
+/// `repeat = N` on a step runs it N times: a thousand messages stay one line, and one step
+/// in memory ([`Step::Repeat`]).
+fn take_repeat(v: &mut Value) -> Result<u32, String> {
     let Value::Table(t) = v else { return Ok(1) };
     match t.remove("repeat") {
         None => Ok(1),
-        Some(Value::Integer(n)) if (1..=100_000).contains(&n) => Ok(n as usize),
+        Some(Value::Integer(n)) if (1..=100_000).contains(&n) => Ok(n as u32),
         Some(_) => Err("repeat is a count from 1 to 100000".into()),
     }
 }
@@ -310,6 +319,8 @@ pub(super) type CheckError = (Option<usize>, String, String);
 pub(super) struct At {
     pub(super) index: usize,
     pub(super) line: usize,
+    /// The step's `repeat` (1 when not written).
+    pub(super) times: u32,
 }
 
 pub(super) fn err_at(at: Option<At>, suffix: &str, message: &str) -> CheckError {
@@ -357,11 +368,11 @@ pub fn complete_steps(steps: Vec<Step>, role: Role) -> Result<Vec<Step>, String>
 }
 
 /// Adds the implicit opening handshake and rejects step sequences that cannot run.
-fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>, CheckError> {
+fn complete_and_check(steps: Vec<(Step, usize, u32)>, role: Role) -> Result<Vec<Step>, CheckError> {
     let mut out: Vec<(Step, Option<At>)> = steps
         .into_iter()
         .enumerate()
-        .map(|(index, (s, line))| (s, Some(At { index, line })))
+        .map(|(index, (s, line, times))| (s, Some(At { index, line, times })))
         .collect();
     // The second handshake (or handshake response) is the one in the wrong place.
     for (is, what) in [
@@ -465,7 +476,22 @@ fn complete_and_check(steps: Vec<(Step, usize)>, role: Role) -> Result<Vec<Step>
             "flush = false holds bytes for the next send, but no send follows",
         ));
     }
-    Ok(out.into_iter().map(|(s, _)| s).collect())
+    Ok(finish(out))
+}
+
+/// The checked steps as the case keeps them: a repeated step wrapped once with its count.
+/// The checks above see each written step once, which is what they need: a repeat changes
+/// how often a step runs, not the order of kinds they judge (a handshake cannot repeat).
+pub(super) fn finish(out: Vec<(Step, Option<At>)>) -> Vec<Step> {
+    out.into_iter()
+        .map(|(step, at)| match at {
+            Some(At { times, .. }) if times > 1 => Step::Repeat {
+                times,
+                step: Box::new(step),
+            },
+            _ => step,
+        })
+        .collect()
 }
 
 /// Compression needs an agreement: a `deflate` expectation needs an offer to judge, and a

@@ -115,6 +115,15 @@ impl Case {
     pub fn area(&self) -> &str {
         self.id.split('.').next().unwrap_or(&self.id)
     }
+
+    /// The steps in the order they run, each with its index in [`steps`](Self::steps): a
+    /// repeated step comes as often as it repeats, with the same index.
+    pub fn runs(&self) -> impl Iterator<Item = (usize, &Step)> {
+        self.steps.iter().enumerate().flat_map(|(i, s)| {
+            let (step, times) = s.runs();
+            std::iter::repeat_n((i, step), times)
+        })
+    }
 }
 
 /// A check that looks across every connection of a run rather than at one case's
@@ -142,8 +151,30 @@ impl RunCheck {
 #[derive(Debug, Clone)]
 pub enum Step {
     Send(Send, WriteOpts),
-    Wait { ms: u64 },
+    Wait {
+        ms: u64,
+    },
     Expect(Expect),
+    /// `repeat = N` on a step: the step, run N times in a row. Kept as one step rather than
+    /// N copies, so a case of a thousand messages costs what a case of one does when the
+    /// 2,000-odd cases load (copies made loading alone peak near 56 MiB). Never nested,
+    /// never a handshake (the loader rejects both).
+    Repeat {
+        times: u32,
+        step: Box<Step>,
+    },
+}
+
+impl Step {
+    /// The step to run and how many times in a row: a [`Step::Repeat`] unwrapped, any
+    /// other step once. Whoever walks a case's steps goes through this, so a repeated
+    /// step counts as often as it runs.
+    pub fn runs(&self) -> (&Step, usize) {
+        match self {
+            Step::Repeat { times, step } => (step, *times as usize),
+            other => (other, 1),
+        }
+    }
 }
 
 /// How the bytes of a send step reach the socket.

@@ -848,6 +848,7 @@ mod tests {
                     _ => "other".into(),
                 },
                 Step::Wait { .. } => "wait".into(),
+                Step::Repeat { .. } => "repeat".into(),
             })
             .collect()
     }
@@ -1104,7 +1105,7 @@ mod tests {
                     matches!(e.kind, ExpectKind::Message { .. } | ExpectKind::Pong { .. })
                 }
                 Step::Send(..) => true,
-                Step::Wait { .. } => false,
+                Step::Wait { .. } | Step::Repeat { .. } => false,
             })
     }
 

@@ -314,6 +314,12 @@ pub fn step_toml(step: &Step) -> String {
         Step::Send(s, o) => send_toml(s, o),
         Step::Expect(e) => expect_toml(e),
         Step::Wait { ms } => format!("{{ wait = {ms} }}"),
+        // The inner table with `repeat` added before its closing brace.
+        Step::Repeat { times, step } => {
+            let inner = step_toml(step);
+            let body = inner.strip_suffix(" }").unwrap_or(&inner);
+            format!("{body}, repeat = {times} }}")
+        }
     }
 }
 

@@ -46,13 +46,32 @@ fn render_template(name: &str, ctx: &Context) -> String {
 /// The report of one run; with a baseline comparison, regressions, fixes and known
 /// failures are listed apart and marked on each case.
 pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
+    render_template("report.html", &run_context(r, comparison))
+}
+
+/// [`render`] written straight to `out`: the page of a whole run is several MiB, and a
+/// String grown to hold it (doubling as it goes) was the peak of a run's memory.
+pub fn render_to(
+    r: &RunResults,
+    comparison: Option<&Comparison>,
+    out: impl std::io::Write,
+) -> std::io::Result<()> {
+    tera()
+        .render_to("report.html", &run_context(r, comparison), out)
+        .map_err(|e| std::io::Error::other(format!("rendering report.html: {e}")))
+}
+
+fn run_context(r: &RunResults, comparison: Option<&Comparison>) -> Context {
     let run: RunView = view::run_view(r, comparison);
     let mut ctx = Context::new();
     ctx.insert("run", &run);
+    // The context holds its own copy: the view need not live through the rendering too
+    // (several MiB for a whole run, at the run's peak of memory).
+    drop(run);
     ctx.insert("css", CSS);
     ctx.insert("js", JS);
     ctx.insert("nonce", &nonce());
-    render_template("report.html", &ctx)
+    ctx
 }
 
 #[derive(Serialize)]

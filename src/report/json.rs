@@ -26,16 +26,29 @@ struct WithBaseline<'a> {
 }
 
 pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> Vec<u8> {
-    let findings = findings::group(&r.cases);
-    let mut out = serde_json::to_vec_pretty(&WithBaseline {
-        run: r,
-        conformance: Summary::of(&findings),
-        findings,
-        baseline: comparison,
-    })
-    .expect("results serialize");
-    out.push(b'\n');
+    let mut out = Vec::new();
+    render_to(r, comparison, &mut out).expect("results serialize");
     out
+}
+
+/// [`render`] written straight to `out`: a whole run's file is several MiB, and the buffer
+/// grown to hold it (doubling as it goes) was the peak of a run's memory.
+pub fn render_to(
+    r: &RunResults,
+    comparison: Option<&Comparison>,
+    mut out: impl std::io::Write,
+) -> std::io::Result<()> {
+    let findings = findings::group(&r.cases);
+    serde_json::to_writer_pretty(
+        &mut out,
+        &WithBaseline {
+            run: r,
+            conformance: Summary::of(&findings),
+            findings,
+            baseline: comparison,
+        },
+    )?;
+    out.write_all(b"\n")
 }
 
 /// Reads results back (for re-rendering and comparison), checking the schema version.

@@ -57,6 +57,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     std::fs::rename(&tmp, path).map_err(err)
 }
 
+/// [`write_atomic`] for contents written piece by piece by `write`, never held whole.
+fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
+    let err = |e| WriteError {
+        path: path.display().to_string(),
+        source: e,
+    };
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("out")
+    ));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(err)?);
+    write(&mut file).map_err(err)?;
+    use std::io::Write as _;
+    file.flush().map_err(err)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
 /// A file report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -109,6 +130,21 @@ impl Format {
             Format::Junit => junit::render(r, comparison).into_bytes(),
             Format::Markdown => markdown::render(r, comparison).into_bytes(),
             Format::Autobahn => autobahn::render(r),
+        }
+    }
+
+    /// The file's contents written to `out`: the two large ones (HTML and JSON, several
+    /// MiB for a whole run) as they are produced, the others whole.
+    pub fn render_to(
+        self,
+        r: &RunResults,
+        comparison: Option<&Comparison>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        match self {
+            Format::Html => html::render_to(r, comparison, out),
+            Format::Json => json::render_to(r, comparison, out),
+            _ => out.write_all(&self.render(r, comparison)),
         }
     }
 }
@@ -198,7 +234,7 @@ pub fn write_reports(
     let mut written = Vec::new();
     for f in formats {
         let path = dir.join(f.file_name());
-        write_atomic(&path, &f.render(r, comparison))?;
+        write_atomic_with(&path, |out| f.render_to(r, comparison, out))?;
         written.push(path.display().to_string());
     }
     Ok(written)

@@ -199,7 +199,7 @@ pub fn case_cost(case: &Case) -> usize {
     let mut held = 0usize;
     let mut burst = 0usize;
     let mut burst_max = 0usize;
-    for step in &case.steps {
+    for (_, step) in case.runs() {
         let (len, frames) = match step {
             Step::Send(SendStep::Frame(f), _) => (f.payload.len(), 1),
             Step::Send(SendStep::Message(m), _) => (
@@ -261,7 +261,7 @@ pub const STREAM_COST: usize = 512 * 1024;
 fn largest_payload(case: &Case) -> usize {
     case.steps
         .iter()
-        .map(|s| match s {
+        .map(|s| match s.runs().0 {
             Step::Send(SendStep::Frame(f), _) => f.payload.len(),
             Step::Send(SendStep::Message(m), _) => m.payload.len(),
             Step::Send(SendStep::Raw(p), _) => p.len(),
@@ -374,6 +374,20 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// The environment variable naming a case that panics on purpose (feature `testing` only).
+#[cfg(feature = "testing")]
+pub const PANIC_CASE_ENV: &str = "WSSPEC_TEST_PANIC_CASE";
+
+/// Test hook, compiled only with the `testing` feature (never in the shipped binary): the
+/// case whose id [`PANIC_CASE_ENV`] names panics where a bug in a case would, inside its
+/// task, so a test of the whole binary can prove that one panic costs one case.
+#[cfg(feature = "testing")]
+fn panic_if_asked(case: &Case) {
+    if std::env::var(PANIC_CASE_ENV).is_ok_and(|id| id == case.id) {
+        panic!("test hook: case {} panics on purpose", case.id);
+    }
+}
+
 /// A case whose task panicked: an `error` verdict carrying the panic message, so one bug in
 /// wsspec costs one case, not the run.
 fn panicked(case: &Case, payload: Box<dyn std::any::Any + Send>) -> CaseResult {
@@ -473,6 +487,8 @@ pub async fn run_server(
             let mut inner = {
                 let case = case.clone();
                 AbortOnDrop(tokio::spawn(async move {
+                    #[cfg(feature = "testing")]
+                    panic_if_asked(&case);
                     run_case(&case, &target, &session).await
                 }))
             };

@@ -230,7 +230,7 @@ async fn drive(
 
     let planned = planned_answer(case, &request);
     let mut responded_yet = false;
-    for (i, step) in case.steps.iter().enumerate() {
+    for (i, step) in case.runs() {
         if st.aborted {
             break;
         }
@@ -265,6 +265,8 @@ async fn drive(
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 st.waited(started.elapsed());
             }
+            // Never met: `runs` unwraps repeats, and they do not nest.
+            Step::Repeat { .. } => {}
         }
         st.timings.add_step(step, started.elapsed());
     }

@@ -162,15 +162,16 @@ pub(super) fn ms(d: Duration) -> f64 {
 /// How long a case may take as a whole: a step timeout per step plus its waits.
 pub fn case_timeout(case: &Case, step_timeout: Duration) -> Duration {
     let waits: u64 = case
-        .steps
-        .iter()
-        .map(|s| match s {
+        .runs()
+        .map(|(_, s)| match s {
             Step::Wait { ms } => *ms,
             Step::Expect(e) => e.timeout_ms.unwrap_or(0),
             Step::Send(_, w) => w.pause_ms.saturating_mul(64),
+            Step::Repeat { .. } => 0,
         })
         .sum();
-    step_timeout * (case.steps.len() as u32 + 3) + Duration::from_millis(waits)
+    let runs = case.runs().count() as u32;
+    step_timeout * (runs + 3) + Duration::from_millis(waits)
 }
 
 /// Runs one case against `target` and judges it.
@@ -286,7 +287,7 @@ async fn drive(
     let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
     let _guard = AbortOnDrop(reader);
 
-    for (i, step) in case.steps.iter().enumerate() {
+    for (i, step) in case.runs() {
         if st.aborted || st.skip_rest {
             break;
         }
@@ -302,6 +303,8 @@ async fn drive(
                 st.waited(started.elapsed());
             }
             Step::Expect(expect) => expect_step(i, expect, &wr, &mut rx, st, step_timeout).await,
+            // Never met: `runs` unwraps repeats, and they do not nest.
+            Step::Repeat { .. } => {}
         }
         st.timings.add_step(step, started.elapsed());
     }

@@ -211,9 +211,9 @@ pub fn establishes(c: &Case) -> bool {
 pub fn exchanges_frames(c: &Case) -> bool {
     establishes(c)
         && (c.close
-            || c.steps.iter().any(
-                |s| matches!(s, Step::Expect(e) if !matches!(e.kind, ExpectKind::Handshake(_))),
-            ))
+            || c.runs().any(|(_, s)| {
+                matches!(s, Step::Expect(e) if !matches!(e.kind, ExpectKind::Handshake(_)))
+            }))
 }
 
 /// Whether the case, against a correct peer, expects the peer to fail the connection.
@@ -225,9 +225,8 @@ pub fn expects_failure(c: &Case) -> bool {
             _ => false,
         }
     }
-    c.steps
-        .iter()
-        .any(|s| matches!(s, Step::Expect(e) if fails(&e.kind)))
+    c.runs()
+        .any(|(_, s)| matches!(s, Step::Expect(e) if fails(&e.kind)))
 }
 
 /// Whether the case runs over HTTP/1.1, as every run here does.

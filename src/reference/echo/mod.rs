@@ -60,7 +60,19 @@ pub async fn serve_connection<S>(stream: S, prefix: Vec<u8>, cfg: EchoConfig)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let _ = tokio::time::timeout(CONN_TIMEOUT, serve(stream, prefix, cfg)).await;
+    serve_connection_within(CONN_TIMEOUT, stream, prefix, cfg).await;
+}
+
+/// Like [`serve_connection`], cut off after `limit` instead.
+pub async fn serve_connection_within<S>(
+    limit: std::time::Duration,
+    stream: S,
+    prefix: Vec<u8>,
+    cfg: EchoConfig,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = tokio::time::timeout(limit, serve(stream, prefix, cfg)).await;
 }
 
 /// Ends a connection after the closing handshake, flaws included.
