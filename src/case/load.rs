@@ -363,8 +363,17 @@ pub(super) fn implicit_handshake() -> Step {
 /// rendering and parsing TOML for every sequence. Such steps have no lines, so an error
 /// names the step's index and what is wrong.
 pub fn complete_steps(steps: Vec<Step>, role: Role) -> Result<Vec<Step>, String> {
-    complete_and_check(steps.into_iter().map(|s| (s, 0)).collect(), role)
-        .map_err(|(_, field, message)| format!("{field}: {message}"))
+    complete_and_check(
+        steps
+            .into_iter()
+            .map(|s| match s {
+                Step::Repeat { times, step } => (*step, 0, times),
+                other => (other, 0, 1),
+            })
+            .collect(),
+        role,
+    )
+    .map_err(|(_, field, message)| format!("{field}: {message}"))
 }
 
 /// Adds the implicit opening handshake and rejects step sequences that cannot run.

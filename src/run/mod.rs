@@ -354,12 +354,12 @@ fn planned_wait_ms(case: &Case) -> u64 {
             _ => e.timeout_ms.unwrap_or(0),
         }
     }
-    case.steps
-        .iter()
-        .map(|s| match s {
+    case.runs()
+        .map(|(_, s)| match s {
             Step::Wait { ms } => *ms,
             Step::Expect(e) => expect_wait(e),
             Step::Send(_, w) => w.pause_ms,
+            Step::Repeat { .. } => 0, // runs() has unwrapped every repeat
         })
         .fold(0u64, u64::saturating_add)
 }
