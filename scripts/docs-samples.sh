@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the sample outputs in README.md from real runs, so they cannot drift from what
 # wsspec prints. Each sample sits between `<!-- sample: NAME -->` and `<!-- /sample -->`;
-# tests/docs_examples.rs checks every sample against the built-in suite.
+# tests/it/docs_examples.rs checks every sample against the built-in suite.
 #
 #   scripts/docs-samples.sh           (WSSPEC=path/to/wsspec to skip the build)
 #

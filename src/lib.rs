@@ -137,7 +137,7 @@ impl Suite {
             .filter(|c| c.role.applies_to(case::Role::Server))
             .cloned()
             .collect();
-        run::run_server(&target, cases, cfg, None).await
+        run::test_server(&target, cases, cfg, None).await
     }
 
     /// Serves the suite's client cases to WebSocket clients on `addr` (e.g.

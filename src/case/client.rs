@@ -9,8 +9,8 @@
 //! `role = "both"` cases run either way, so they leave the handshake implicit.
 
 use super::load::{
-    default_handshake_expect, err_at, finish, implicit_handshake, is_hs_expect, is_hs_send, At,
-    CheckError,
+    default_handshake_expect, err_at, implicit_handshake, is_hs_expect, is_hs_send, steps_flushed,
+    At, CheckError,
 };
 use super::model::*;
 
@@ -101,19 +101,7 @@ pub(super) fn complete(steps: Vec<(Step, Option<At>)>) -> Result<Vec<Step>, Chec
         }
     }
     check_deflate(&out, send)?;
-    if let Some((_, at)) = out
-        .iter()
-        .rev()
-        .find(|(s, _)| matches!(s, Step::Send(..)))
-        .filter(|(s, _)| matches!(s, Step::Send(_, w) if !w.flush))
-    {
-        return Err(err_at(
-            *at,
-            ".flush",
-            "flush = false holds bytes for the next send, but no send follows",
-        ));
-    }
-    Ok(finish(out))
+    steps_flushed(out)
 }
 
 /// Compression in a client case needs an agreement: a `deflate` expectation is about the

@@ -473,6 +473,12 @@ fn complete_and_check(steps: Vec<(Step, usize, u32)>, role: Role) -> Result<Vec<
         }
     }
     check_deflate_steps(&out, hs_send, hs_expect)?;
+    steps_flushed(out)
+}
+
+/// The checked steps without their places, once the last send flushes: `flush = false`
+/// there would hold bytes that nothing writes. Both roles end their checks here.
+pub(super) fn steps_flushed(out: Vec<(Step, Option<At>)>) -> Result<Vec<Step>, CheckError> {
     if let Some((_, at)) = out
         .iter()
         .rev()

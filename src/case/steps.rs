@@ -275,104 +275,9 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
         .to_owned();
     let send = match kind.as_str() {
         "frame" | "ping" | "pong" | "close" | "text" | "binary" | "continuation" => {
-            let r: RawFrame = typed(t, field)?;
-            let fixed = match kind.as_str() {
-                "frame" => None,
-                other => Some(other.parse::<OpCode>().map(|o| o.0).unwrap_or(0)),
-            };
-            let opcode = match (&r.opcode, fixed) {
-                (Some(_), Some(_)) => {
-                    return Err(StepError::new(format!("{field}.opcode"), format!("`send = \"{kind}\"` fixes the opcode; use `send = \"frame\"` to choose one")))
-                }
-                (Some(o), None) => o.resolve().map_err(|e| StepError::new(format!("{field}.opcode"), e))?,
-                (None, Some(o)) => o,
-                (None, None) => return Err(StepError::new(format!("{field}.opcode"), "`send = \"frame\"` needs an opcode")),
-            };
-            let payload = if r.code.is_some() || r.reason.is_some() {
-                if opcode != OpCode::CLOSE.0 {
-                    return Err(StepError::new(format!("{field}.code"), "code and reason belong to close frames"));
-                }
-                if r.payload.is_some() {
-                    return Err(StepError::new(format!("{field}.payload"), "give either payload or code/reason, not both"));
-                }
-                if r.code.is_none() {
-                    return Err(StepError::new(format!("{field}.reason"), "a close reason needs a code (RFC 6455 §5.5.1)"));
-                }
-                let mut parts = vec![Payload::Bytes(r.code.unwrap().to_be_bytes().to_vec())];
-                if let Some(reason) = r.reason {
-                    parts.push(reason);
-                }
-                Payload::Concat(parts)
-            } else {
-                r.payload.unwrap_or_default()
-            };
-            let length_form = match r.length.as_deref() {
-                None | Some("minimal") => LengthSpec::Minimal,
-                Some("7") => LengthSpec::Bits7,
-                Some("16") => LengthSpec::Bits16,
-                Some("64") => LengthSpec::Bits64,
-                Some(other) => return Err(StepError::new(format!("{field}.length"), format!("{other:?}: length is \"minimal\", \"7\", \"16\" or \"64\""))),
-            };
-            if length_form == LengthSpec::Bits7 && payload.len() > 125 {
-                return Err(StepError::new(format!("{field}.length"), format!("a 7-bit length holds at most 125, the payload has {} bytes", payload.len())));
-            }
-            if length_form == LengthSpec::Bits16 && payload.len() > 65535 {
-                return Err(StepError::new(format!("{field}.length"), format!("a 16-bit length holds at most 65535, the payload has {} bytes", payload.len())));
-            }
-            Send::Frame(FrameSpec {
-                opcode,
-                fin: r.fin.unwrap_or(true),
-                rsv1: r.rsv1.unwrap_or(false),
-                rsv2: r.rsv2.unwrap_or(false),
-                rsv3: r.rsv3.unwrap_or(false),
-                mask: mask_of(r.mask, field)?,
-                length_form,
-                declared_len: r.declared_len,
-                payload,
-            })
+            Send::Frame(frame_spec(&kind, t, field)?)
         }
-        "message" => {
-            let r: RawMessage = typed(t, field)?;
-            let opcode = match &r.opcode {
-                Some(o) => o.resolve().map_err(|e| StepError::new(format!("{field}.opcode"), e))?,
-                None => OpCode::TEXT.0,
-            };
-            if opcode != OpCode::TEXT.0 && opcode != OpCode::BINARY.0 {
-                return Err(StepError::new(format!("{field}.opcode"), "a message is text or binary; send other opcodes with `send = \"frame\"`"));
-            }
-            let payload = r.payload.unwrap_or_default();
-            let fragments = match (r.fragment_size, r.fragments) {
-                (Some(_), Some(_)) => return Err(StepError::new(format!("{field}.fragments"), "give fragment_size or fragments, not both")),
-                (Some(0), None) => return Err(StepError::new(format!("{field}.fragment_size"), "fragment_size must be at least 1")),
-                (Some(n), None) => {
-                    if payload.len() / n > 1_000_000 {
-                        return Err(StepError::new(format!("{field}.fragment_size"), "more than 1000000 fragments"));
-                    }
-                    Fragmenting::Size(n)
-                }
-                (None, Some(sizes)) if r.compress => {
-                    if sizes.is_empty() || sizes.len() > 1_000_000 {
-                        return Err(StepError::new(format!("{field}.fragments"), "give 1 to 1000000 fragment sizes"));
-                    }
-                    Fragmenting::Sizes(sizes)
-                }
-                (None, Some(sizes)) => {
-                    let total: usize = sizes.iter().sum();
-                    if total != payload.len() || sizes.is_empty() {
-                        return Err(StepError::new(format!("{field}.fragments"), format!("fragment sizes add up to {total}, the payload has {} bytes", payload.len())));
-                    }
-                    Fragmenting::Sizes(sizes)
-                }
-                (None, None) => Fragmenting::Whole,
-            };
-            Send::Message(MessageSpec {
-                opcode,
-                payload,
-                fragments,
-                mask: mask_of(r.mask, field)?,
-                compress: r.compress,
-            })
-        }
+        "message" => Send::Message(message_spec(t, field)?),
         "raw" => {
             let r: RawRaw = typed(t, field)?;
             Send::Raw(r.payload)
@@ -381,51 +286,7 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
             let _: RawShutdown = typed(t, field)?;
             Send::Shutdown
         }
-        "handshake" => {
-            let r: RawHandshake = typed(t, field)?;
-            // Everything here ends up in the request head; a CR or LF would end a line early
-            // and inject headers the case does not show.
-            for (name, list) in [("set", &r.set.0), ("add", &r.add.0), ("rename", &r.rename.0)] {
-                for (i, (k, v)) in list.iter().enumerate() {
-                    no_crlf(k, &format!("{field}.{name}[{i}]"))?;
-                    no_crlf(v, &format!("{field}.{name}[{i}]"))?;
-                }
-            }
-            for (name, list) in [("remove", &r.remove), ("protocols", &r.protocols), ("extensions", &r.extensions)] {
-                for (i, v) in list.iter().enumerate() {
-                    no_crlf(v, &format!("{field}.{name}[{i}]"))?;
-                }
-            }
-            for (name, v) in [("method", &r.method), ("target", &r.target), ("version", &r.version), ("request_line", &r.request_line)] {
-                if let Some(v) = v {
-                    no_crlf(v, &format!("{field}.{name}"))?;
-                }
-            }
-            if let Some(l) = &r.reason {
-                no_crlf(l, &format!("{field}.reason"))?;
-            }
-            if let Some(l) = &r.status_line {
-                no_crlf(l, &format!("{field}.status_line"))?;
-            }
-            if r.status.is_some_and(|s| !(100..=999).contains(&s)) {
-                return Err(StepError::new(format!("{field}.status"), "status is a three-digit code 100-999 (use status_line for anything else)"));
-            }
-            Send::Handshake(HandshakeSpec {
-                status: r.status,
-                reason: r.reason,
-                status_line: r.status_line,
-                method: r.method,
-                target: r.target,
-                version: r.version,
-                request_line: r.request_line,
-                set: r.set.0,
-                add: r.add.0,
-                remove: r.remove,
-                rename: r.rename.0,
-                protocols: r.protocols,
-                extensions: r.extensions,
-            })
-        }
+        "handshake" => Send::Handshake(handshake_spec(t, field)?),
         other => {
             return Err(StepError::new(
                 format!("{field}.send"),
@@ -434,6 +295,239 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
         }
     };
     Ok(Step::Send(send, opts))
+}
+
+/// `send = "frame"` and the kinds that fix its opcode (`"ping"`, `"close"`, ...): one frame,
+/// every header bit the case's to choose.
+fn frame_spec(kind: &str, t: Table, field: &str) -> R<FrameSpec> {
+    let r: RawFrame = typed(t, field)?;
+    let fixed = match kind {
+        "frame" => None,
+        other => Some(other.parse::<OpCode>().map(|o| o.0).unwrap_or(0)),
+    };
+    let opcode = match (&r.opcode, fixed) {
+        (Some(_), Some(_)) => {
+            return Err(StepError::new(
+                format!("{field}.opcode"),
+                format!(
+                    "`send = \"{kind}\"` fixes the opcode; use `send = \"frame\"` to choose one"
+                ),
+            ))
+        }
+        (Some(o), None) => o
+            .resolve()
+            .map_err(|e| StepError::new(format!("{field}.opcode"), e))?,
+        (None, Some(o)) => o,
+        (None, None) => {
+            return Err(StepError::new(
+                format!("{field}.opcode"),
+                "`send = \"frame\"` needs an opcode",
+            ))
+        }
+    };
+    let payload = if r.code.is_some() || r.reason.is_some() {
+        if opcode != OpCode::CLOSE.0 {
+            return Err(StepError::new(
+                format!("{field}.code"),
+                "code and reason belong to close frames",
+            ));
+        }
+        if r.payload.is_some() {
+            return Err(StepError::new(
+                format!("{field}.payload"),
+                "give either payload or code/reason, not both",
+            ));
+        }
+        if r.code.is_none() {
+            return Err(StepError::new(
+                format!("{field}.reason"),
+                "a close reason needs a code (RFC 6455 §5.5.1)",
+            ));
+        }
+        let mut parts = vec![Payload::Bytes(r.code.unwrap().to_be_bytes().to_vec())];
+        if let Some(reason) = r.reason {
+            parts.push(reason);
+        }
+        Payload::Concat(parts)
+    } else {
+        r.payload.unwrap_or_default()
+    };
+    let length_form = match r.length.as_deref() {
+        None | Some("minimal") => LengthSpec::Minimal,
+        Some("7") => LengthSpec::Bits7,
+        Some("16") => LengthSpec::Bits16,
+        Some("64") => LengthSpec::Bits64,
+        Some(other) => {
+            return Err(StepError::new(
+                format!("{field}.length"),
+                format!("{other:?}: length is \"minimal\", \"7\", \"16\" or \"64\""),
+            ))
+        }
+    };
+    if length_form == LengthSpec::Bits7 && payload.len() > 125 {
+        return Err(StepError::new(
+            format!("{field}.length"),
+            format!(
+                "a 7-bit length holds at most 125, the payload has {} bytes",
+                payload.len()
+            ),
+        ));
+    }
+    if length_form == LengthSpec::Bits16 && payload.len() > 65535 {
+        return Err(StepError::new(
+            format!("{field}.length"),
+            format!(
+                "a 16-bit length holds at most 65535, the payload has {} bytes",
+                payload.len()
+            ),
+        ));
+    }
+    Ok(FrameSpec {
+        opcode,
+        fin: r.fin.unwrap_or(true),
+        rsv1: r.rsv1.unwrap_or(false),
+        rsv2: r.rsv2.unwrap_or(false),
+        rsv3: r.rsv3.unwrap_or(false),
+        mask: mask_of(r.mask, field)?,
+        length_form,
+        declared_len: r.declared_len,
+        payload,
+    })
+}
+
+/// `send = "message"`: a text or binary message, whole or fragmented, maybe compressed.
+fn message_spec(t: Table, field: &str) -> R<MessageSpec> {
+    let r: RawMessage = typed(t, field)?;
+    let opcode = match &r.opcode {
+        Some(o) => o
+            .resolve()
+            .map_err(|e| StepError::new(format!("{field}.opcode"), e))?,
+        None => OpCode::TEXT.0,
+    };
+    if opcode != OpCode::TEXT.0 && opcode != OpCode::BINARY.0 {
+        return Err(StepError::new(
+            format!("{field}.opcode"),
+            "a message is text or binary; send other opcodes with `send = \"frame\"`",
+        ));
+    }
+    let payload = r.payload.unwrap_or_default();
+    let fragments = match (r.fragment_size, r.fragments) {
+        (Some(_), Some(_)) => {
+            return Err(StepError::new(
+                format!("{field}.fragments"),
+                "give fragment_size or fragments, not both",
+            ))
+        }
+        (Some(0), None) => {
+            return Err(StepError::new(
+                format!("{field}.fragment_size"),
+                "fragment_size must be at least 1",
+            ))
+        }
+        (Some(n), None) => {
+            if payload.len() / n > 1_000_000 {
+                return Err(StepError::new(
+                    format!("{field}.fragment_size"),
+                    "more than 1000000 fragments",
+                ));
+            }
+            Fragmenting::Size(n)
+        }
+        (None, Some(sizes)) if r.compress => {
+            if sizes.is_empty() || sizes.len() > 1_000_000 {
+                return Err(StepError::new(
+                    format!("{field}.fragments"),
+                    "give 1 to 1000000 fragment sizes",
+                ));
+            }
+            Fragmenting::Sizes(sizes)
+        }
+        (None, Some(sizes)) => {
+            let total: usize = sizes.iter().sum();
+            if total != payload.len() || sizes.is_empty() {
+                return Err(StepError::new(
+                    format!("{field}.fragments"),
+                    format!(
+                        "fragment sizes add up to {total}, the payload has {} bytes",
+                        payload.len()
+                    ),
+                ));
+            }
+            Fragmenting::Sizes(sizes)
+        }
+        (None, None) => Fragmenting::Whole,
+    };
+    Ok(MessageSpec {
+        opcode,
+        payload,
+        fragments,
+        mask: mask_of(r.mask, field)?,
+        compress: r.compress,
+    })
+}
+
+/// `send = "handshake"`: the request (server cases) or the response (client cases), as
+/// the case shapes it.
+fn handshake_spec(t: Table, field: &str) -> R<HandshakeSpec> {
+    let r: RawHandshake = typed(t, field)?;
+    // Everything here ends up in the request head; a CR or LF would end a line early
+    // and inject headers the case does not show.
+    for (name, list) in [
+        ("set", &r.set.0),
+        ("add", &r.add.0),
+        ("rename", &r.rename.0),
+    ] {
+        for (i, (k, v)) in list.iter().enumerate() {
+            no_crlf(k, &format!("{field}.{name}[{i}]"))?;
+            no_crlf(v, &format!("{field}.{name}[{i}]"))?;
+        }
+    }
+    for (name, list) in [
+        ("remove", &r.remove),
+        ("protocols", &r.protocols),
+        ("extensions", &r.extensions),
+    ] {
+        for (i, v) in list.iter().enumerate() {
+            no_crlf(v, &format!("{field}.{name}[{i}]"))?;
+        }
+    }
+    for (name, v) in [
+        ("method", &r.method),
+        ("target", &r.target),
+        ("version", &r.version),
+        ("request_line", &r.request_line),
+    ] {
+        if let Some(v) = v {
+            no_crlf(v, &format!("{field}.{name}"))?;
+        }
+    }
+    if let Some(l) = &r.reason {
+        no_crlf(l, &format!("{field}.reason"))?;
+    }
+    if let Some(l) = &r.status_line {
+        no_crlf(l, &format!("{field}.status_line"))?;
+    }
+    if r.status.is_some_and(|s| !(100..=999).contains(&s)) {
+        return Err(StepError::new(
+            format!("{field}.status"),
+            "status is a three-digit code 100-999 (use status_line for anything else)",
+        ));
+    }
+    Ok(HandshakeSpec {
+        status: r.status,
+        reason: r.reason,
+        status_line: r.status_line,
+        method: r.method,
+        target: r.target,
+        version: r.version,
+        request_line: r.request_line,
+        set: r.set.0,
+        add: r.add.0,
+        remove: r.remove,
+        rename: r.rename.0,
+        protocols: r.protocols,
+        extensions: r.extensions,
+    })
 }
 
 fn take_grade(t: &mut Table, key: &str, default: Grade, field: &str) -> R<Grade> {
@@ -501,33 +595,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
         .ok_or_else(|| StepError::new(format!("{field}.expect"), "expect is a string"))?
         .to_owned();
     let kind = match kind_name.as_str() {
-        "handshake" => {
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct H {
-                #[allow(dead_code)]
-                expect: String,
-                status: Option<Value>,
-                #[serde(default)]
-                headers: HeaderList,
-                #[serde(default)]
-                absent: Vec<String>,
-                rules: Option<Vec<RequestCheck>>,
-                deflate: Option<DeflateExpect>,
-            }
-            let h: H = typed(t, field)?;
-            ExpectKind::Handshake(HandshakeExpect {
-                status: match h.status {
-                    Some(s) => status_patterns(s, field)?,
-                    None => Vec::new(),
-                },
-                headers: h.headers.0,
-                absent: h.absent,
-                rules: h.rules,
-                deflate: h.deflate,
-                accepted,
-            })
-        }
+        "handshake" => ExpectKind::Handshake(handshake_expect(t, field, accepted)?),
         "message" => {
             #[derive(Deserialize)]
             #[serde(deny_unknown_fields)]
@@ -560,30 +628,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
             let p: P = typed(t, field)?;
             ExpectKind::Pong { payload: p.payload }
         }
-        "close" | "fail" => {
-            #[derive(Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct C {
-                #[allow(dead_code)]
-                expect: String,
-                #[serde(default)]
-                codes: Vec<u16>,
-                #[serde(default)]
-                codes_not: Vec<u16>,
-            }
-            let c: C = typed(t, field)?;
-            if kind_name == "close" {
-                if !c.codes_not.is_empty() {
-                    return Err(StepError::new(format!("{field}.codes_not"), "`codes_not` belongs to `expect = \"fail\"`"));
-                }
-                ExpectKind::Close { codes: c.codes }
-            } else {
-                if let Some(c) = c.codes_not.iter().find(|n| c.codes.contains(n)) {
-                    return Err(StepError::new(format!("{field}.codes_not"), format!("code {c} is in both `codes` and `codes_not`")));
-                }
-                ExpectKind::Fail { codes: c.codes, codes_not: c.codes_not }
-            }
-        }
+        "close" | "fail" => close_expect(&kind_name, t, field)?,
         "tcp_closed" => {
             #[derive(Deserialize)]
             #[serde(deny_unknown_fields)]
@@ -608,29 +653,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
             }
             ExpectKind::Silence { ms: s.ms }
         }
-        "any" => {
-            let of = match t.remove("of") {
-                Some(Value::Array(items)) if !items.is_empty() => items,
-                _ => return Err(StepError::new(format!("{field}.of"), "`expect = \"any\"` needs `of = [ { expect = ... }, ... ]` with at least one alternative")),
-            };
-            t.remove("expect");
-            if let Some(k) = t.keys().next() {
-                return Err(StepError::new(format!("{field}.{k}"), "unknown field for `expect = \"any\"`"));
-            }
-            let mut alts = Vec::with_capacity(of.len());
-            for (i, item) in of.iter().enumerate() {
-                let f = format!("{field}.of[{i}]");
-                let Value::Table(it) = item else {
-                    return Err(StepError::new(f, "an alternative is a table { expect = ... }"));
-                };
-                let alt = parse_expect(it.clone(), &f)?;
-                if matches!(alt.kind, ExpectKind::Any(_) | ExpectKind::Silence { .. } | ExpectKind::Handshake(_)) {
-                    return Err(StepError::new(format!("{f}.expect"), "alternatives are message, pong, close, fail or tcp_closed"));
-                }
-                alts.push(alt);
-            }
-            ExpectKind::Any(alts)
-        }
+        "any" => ExpectKind::Any(any_of(t, field)?),
         other => {
             return Err(StepError::new(
                 format!("{field}.expect"),
@@ -653,4 +676,106 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
         note,
         implicit: false,
     })
+}
+
+/// `expect = "handshake"`: the peer's response (server cases) or request (client cases).
+fn handshake_expect(t: Table, field: &str, accepted: Option<Grade>) -> R<HandshakeExpect> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct H {
+        #[allow(dead_code)]
+        expect: String,
+        status: Option<Value>,
+        #[serde(default)]
+        headers: HeaderList,
+        #[serde(default)]
+        absent: Vec<String>,
+        rules: Option<Vec<RequestCheck>>,
+        deflate: Option<DeflateExpect>,
+    }
+    let h: H = typed(t, field)?;
+    Ok(HandshakeExpect {
+        status: match h.status {
+            Some(s) => status_patterns(s, field)?,
+            None => Vec::new(),
+        },
+        headers: h.headers.0,
+        absent: h.absent,
+        rules: h.rules,
+        deflate: h.deflate,
+        accepted,
+    })
+}
+
+/// `expect = "close"` (a close frame) and `expect = "fail"` (the connection failed), each
+/// with the codes that meet it.
+fn close_expect(kind: &str, t: Table, field: &str) -> R<ExpectKind> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct C {
+        #[allow(dead_code)]
+        expect: String,
+        #[serde(default)]
+        codes: Vec<u16>,
+        #[serde(default)]
+        codes_not: Vec<u16>,
+    }
+    let c: C = typed(t, field)?;
+    if kind == "close" {
+        if !c.codes_not.is_empty() {
+            return Err(StepError::new(
+                format!("{field}.codes_not"),
+                "`codes_not` belongs to `expect = \"fail\"`",
+            ));
+        }
+        Ok(ExpectKind::Close { codes: c.codes })
+    } else {
+        if let Some(c) = c.codes_not.iter().find(|n| c.codes.contains(n)) {
+            return Err(StepError::new(
+                format!("{field}.codes_not"),
+                format!("code {c} is in both `codes` and `codes_not`"),
+            ));
+        }
+        Ok(ExpectKind::Fail {
+            codes: c.codes,
+            codes_not: c.codes_not,
+        })
+    }
+}
+
+/// `expect = "any"`: alternatives of the kinds that can decide on one event.
+fn any_of(mut t: Table, field: &str) -> R<Vec<Expect>> {
+    let of = match t.remove("of") {
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        _ => return Err(StepError::new(format!("{field}.of"), "`expect = \"any\"` needs `of = [ { expect = ... }, ... ]` with at least one alternative")),
+    };
+    t.remove("expect");
+    if let Some(k) = t.keys().next() {
+        return Err(StepError::new(
+            format!("{field}.{k}"),
+            "unknown field for `expect = \"any\"`",
+        ));
+    }
+    let mut alts = Vec::with_capacity(of.len());
+    for (i, item) in of.iter().enumerate() {
+        let f = format!("{field}.of[{i}]");
+        let Value::Table(it) = item else {
+            return Err(StepError::new(
+                f,
+                "an alternative is a table { expect = ... }",
+            ));
+        };
+        let alt = parse_expect(it.clone(), &f)?;
+        if matches!(
+            alt.kind,
+            ExpectKind::Any(_) | ExpectKind::Silence { .. } | ExpectKind::Handshake(_)
+        ) {
+            return Err(StepError::new(
+                format!("{f}.expect"),
+                "alternatives are message, pong, close, fail or tcp_closed",
+            ));
+        }
+        alts.push(alt);
+    }
+    Ok(alts)
 }

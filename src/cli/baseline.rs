@@ -2,20 +2,13 @@
 
 use std::path::PathBuf;
 
+use super::error::{CliResult, Outcome};
 use super::report::read_results;
-use super::{fail, EXIT_OK};
 use crate::report;
 
-pub(super) fn write_baseline(results: &PathBuf, out: &std::path::Path) -> i32 {
-    let r = match read_results(results) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    match report::baseline::Baseline::from_results(&r).write(out) {
-        Ok(()) => {
-            println!("wrote {} ({} cases)", out.display(), r.cases.len());
-            EXIT_OK
-        }
-        Err(e) => fail(e),
-    }
+pub(super) fn write_baseline(results: &PathBuf, out: &std::path::Path) -> CliResult {
+    let r = read_results(results)?;
+    report::baseline::Baseline::from_results(&r).write(out)?;
+    println!("wrote {} ({} cases)", out.display(), r.cases.len());
+    Ok(Outcome::Passed)
 }

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::{fail, EXIT_OK};
+use super::error::{CliError, CliResult, Outcome};
 use crate::case;
 
-pub(super) fn check(dir: Option<PathBuf>) -> i32 {
+pub(super) fn check(dir: Option<PathBuf>) -> CliResult {
     let loaded = match &dir {
         Some(d) => case::load_dir(d),
         None => case::builtin(),
@@ -19,14 +19,9 @@ pub(super) fn check(dir: Option<PathBuf>) -> i32 {
                 "{what}: {}, all valid",
                 crate::report::headline::plural(cases.len(), "case", "cases")
             );
-            EXIT_OK
+            Ok(Outcome::Passed)
         }
-        Err(case::CaseError::Many(errors)) => {
-            for e in &errors {
-                eprintln!("wsspec: error: {e}");
-            }
-            fail(format!("{} case-file errors", errors.len()))
-        }
-        Err(e) => fail(e),
+        Err(case::CaseError::Many(errors)) => Err(CliError::CaseFiles(errors)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,23 +1,24 @@
 //! `wsspec client`: the command-line front end of client mode (clap arguments and the
 //! run itself; the listener and `--exec` live beside this file).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
-use super::{fail, load, next_signal, patterns, with_runtime, EXIT_ERROR};
+use super::error::{CliError, CliResult, Outcome};
+use super::{next_signal, terminal_style, with_runtime, CaseArgs};
 use crate::case::{self, Case};
 use crate::client_mode::browser;
 use crate::client_mode::exec::{run_all, ExecConfig};
 use crate::client_mode::{order_cases, ClientConfig, ClientServer};
 use crate::report::terminal;
-use crate::run::{tls, SessionConfig};
+use crate::results::{EXIT_FAILED, EXIT_OK};
+use crate::run::tls;
 
 #[derive(Args, Debug)]
-pub struct ClientArgs {
+pub(super) struct ClientArgs {
     /// Address to listen on for the harness (Autobahn client URL protocol) [default:
     /// 127.0.0.1:9001, or an ephemeral port with --exec].
     #[arg(long, value_name = "ADDR")]
@@ -56,39 +57,14 @@ pub struct ClientArgs {
     /// connected for this many seconds (a harness that died); 0 waits forever.
     #[arg(long = "idle-timeout", value_name = "SECS", default_value_t = 120)]
     idle_timeout: u64,
-    /// Run only cases whose id matches (glob, or a dotted prefix); repeatable, or comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    cases: Vec<String>,
-    /// Skip cases whose id matches; repeatable, or comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    exclude: Vec<String>,
-    /// Extra case directories, loaded beside the built-in cases.
-    #[arg(long = "cases-dir")]
-    cases_dir: Vec<PathBuf>,
-    /// Timeout for each step, in milliseconds.
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    timeout: u64,
-    /// Count non-strict results (SHOULD-level misses) as failures.
-    #[arg(long)]
-    strict: bool,
-    /// The client's declared message size limit in bytes: smaller messages must be echoed,
-    /// larger ones refused with close code 1009, as in server mode. Without it, a 1009 is
-    /// informational.
-    #[arg(long = "max-message-size", value_name = "BYTES")]
-    max_message_size: Option<u64>,
+    #[command(flatten)]
+    select: CaseArgs,
     /// Output directory for results (one subdirectory per agent when several run).
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,
     /// Agent name for --exec runs (harnesses name themselves with agent=...).
     #[arg(long)]
     agent: Option<String>,
-    /// Treat the deviations the case files document for this implementation (e.g.
-    /// tokio-tungstenite) as known: listed, but not failing the run.
-    #[arg(long = "known-deviations", value_name = "IMPLEMENTATION")]
-    known_deviations: Option<String>,
-    /// List every case in the terminal, not only those that did not pass.
-    #[arg(long, short)]
-    verbose: bool,
     /// Serve only the cases mapped to Autobahn|Testsuite ids, one per id, numbered as
     /// Autobahn's fuzzing server numbers the same selection: `case=1` is 1.1.1 and, without
     /// --cases, `case=301` is 10.1.1 (add `--cases '*'` for 12.x and 13.x, 517 in all).
@@ -96,37 +72,26 @@ pub struct ClientArgs {
     autobahn: bool,
 }
 
-fn select(args: &ClientArgs) -> Result<Vec<Case>, i32> {
-    let cases = load(&args.cases_dir)?;
-    let inc = patterns(&args.cases)?;
-    let exc = patterns(&args.exclude)?;
-    let cases: Vec<Case> = case::select(cases, &inc, &exc)
-        .into_iter()
-        .filter(|c| c.role.applies_to(case::Role::Client))
-        .collect();
+fn select(args: &ClientArgs) -> Result<Vec<Case>, CliError> {
+    let cases = args.select.select(case::Role::Client)?.cases;
     let cases = if args.autobahn {
         crate::client_mode::autobahn::in_autobahn_order(cases)
     } else {
         cases
     };
     if cases.is_empty() {
-        return Err(fail(
-            "no client cases selected: check --cases and --exclude (`wsspec list` shows the ids and roles)",
-        ));
+        return Err(CliError::NoClientCases);
     }
     Ok(order_cases(cases))
 }
 
-/// Runs `wsspec client`; returns the exit code.
-pub(super) fn main(args: ClientArgs) -> i32 {
-    let cases = match select(&args) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+/// Runs `wsspec client`.
+pub(super) fn main(args: ClientArgs) -> CliResult {
+    let cases = select(&args)?;
     with_runtime(|| async move { run(args, cases).await })
 }
 
-async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
+async fn run(args: ClientArgs, cases: Vec<Case>) -> CliResult {
     let listen = args.listen.clone().unwrap_or_else(|| {
         if args.exec.is_some() {
             "127.0.0.1:0".into()
@@ -135,36 +100,30 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
         }
     });
     let tls = if args.tls {
-        match server_tls(&args, &listen) {
-            Ok(t) => Some(t),
-            Err(e) => return fail(e),
-        }
+        Some(server_tls(&args, &listen)?)
     } else {
         None
     };
     let cfg = ClientConfig {
-        session: SessionConfig {
-            step_timeout: Duration::from_millis(args.timeout),
-            strict: args.strict,
-            peer_max_message: args.max_message_size,
-            ..Default::default()
-        },
-        include: args.cases.clone(),
-        exclude: args.exclude.clone(),
+        session: args.select.session(None, Vec::new()),
+        include: args.select.cases.clone(),
+        exclude: args.select.exclude.clone(),
         out: Some(args.out.clone()),
         // A browser's page runs one agent through every case then asks for its reports.
         exit_when_done: args.exit_when_done || args.browser,
-        known_deviations: args.known_deviations.clone(),
+        known_deviations: args.select.known_deviations.clone(),
         tls_leaf: tls.as_ref().and_then(|t| t.leaf.clone()),
         tls_generated: tls.as_ref().is_some_and(|t| t.generated),
         tls: tls.map(|t| t.config),
         ..Default::default()
     };
     let count = cases.len();
-    let mut server = match ClientServer::bind(&listen, cases, cfg).await {
-        Ok(s) => s,
-        Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
-    };
+    let mut server = ClientServer::bind(&listen, cases, cfg)
+        .await
+        .map_err(|source| CliError::Listen {
+            addr: listen.clone(),
+            source,
+        })?;
     let code = match &args.exec {
         Some(command) => {
             // Without {url} the command reads $WSSPEC_URL.
@@ -298,12 +257,13 @@ struct ServedTls {
 
 /// The listener's TLS configuration: --cert/--key, or a certificate generated for the
 /// loopback names and the listen host, published where the client under test can find it.
-fn server_tls(args: &ClientArgs, listen: &str) -> Result<ServedTls, String> {
+fn server_tls(args: &ClientArgs, listen: &str) -> Result<ServedTls, CliError> {
     if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
-        let chain = tls::load_certs("--cert", cert).map_err(|e| e.to_string())?;
-        let key = tls::load_key("--key", key).map_err(|e| e.to_string())?;
+        let chain = tls::load_certs("--cert", cert)?;
+        let key = tls::load_key("--key", key)?;
         let leaf = chain.first().map(|c| c.to_vec());
-        let config = tls::server_config(chain, key).map_err(|e| format!("--cert/--key: {e}"))?;
+        let config = tls::server_config(chain, key)
+            .map_err(|e| CliError::Usage(format!("--cert/--key: {e}")))?;
         return Ok(ServedTls {
             config,
             leaf,
@@ -321,15 +281,15 @@ fn server_tls(args: &ClientArgs, listen: &str) -> Result<ServedTls, String> {
     if !host.is_empty() && !unspecified && !names.iter().any(|n| n == host) {
         names.push(host.to_owned());
     }
-    let generated = tls::self_signed(&names).map_err(|e| e.to_string())?;
+    let generated = tls::self_signed(&names)?;
     let path = args.out.join("wsspec-cert.pem");
     std::fs::create_dir_all(&args.out)
         .and_then(|()| std::fs::write(&path, &generated.cert_pem))
         .map_err(|e| {
-            format!(
+            CliError::Usage(format!(
                 "cannot write the generated certificate to {}: {e}",
                 path.display()
-            )
+            ))
         })?;
     eprintln!(
         "wsspec: --tls: generated a self-signed certificate for {}; the client under test must trust it \
@@ -339,8 +299,7 @@ fn server_tls(args: &ClientArgs, listen: &str) -> Result<ServedTls, String> {
         generated.cert_pem.trim_end()
     );
     let leaf = Some(generated.cert.to_vec());
-    let config =
-        tls::server_config(vec![generated.cert], generated.key).map_err(|e| e.to_string())?;
+    let config = tls::server_config(vec![generated.cert], generated.key)?;
     Ok(ServedTls {
         config,
         leaf,
@@ -348,30 +307,22 @@ fn server_tls(args: &ClientArgs, listen: &str) -> Result<ServedTls, String> {
     })
 }
 
-fn finish(server: &ClientServer, args: &ClientArgs, code: i32) -> i32 {
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+/// Prints each agent's summary and the write errors; the listener's exit code becomes the
+/// command's end.
+fn finish(server: &ClientServer, args: &ClientArgs, code: i32) -> CliResult {
+    let style = terminal_style(args.select.verbose);
     let agents = server.agents();
     for agent in &agents {
         if let Some(results) = server.results(agent) {
             println!("agent {agent}:");
-            print!(
-                "{}",
-                terminal::render(
-                    &results,
-                    &terminal::Style {
-                        color,
-                        verbose: args.verbose
-                    }
-                )
-            );
+            print!("{}", terminal::render(&results, &style));
         }
     }
     for e in server.write_errors() {
         eprintln!("wsspec: error: {e}");
     }
     if agents.is_empty() {
-        eprintln!("wsspec: error: no client ran any case");
-        return EXIT_ERROR;
+        return Err(CliError::NoClientRan);
     }
     let out = &args.out;
     if agents.len() == 1 {
@@ -379,5 +330,9 @@ fn finish(server: &ClientServer, args: &ClientArgs, code: i32) -> i32 {
     } else {
         println!("wrote one results.json per agent under {}", out.display());
     }
-    code
+    match code {
+        EXIT_OK => Ok(Outcome::Passed),
+        EXIT_FAILED => Ok(Outcome::Failed),
+        _ => Err(CliError::ClientRunIncomplete),
+    }
 }

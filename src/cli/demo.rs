@@ -3,18 +3,17 @@
 
 use std::sync::Arc;
 
+use super::error::{CliError, CliResult};
 use super::server::execute;
-use super::{fail, with_runtime, RunArgs};
+use super::{with_runtime, RunArgs};
 use crate::run::{self, Target};
 
-pub(super) fn main(mut run: RunArgs, tls: bool) -> i32 {
+pub(super) fn main(mut run: RunArgs, tls: bool) -> CliResult {
     with_runtime(|| async move {
-        run.known_deviations
+        run.select
+            .known_deviations
             .get_or_insert_with(|| crate::reference::IMPLEMENTATION.to_owned());
-        let (server, trust) = match demo_server(tls).await {
-            Ok(s) => s,
-            Err(e) => return fail(format!("cannot start the reference server: {e}")),
-        };
+        let (server, trust) = demo_server(tls).await.map_err(CliError::Reference)?;
         let target = Target::parse(&server.url()).expect("reference URL parses");
         eprintln!(
             "wsspec: reference server (tokio-tungstenite) listening on {}",

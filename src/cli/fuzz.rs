@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{fail, parse_header, TlsArgs, EXIT_FAILED, EXIT_OK};
-use crate::run::{self, SessionConfig};
+use super::error::{CliResult, Outcome};
+use super::{headers, jobs, session, TlsArgs};
 
 #[derive(Args)]
 pub(super) struct FuzzArgs {
@@ -42,19 +42,10 @@ pub(super) struct FuzzArgs {
     headers: Vec<String>,
 }
 
-pub(super) async fn fuzz(args: FuzzArgs) -> i32 {
+pub(super) async fn fuzz(args: FuzzArgs) -> CliResult {
     use crate::fuzz::{FuzzConfig, Limit, Phase};
-    let tls = match args.tls.client_config() {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let mut headers = Vec::new();
-    for h in &args.headers {
-        match parse_header(h) {
-            Ok(kv) => headers.push(kv),
-            Err(e) => return fail(e),
-        }
-    }
+    let tls = args.tls.client_config()?;
+    let headers = headers(&args.headers)?;
     let seed = args.seed.unwrap_or_else(rand::random);
     let limit = match (args.iterations, args.duration) {
         (Some(n), _) => Limit::Iterations(n),
@@ -105,16 +96,8 @@ pub(super) async fn fuzz(args: FuzzArgs) -> i32 {
     let cfg = FuzzConfig {
         seed,
         limit,
-        jobs: args
-            .jobs
-            .map(|j| j as usize)
-            .unwrap_or_else(run::default_jobs),
-        session: SessionConfig {
-            step_timeout: Duration::from_millis(args.timeout),
-            tls,
-            headers,
-            ..Default::default()
-        },
+        jobs: jobs(args.jobs),
+        session: session(args.timeout, tls, headers),
         save_dir: args.save_cases.clone(),
         max_findings: args.max_findings.map(|m| m as usize),
         progress: Some(progress),
@@ -123,15 +106,7 @@ pub(super) async fn fuzz(args: FuzzArgs) -> i32 {
     eprintln!("wsspec fuzz: seed {seed} (the same --seed sends the same sequences)");
     let report = crate::fuzz::fuzz(&args.url, &cfg).await;
     bar.finish_and_clear();
-    match report {
-        Ok(r) => {
-            print!("{}", r.summary());
-            if r.findings.is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_FAILED
-            }
-        }
-        Err(e) => fail(e),
-    }
+    let report = report?;
+    print!("{}", report.summary());
+    Ok(Outcome::failed_if(!report.findings.is_empty()))
 }

@@ -3,25 +3,18 @@
 
 use std::path::PathBuf;
 
-use super::{fail, load, patterns, EXIT_OK};
+use super::error::{CliError, CliResult, Outcome};
+use super::{load, patterns};
 use crate::case::{self, Case};
 
-pub(super) fn list(pattern: Option<String>, extra: &[PathBuf], autobahn: bool) -> i32 {
-    let cases = match load(extra) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let inc = match patterns(pattern.as_slice()) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+pub(super) fn list(pattern: Option<String>, extra: &[PathBuf], autobahn: bool) -> CliResult {
+    let cases = load(extra)?;
+    let inc = patterns(pattern.as_slice())?;
     // Listing shows opt-in cases too: they exist, they only stay out of default runs.
     let cases = case::select_listing(cases, &inc, &[]);
     if cases.is_empty() {
-        if let Some(p) = &pattern {
-            return fail(format!(
-                "no case matches {p:?} (`wsspec list` shows the ids)"
-            ));
+        if let Some(p) = pattern {
+            return Err(CliError::NoMatch(p));
         }
     }
     // A reader that stops early (`wsspec list | head`) is not an error: stop writing.
@@ -35,9 +28,9 @@ pub(super) fn list(pattern: Option<String>, extra: &[PathBuf], autobahn: bool) -
         write_list(&cases)
     };
     match written {
-        Ok(()) => EXIT_OK,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
-        Err(e) => fail(format!("cannot write the list: {e}")),
+        Ok(()) => Ok(Outcome::Passed),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Passed),
+        Err(e) => Err(CliError::Stdout(e)),
     }
 }
 

@@ -16,6 +16,7 @@ mod baseline;
 mod check;
 mod client;
 mod demo;
+mod error;
 mod fuzz;
 mod list;
 mod report;
@@ -24,13 +25,11 @@ mod signals;
 
 use crate::case::{Case, IdPattern};
 use crate::report::Formats;
-use crate::run;
+use crate::run::{self, SessionConfig};
 
+use crate::results::{EXIT_ERROR, EXIT_OK};
+use error::{CliError, CliResult};
 use signals::next_signal;
-
-// One definition of the exit codes, in the results model (client mode's listener reports
-// its run's outcome with them too).
-pub use crate::results::{EXIT_ERROR, EXIT_FAILED, EXIT_OK};
 
 #[derive(Parser)]
 #[command(
@@ -138,12 +137,12 @@ struct TlsArgs {
 
 impl TlsArgs {
     /// The run's TLS client configuration: None for the default (public roots).
-    fn client_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, i32> {
+    fn client_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, CliError> {
         let trust = if self.insecure {
             eprintln!("wsspec: warning: --insecure: the server's certificate is not verified");
             run::tls::Trust::AnyCertificate
         } else if let Some(path) = &self.ca {
-            run::tls::ca_trust(path).map_err(fail)?
+            run::tls::ca_trust(path)?
         } else {
             return Ok(None);
         };
@@ -162,8 +161,10 @@ impl TlsArgs {
     }
 }
 
-#[derive(Args)]
-struct RunArgs {
+/// What `server`, `demo` and `client` share: which cases run, how long a step may take and
+/// how verdicts count.
+#[derive(Args, Debug)]
+struct CaseArgs {
     /// Run only cases whose id matches (glob, or a dotted prefix); repeatable, or comma-separated.
     #[arg(long, value_delimiter = ',')]
     cases: Vec<String>,
@@ -176,19 +177,129 @@ struct RunArgs {
     /// Timeout for each step, in milliseconds.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     timeout: u64,
-    /// Cases run at once (default: 8 per core, 8 to 64).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    jobs: Option<u64>,
     /// Count non-strict results (SHOULD-level misses) as failures.
     #[arg(long)]
     strict: bool,
-    /// Add a header to every handshake, e.g. 'Authorization: Bearer x'; repeatable.
-    #[arg(long = "header", value_name = "'K: V'")]
-    headers: Vec<String>,
-    /// The server's declared message size limit in bytes: smaller messages must be echoed,
+    /// The peer's declared message size limit in bytes: smaller messages must be echoed,
     /// larger ones refused with close code 1009. Without it, a 1009 is informational.
     #[arg(long = "max-message-size", value_name = "BYTES")]
     max_message_size: Option<u64>,
+    /// Treat the deviations the case files document for this implementation (e.g.
+    /// `tokio-tungstenite`) as known: reported, but not failing the run. `demo` sets it.
+    #[arg(long = "known-deviations", value_name = "IMPLEMENTATION")]
+    known_deviations: Option<String>,
+    /// List every case in the terminal, not only those that did not pass.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+impl CaseArgs {
+    /// The loaded cases (built-in and `--cases-dir`) that `--cases` and `--exclude` select
+    /// for a peer in `role`, with what checks beyond the selection need to know.
+    fn select(&self, role: crate::case::Role) -> Result<Selection, CliError> {
+        let all = load(&self.cases_dir)?;
+        let inc = patterns(&self.cases)?;
+        let exc = patterns(&self.exclude)?;
+        let ids = all.iter().map(|c| c.id.clone()).collect();
+        let mut deviations: Vec<String> = all
+            .iter()
+            .flat_map(|c| c.deviations.iter().map(|(a, _)| a.clone()))
+            .collect();
+        deviations.sort_unstable();
+        deviations.dedup();
+        let cases = crate::case::select(all, &inc, &exc)
+            .into_iter()
+            .filter(|c| c.role.applies_to(role))
+            .collect();
+        Ok(Selection {
+            cases,
+            ids,
+            deviations,
+        })
+    }
+
+    /// `--known-deviations` names an implementation some loaded case documents a
+    /// deviation of: found before the run, not after it, so an hour of cases is not lost
+    /// to a typo.
+    fn check_known_deviations(&self, selection: &Selection) -> Result<(), CliError> {
+        let Some(agent) = &self.known_deviations else {
+            return Ok(());
+        };
+        if selection.deviations.contains(agent) {
+            return Ok(());
+        }
+        let known = if selection.deviations.is_empty() {
+            "none".to_owned()
+        } else {
+            selection.deviations.join(", ")
+        };
+        Err(CliError::Usage(format!(
+            "--known-deviations {agent:?}: no case documents a deviation of that implementation (known: {known})"
+        )))
+    }
+
+    /// A session with these arguments' step timeout and grading, and the connection's
+    /// TLS trust and extra headers.
+    fn session(
+        &self,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        headers: Vec<(String, String)>,
+    ) -> SessionConfig {
+        SessionConfig {
+            strict: self.strict,
+            peer_max_message: self.max_message_size,
+            ..session(self.timeout, tls, headers)
+        }
+    }
+}
+
+/// The selected cases, and of every case loaded what checks beyond the selection need.
+struct Selection {
+    cases: Vec<Case>,
+    /// Every loaded case id, selected or not: a baseline may name any of them.
+    ids: Vec<String>,
+    /// Every implementation some loaded case documents a deviation of, sorted.
+    deviations: Vec<String>,
+}
+
+/// The session settings `server`, `demo` and `fuzz` share; the rest keep their defaults.
+fn session(
+    timeout_ms: u64,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    headers: Vec<(String, String)>,
+) -> SessionConfig {
+    SessionConfig {
+        step_timeout: Duration::from_millis(timeout_ms),
+        tls,
+        headers,
+        ..Default::default()
+    }
+}
+
+/// Colour only on a terminal and without `NO_COLOR`; every case with `--verbose`.
+fn terminal_style(verbose: bool) -> crate::report::terminal::Style {
+    use std::io::IsTerminal;
+    crate::report::terminal::Style {
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        verbose,
+    }
+}
+
+/// `--jobs`, or the default for this machine.
+fn jobs(arg: Option<u64>) -> usize {
+    arg.map(|j| j as usize).unwrap_or_else(run::default_jobs)
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    select: CaseArgs,
+    /// Cases run at once (default: 8 per core, 8 to 64).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// Add a header to every handshake, e.g. 'Authorization: Bearer x'; repeatable.
+    #[arg(long = "header", value_name = "'K: V'")]
+    headers: Vec<String>,
     /// Output directory for results.
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,
@@ -203,29 +314,10 @@ struct RunArgs {
     /// Name of the implementation under test, used in reports.
     #[arg(long)]
     agent: Option<String>,
-    /// Treat the deviations the case files document for this implementation (e.g.
-    /// `tokio-tungstenite`) as known: reported, but not failing the run. `demo` sets it.
-    #[arg(long = "known-deviations", value_name = "IMPLEMENTATION")]
-    known_deviations: Option<String>,
-    /// List every case in the terminal, not only those that did not pass.
-    #[arg(long, short)]
-    verbose: bool,
     /// Stop the whole run after this long, e.g. 90s or 10m: the cases not run are listed,
     /// reports are written marked incomplete, and the exit code is 2.
     #[arg(long = "max-time", value_parser = crate::fuzz::parse_duration)]
     max_time: Option<Duration>,
-}
-
-/// Prints the one-line reason for exit code 2. Whatever produced the message, it stays one
-/// line, so scripts can show it as is.
-fn fail(msg: impl std::fmt::Display) -> i32 {
-    let one_line = msg
-        .to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    eprintln!("wsspec: error: {one_line}");
-    EXIT_ERROR
 }
 
 pub fn main() -> i32 {
@@ -237,7 +329,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    match cli.command {
+    error::report(match cli.command {
         Command::List {
             pattern,
             cases_dir,
@@ -270,32 +362,36 @@ pub fn main() -> i32 {
             },
         ),
         Command::Demo { run, tls } => demo::main(run, tls),
-    }
+    })
 }
 
-fn with_runtime<F, Fut>(f: F) -> i32
+fn with_runtime<F, Fut>(f: F) -> CliResult
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = i32>,
+    Fut: std::future::Future<Output = CliResult>,
 {
-    match tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt.block_on(f()),
-        Err(e) => fail(format!("cannot start the async runtime: {e}")),
-    }
+        .map_err(CliError::Runtime)?
+        .block_on(f())
 }
 
-fn load(extra: &[PathBuf]) -> Result<Vec<Case>, i32> {
-    crate::Suite::builtin_and(extra)
-        .map(|s| s.cases().to_vec())
-        .map_err(fail)
+fn load(extra: &[PathBuf]) -> Result<Vec<Case>, CliError> {
+    Ok(crate::Suite::builtin_and(extra)?.cases().to_vec())
 }
 
-fn patterns(list: &[String]) -> Result<Vec<IdPattern>, i32> {
+fn patterns(list: &[String]) -> Result<Vec<IdPattern>, CliError> {
+    Ok(list
+        .iter()
+        .map(|p| IdPattern::parse(p))
+        .collect::<Result<_, _>>()?)
+}
+
+/// `--header` values as name and value.
+fn headers(list: &[String]) -> Result<Vec<(String, String)>, CliError> {
     list.iter()
-        .map(|p| IdPattern::parse(p).map_err(fail))
+        .map(|h| parse_header(h).map_err(CliError::Usage))
         .collect()
 }
 

@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::error::{CliError, CliResult, Outcome};
 use super::signals::watch_signals;
-use super::{
-    fail, load, parse_header, patterns, with_runtime, RunArgs, TlsArgs, EXIT_FAILED, EXIT_OK,
-};
-use crate::case::{self, Case};
+use super::{headers, jobs, terminal_style, with_runtime, RunArgs, TlsArgs};
+use crate::case;
 use crate::report::{self, terminal};
 use crate::results::{RunResults, TlsTrust};
 use crate::run::transport::Transport;
@@ -77,27 +76,19 @@ pub(super) fn main(
     run: RunArgs,
     tls: TlsArgs,
     transport: Transport,
-) -> i32 {
-    let target = match Target::parse(&url) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
+) -> CliResult {
+    let target = Target::parse(&url)?;
     if !target.secure && (tls.ca.is_some() || tls.insecure) {
-        return fail(format!(
+        return Err(CliError::Usage(format!(
             "--ca and --insecure apply to wss:// only, and {url} is ws://"
-        ));
+        )));
     }
     let trust = tls.trust();
-    let tls = match tls.client_config() {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
+    let tls = tls.client_config()?;
     let agent = run.agent.clone().unwrap_or_else(|| url.clone());
     with_runtime(|| async move {
         if let Some(within) = wait {
-            if let Err(e) = wait_for_peer(&target, within).await {
-                return fail(e);
-            }
+            wait_for_peer(&target, within).await?;
         }
         execute(&target, run, agent, (tls, trust), transport).await
     })
@@ -119,126 +110,133 @@ async fn wait_for_peer(target: &Target, within: Duration) -> Result<(), run::wai
 /// The run's TLS client configuration (None: the public roots) and whom it trusts.
 pub(super) type Tls = (Option<Arc<rustls::ClientConfig>>, TlsTrust);
 
+/// The selected server cases against `target`: everything the arguments can get wrong is
+/// found before the first case, then the run, the terminal summary, the reports and the
+/// exit code.
 pub(super) async fn execute(
     target: &Target,
     args: RunArgs,
     agent: String,
     tls: Tls,
     transport: Transport,
-) -> i32 {
+) -> CliResult {
     let (tls, tls_trust) = tls;
-    let cases = match load(&args.cases_dir) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (inc, exc) = match (patterns(&args.cases), patterns(&args.exclude)) {
-        (Ok(i), Ok(e)) => (i, e),
-        (Err(c), _) | (_, Err(c)) => return c,
-    };
-    // Every implementation some case documents a deviation of, whatever is selected.
-    let mut documented: Vec<String> = cases
-        .iter()
-        .flat_map(|c| c.deviations.iter().map(|(a, _)| a.clone()))
-        .collect();
-    documented.sort_unstable();
-    documented.dedup();
-    let cases: Vec<Case> = case::select(cases, &inc, &exc)
-        .into_iter()
-        .filter(|c| c.role.applies_to(case::Role::Server))
-        .collect();
-    let selected = cases.len();
-    let cases: Vec<Case> = cases
-        .into_iter()
-        .filter(|c| run::applies_over(&c.id, transport))
-        .collect();
+    let mut selection = args.select.select(case::Role::Server)?;
+    let selected = selection.cases.len();
+    selection
+        .cases
+        .retain(|c| run::applies_over(&c.id, transport));
     // Said over HTTP/2 only: an HTTP/1.1 run leaving out h2.* is the normal run.
-    if cases.len() < selected && transport == Transport::Http2 {
+    if selection.cases.len() < selected && transport == Transport::Http2 {
         eprintln!(
             "wsspec: {} selected cases do not apply over {} and are left out (the HTTP/1.1-only handshake cases: RFC 8441 §5 replaces the Upgrade exchange)",
-            selected - cases.len(),
+            selected - selection.cases.len(),
             transport.name(target.secure),
         );
     }
-    if cases.is_empty() && selected > 0 {
-        return fail(format!(
+    if selection.cases.is_empty() && selected > 0 {
+        return Err(CliError::Usage(format!(
             "no selected case applies over {} (the h2.* cases need --http2)",
             transport.name(target.secure)
-        ));
+        )));
     }
-    if cases.is_empty() {
-        return fail(
-            "no cases selected: check --cases and --exclude (`wsspec list` shows the ids)",
-        );
+    if selection.cases.is_empty() {
+        return Err(CliError::NoServerCases);
     }
     let baseline = match &args.baseline {
+        Some(path) => Some(report::baseline::load(path, selection.ids.iter().cloned())?),
         None => None,
-        Some(path) => {
-            let known = match load(&args.cases_dir) {
-                Ok(all) => all.into_iter().map(|c| c.id),
-                Err(code) => return code,
-            };
-            match report::baseline::load(path, known) {
-                Ok(b) => Some(b),
-                Err(e) => return fail(e),
-            }
-        }
     };
-    let mut headers = Vec::new();
-    for h in &args.headers {
-        match parse_header(h) {
-            Ok(kv) => headers.push(kv),
-            Err(e) => return fail(e),
-        }
-    }
-    if let Some(agent) = &args.known_deviations {
-        if !documented.contains(agent) {
-            return fail(format!(
-                "--known-deviations {agent:?}: no case documents a deviation of that implementation (known: {})",
-                if documented.is_empty() { "none".to_owned() } else { documented.join(", ") }
-            ));
-        }
-    }
+    let headers = headers(&args.headers)?;
+    args.select.check_known_deviations(&selection)?;
     // Found before the run, not after it: an hour of cases is not lost to a typo.
-    if let Err(e) = report::check_writable(&args.out) {
-        return fail(e);
-    }
+    report::check_writable(&args.out)?;
     let stop = run::Stop::default();
     let _signals = watch_signals(stop.clone());
     let cfg = RunConfig {
-        jobs: args
-            .jobs
-            .map(|j| j as usize)
-            .unwrap_or_else(run::default_jobs),
+        jobs: jobs(args.jobs),
         session: SessionConfig {
-            step_timeout: Duration::from_millis(args.timeout),
-            tls,
-            headers,
-            strict: args.strict,
-            peer_max_message: args.max_message_size,
             transport,
-            ..Default::default()
+            ..args.select.session(tls, headers)
         },
         agent,
-        include: args.cases.clone(),
-        exclude: args.exclude.clone(),
-        known_deviations: args.known_deviations.clone(),
+        include: args.select.cases.clone(),
+        exclude: args.select.exclude.clone(),
+        known_deviations: args.select.known_deviations.clone(),
         max_time: args.max_time,
         stop,
         tls_trust,
         ..Default::default()
     };
-    let total = cases.len();
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases {rate} {msg}")
-            .expect("static template")
-            .with_key("rate", rate)
-            .progress_chars("=> "),
-    );
-    let counts = Arc::new(Counts::default());
-    let progress: run::Progress = {
-        let bar = bar.clone();
-        let counts = counts.clone();
+    let display = ProgressDisplay::start(selection.cases.len());
+    let results = run::test_server(target, selection.cases, &cfg, Some(display.hook())).await;
+    display.finish();
+    let results = results?;
+    let style = terminal_style(args.select.verbose);
+    print!("{}", terminal::render(&results, &style));
+    let comparison = baseline
+        .as_ref()
+        .map(|b| report::baseline::compare(b, &results));
+    if let Some(cmp) = &comparison {
+        print!("{}", terminal::baseline_section(cmp, &style));
+    }
+    for f in report::write_reports(&args.out, &results, &args.format.0, comparison.as_ref())? {
+        println!("wrote {f}");
+    }
+    outcome(&results, comparison.as_ref())
+}
+
+/// Exit 2 for a run that proves less than it seems (cases not run or not judged), else
+/// whether a case failed (with a baseline: a regression or a case it does not know).
+fn outcome(results: &RunResults, comparison: Option<&report::Comparison>) -> CliResult {
+    if let Some(inc) = &results.incomplete {
+        return Err(CliError::Incomplete {
+            headline: inc.headline(),
+            missing: inc.missing.len(),
+        });
+    }
+    if results.totals.error > 0 {
+        return Err(CliError::Unjudged(results.totals.error));
+    }
+    Ok(Outcome::failed_if(match comparison {
+        Some(cmp) => cmp.failed(),
+        None => results.unexpected_failures() > 0,
+    }))
+}
+
+/// The run's progress: a bar on a terminal, a line every few seconds in a log.
+struct ProgressDisplay {
+    bar: ProgressBar,
+    counts: Arc<Counts>,
+    log_lines: Option<AbortOnDrop>,
+}
+
+impl ProgressDisplay {
+    fn start(total: usize) -> Self {
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} cases {rate} {msg}")
+                .expect("static template")
+                .with_key("rate", rate)
+                .progress_chars("=> "),
+        );
+        let counts = Arc::new(Counts::default());
+        // Without a terminal (a CI log) the bar draws nothing: a line every few seconds instead.
+        let log_lines = (!std::io::stderr().is_terminal()).then(|| {
+            let counts = counts.clone();
+            AbortOnDrop(tokio::spawn(log_progress(counts, total, log_every())))
+        });
+        ProgressDisplay {
+            bar,
+            counts,
+            log_lines,
+        }
+    }
+
+    /// Called by the run once per finished case.
+    fn hook(&self) -> run::Progress {
+        let bar = self.bar.clone();
+        let counts = self.counts.clone();
         Arc::new(move |r| {
             if r.verdict == case::Grade::Fail {
                 let n = counts.failed.fetch_add(1, Ordering::Relaxed) + 1;
@@ -247,73 +245,11 @@ pub(super) async fn execute(
             counts.done.fetch_add(1, Ordering::Relaxed);
             bar.inc(1);
         })
-    };
-    // Without a terminal (a CI log) the bar draws nothing: a line every few seconds instead.
-    let log_lines = (!std::io::stderr().is_terminal()).then(|| {
-        let counts = counts.clone();
-        AbortOnDrop(tokio::spawn(log_progress(counts, total, log_every())))
-    });
-    let results = run::run_server(target, cases, &cfg, Some(progress)).await;
-    drop(log_lines);
-    bar.finish_and_clear();
-    let results: RunResults = match results {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    print!(
-        "{}",
-        terminal::render(
-            &results,
-            &terminal::Style {
-                color,
-                verbose: args.verbose
-            }
-        )
-    );
-    let comparison = baseline
-        .as_ref()
-        .map(|b| report::baseline::compare(b, &results));
-    if let Some(cmp) = &comparison {
-        print!(
-            "{}",
-            terminal::baseline_section(
-                cmp,
-                &terminal::Style {
-                    color,
-                    verbose: args.verbose
-                }
-            )
-        );
     }
-    match report::write_reports(&args.out, &results, &args.format.0, comparison.as_ref()) {
-        Ok(files) => {
-            for f in files {
-                println!("wrote {f}");
-            }
-        }
-        Err(e) => return fail(e),
-    }
-    if let Some(inc) = &results.incomplete {
-        return fail(format!(
-            "{}; reports list the {} cases not run",
-            inc.headline(),
-            inc.missing.len()
-        ));
-    }
-    let errors = results.totals.error;
-    if errors > 0 {
-        return fail(format!(
-            "{errors} case(s) could not be judged (verdict error: a wsspec bug, please report it)"
-        ));
-    }
-    let failed = match &comparison {
-        Some(cmp) => cmp.failed(),
-        None => results.unexpected_failures() > 0,
-    };
-    if failed {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
+
+    /// Stops the log lines and clears the bar before the summary is printed.
+    fn finish(self) {
+        drop(self.log_lines);
+        self.bar.finish_and_clear();
     }
 }

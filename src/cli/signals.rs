@@ -1,6 +1,6 @@
 //! SIGINT and SIGTERM during a run: a stop with reports, then a quit without them.
 
-use super::EXIT_ERROR;
+use crate::results::EXIT_ERROR;
 use crate::run;
 
 /// Turns SIGINT and SIGTERM into a stop of the run (cases in flight get a grace period,

@@ -14,7 +14,7 @@ use crate::case::{
 use crate::codec::OpCode;
 
 /// Longest sequence generated (send steps, before the oracle adds its own).
-pub const MAX_ACTIONS: usize = 8;
+pub(crate) const MAX_ACTIONS: usize = 8;
 
 /// SplitMix64: small, fast, and stable across versions, so a seed names the same run on
 /// every machine and in every release.
@@ -83,7 +83,7 @@ pub fn generate(seed: u64, iteration: u64) -> Sequence {
 
 /// [`generate`], with the oracle's plan of the sequence: drawing computes it anyway, and
 /// the fuzzing loop would otherwise compute it a second time.
-pub fn generate_planned(
+pub(crate) fn generate_planned(
     seed: u64,
     iteration: u64,
 ) -> (Sequence, Result<oracle::Plan, oracle::Uncertain>) {

@@ -61,7 +61,7 @@ pub struct Size {
 
 /// How far from plain an opcode is: text, binary, ping, pong, close, continuation, then
 /// the reserved ones.
-pub fn opcode_rank(opcode: u8) -> usize {
+pub(crate) fn opcode_rank(opcode: u8) -> usize {
     match opcode {
         1 => 0,
         2 => 1,
@@ -74,7 +74,7 @@ pub fn opcode_rank(opcode: u8) -> usize {
 }
 
 /// Payload bytes that are not printable ASCII.
-pub fn opaque_bytes(bytes: &[u8]) -> usize {
+pub(crate) fn opaque_bytes(bytes: &[u8]) -> usize {
     bytes.iter().filter(|b| !(0x20..0x7f).contains(*b)).count()
 }
 
@@ -391,7 +391,7 @@ pub enum Limit {
 }
 
 /// Called with each iteration's index and case file, as it is run.
-pub type CaseHook = Arc<dyn Fn(u64, &str) + std::marker::Send + Sync>;
+pub(crate) type CaseHook = Arc<dyn Fn(u64, &str) + std::marker::Send + Sync>;
 /// Called as the run progresses.
 pub type ProgressHook = Arc<dyn Fn(&Status) + std::marker::Send + Sync>;
 

@@ -41,7 +41,7 @@ use crate::handshake::{generate_key, parse_request, validate_request, HandshakeR
 
 /// The payload of the ping sent after a frame the server must fail on: a server that
 /// ignored the bad frame answers it, so a miss shows at once instead of at the timeout.
-pub const PROBE: &[u8] = b"wsspec-probe";
+pub(crate) const PROBE: &[u8] = b"wsspec-probe";
 
 /// Largest frame the oracle assumes any server accepts; a frame announcing more may be
 /// refused by a limit (1009) or waited for, so its outcome is not the RFC's to say.
@@ -211,7 +211,7 @@ fn request_bytes(h: &HandshakeSpec) -> Vec<u8> {
 }
 
 /// The §4.2.1 rule the request for `h` breaks, if any: the server must refuse it.
-pub fn handshake_refused(h: &HandshakeSpec) -> Option<Requirement> {
+pub(crate) fn handshake_refused(h: &HandshakeSpec) -> Option<Requirement> {
     let bytes = request_bytes(h);
     match parse_request(&bytes, 64 * 1024) {
         Ok(Some(req)) => validate_request(&req)
@@ -270,7 +270,7 @@ pub fn refusal_requirement(rule: HandshakeRule) -> Requirement {
 /// Whether the request asks for one earlier hybi version whose framing is RFC 6455's (7 or
 /// 8) and is otherwise valid: RFC 6455 §4.2.2 asks for 426 only for a version "not
 /// understood by the server", so a server may accept it.
-pub fn understandable_version(h: &HandshakeSpec) -> bool {
+pub(crate) fn understandable_version(h: &HandshakeSpec) -> bool {
     let bytes = request_bytes(h);
     let Ok(Some(req)) = parse_request(&bytes, 64 * 1024) else {
         return false;

@@ -309,7 +309,7 @@ fn expect_toml(e: &Expect) -> String {
 }
 
 /// One step as an inline table.
-pub fn step_toml(step: &Step) -> String {
+pub(crate) fn step_toml(step: &Step) -> String {
     match step {
         Step::Send(s, o) => send_toml(s, o),
         Step::Expect(e) => expect_toml(e),

@@ -83,7 +83,7 @@ fn with(seq: &Sequence, f: impl FnOnce(&mut Sequence)) -> Sequence {
 
 /// Smaller versions of `seq`, the biggest reductions first. Each is strictly smaller by
 /// [`Sequence::size`] and no larger in any of its measures.
-pub fn candidates(seq: &Sequence) -> Vec<Sequence> {
+pub(crate) fn candidates(seq: &Sequence) -> Vec<Sequence> {
     let mut out = Vec::new();
     let n = seq.actions.len();
     // The handshake: standard, or one change fewer.

@@ -293,277 +293,11 @@ impl Matcher {
             }
         }
         match &self.expect.kind {
-            ExpectKind::Handshake(h) => match ev {
-                Event::Handshake(resp) => {
-                    // Over an extended CONNECT a 2xx is the acceptance a case writes as 101.
-                    let accepted_status = resp.status == 101
-                        || (ctx.extended_connect && (200..300).contains(&resp.status));
-                    let matched_status = if accepted_status { 101 } else { resp.status };
-                    let ok_status = if h.status.is_empty() {
-                        accepted_status
-                    } else {
-                        h.status.iter().any(|p| p.matches(matched_status))
-                    };
-                    let refusal = is_refusal(h);
-                    if let (true, Some(grade), true) = (refusal, h.accepted, accepted_status) {
-                        let offer = Offer {
-                            key: &ctx.key,
-                            protocols: &ctx.protocols,
-                            extensions: &ctx.extensions,
-                        };
-                        let problems: Vec<String> = response_problems(resp, &offer, ctx)
-                            .iter()
-                            .map(|p| format!("{} ({}: {})", p.detail, p.rule.section(), p.rule.text()))
-                            .collect();
-                        return if problems.is_empty() {
-                            self.done_graded(true, format!("status {}: accepted, as the case allows", resp.status), grade)
-                        } else {
-                            self.done(false, format!("status {}: {}", resp.status, problems.join("; ")))
-                        };
-                    }
-                    if !refusal && LIMIT_STATUSES.contains(&resp.status) && !ok_status {
-                        return self.done_limit(format!(
-                            "status {} {}: the peer refused for a limit",
-                            resp.status,
-                            bounded_lossy(resp.reason.as_bytes(), 80)
-                        ));
-                    }
-                    // Refused with an error code the case does not name: RFC 6455 asks for
-                    // "an appropriate error code (such as 400 Bad Request)" (§4.2.1), so any
-                    // 4xx or 5xx refuses; naming another is graded non-strict at most.
-                    let other_error = refusal && !ok_status && (400..600).contains(&resp.status);
-                    let mut problems = Vec::new();
-                    if !ok_status && !other_error {
-                        problems.push(format!(
-                            "status {} {}",
-                            resp.status,
-                            bounded_lossy(resp.reason.as_bytes(), 80)
-                        ));
-                    }
-                    // A 101 that breaks §4.2.2 (a wrong Sec-WebSocket-Accept, say) is broken,
-                    // not refused: `otherwise` speaks for refusals only.
-                    let mut broken_101 = false;
-                    if accepted_status && ok_status {
-                        let offer = Offer {
-                            key: &ctx.key,
-                            protocols: &ctx.protocols,
-                            extensions: &ctx.extensions,
-                        };
-                        for p in response_problems(resp, &offer, ctx) {
-                            broken_101 = true;
-                            problems.push(format!(
-                                "{} ({}: {})",
-                                p.detail,
-                                p.rule.section(),
-                                p.rule.text()
-                            ));
-                        }
-                    }
-                    header_problems(&resp.headers, h, &mut problems);
-                    // The case's `otherwise` speaks for the optional feature only: a response
-                    // that is wrong in itself fails whatever the case says of compression.
-                    let broken = !problems.is_empty() && (h.deflate.is_some() || broken_101);
-                    let mut agreed = String::new();
-                    match h.deflate {
-                        Some(DeflateExpect::Accepted) => match &ctx.deflate {
-                            Some(a) => agreed = format!(", permessage-deflate agreed ({})", a.answer),
-                            None if accepted_status => problems.push(
-                                "permessage-deflate not agreed (no valid permessage-deflate answer)"
-                                    .into(),
-                            ),
-                            None => {}
-                        },
-                        Some(DeflateExpect::Declined) => {
-                            let answer = crate::handshake::parse_extension_lines(
-                                resp.headers_named("Sec-WebSocket-Extensions"),
-                            )
-                            .unwrap_or_default();
-                            if let Some(e) = answer.iter().find(|e| {
-                                e.name.eq_ignore_ascii_case(crate::deflate::negotiate::NAME)
-                            }) {
-                                problems.push(format!(
-                                    "the server accepted permessage-deflate ({})",
-                                    bounded_lossy(
-                                        crate::deflate::negotiate::describe(e).as_bytes(),
-                                        120
-                                    )
-                                ));
-                            } else if accepted_status {
-                                agreed = ", permessage-deflate declined".into();
-                            }
-                        }
-                        // The client-role expectations judge requests (judge::request).
-                        Some(_) | None => {}
-                    }
-                    if problems.is_empty() && other_error {
-                        self.done_loosely(format!(
-                            "status {} {}: refused, with another error code than the case names (RFC 6455 §4.2.1: \"an appropriate error code (such as 400 Bad Request)\")",
-                            resp.status,
-                            bounded_lossy(resp.reason.as_bytes(), 80)
-                        ))
-                    } else if problems.is_empty() {
-                        self.done(true, format!("status {}{agreed}", resp.status))
-                    } else if h.deflate.is_some() && (400..600).contains(&resp.status) {
-                        // A server may refuse a handshake it cannot serve; for an optional
-                        // feature that is the feature missing, not a broken response.
-                        self.done(false, problems.join("; "))
-                    } else if broken_101 {
-                        // Named like the `accepted` branch's, so that a reader (and the
-                        // fuzzer's classifier) sees a broken 101, not a refusal.
-                        self.done_graded(
-                            false,
-                            format!("status 101: {}", problems.join("; ")),
-                            Grade::Fail,
-                        )
-                    } else if broken {
-                        self.done_graded(false, problems.join("; "), Grade::Fail)
-                    } else {
-                        self.done(false, problems.join("; "))
-                    }
-                }
-                Event::HandshakeInvalid(e) => self.handshake_broken(format!("invalid response: {e}")),
-                // Only the peer's own stream or connection error (not a request wsspec could
-                // not send) refuses.
-                Event::Reset(why)
-                    if ctx.extended_connect
-                        && is_refusal(h)
-                        && (why.contains("RST_STREAM") || why.contains("GOAWAY")) =>
-                {
-                    self.done(
-                    true,
-                    format!("{why}, before any response: refused with a stream error (RFC 9113 §8.1.1: a malformed request \"MUST be treated as a stream error\"; RFC 8441 §3: a peer without extended CONNECT \"would detect a malformed request and generate a stream error\")"),
-                    )
-                }
-                e if e.is_end() && is_refusal(h) => self.done_loosely(format!(
-                    "{} before any HTTP response: refused by dropping the connection (RFC 6455 §10.7: the endpoint \"MAY drop the TCP connection\"; a status code SHOULD be returned)",
-                    e.describe()
-                )),
-                e if e.is_end() => {
-                    self.handshake_missed(h, format!("{} before any HTTP response", e.describe()))
-                }
-                _ => Progress::Pending,
-            },
-            ExpectKind::Message { .. } => match ev {
-                Event::Message {
-                    opcode,
-                    payload,
-                    summary,
-                    ..
-                } => {
-                    let (want_op, _) = self.want.as_ref().unwrap();
-                    if let Some(w) = want_op {
-                        if w != opcode {
-                            return self.done(
-                                false,
-                                format!(
-                                    "{} (wrong opcode: {}, expected {})",
-                                    ev.describe(),
-                                    OpCode(*opcode).name(),
-                                    OpCode(*w).name()
-                                ),
-                            );
-                        }
-                    }
-                    match self.echo_difference(payload, *summary) {
-                        None => self.done(true, ev.describe()),
-                        Some(diff) => self.done(false, format!("{}: {diff}", ev.describe())),
-                    }
-                }
-                Event::Close {
-                    code: Some(1008 | 1009),
-                    ..
-                } => self.size_limit(ctx, ev),
-                Event::Close { .. } => self.done(false, ev.describe()),
-                e if e.is_end() => self.done(false, e.describe()),
-                _ => Progress::Pending,
-            },
-            ExpectKind::Pong { .. } => match ev {
-                Event::Pong(p) => {
-                    let want = &self.want.as_ref().unwrap().1.bytes();
-                    if p == want {
-                        self.done(true, ev.describe())
-                    } else if ctx.probe_pings.contains(p) {
-                        // The answer to an earlier ping of wsspec's: a peer may answer every
-                        // ping or only the latest (RFC 6455 §5.5.3), so it decides nothing.
-                        Progress::Pending
-                    } else {
-                        self.done(
-                            false,
-                            format!("{}: {}", ev.describe(), payload_diff(want, p)),
-                        )
-                    }
-                }
-                Event::Message { .. } | Event::Close { .. } => self.done(false, ev.describe()),
-                e if e.is_end() => self.done(false, e.describe()),
-                _ => Progress::Pending,
-            },
-            ExpectKind::Close { codes } => match ev {
-                Event::Close { code, .. } => {
-                    if codes.is_empty() || code.is_some_and(|c| codes.contains(&c)) {
-                        self.done(true, ev.describe())
-                    } else {
-                        // The MUST is to answer a close with a close (RFC 6455 §5.5.1); the
-                        // code is only "typically" echoed.
-                        self.done_loosely(format!(
-                            "{}: a close frame, with another code than the case names",
-                            ev.describe()
-                        ))
-                    }
-                }
-                Event::Message { .. } => self.done(false, ev.describe()),
-                e if e.is_end() => {
-                    self.done(false, format!("{} without a close frame", e.describe()))
-                }
-                _ => Progress::Pending,
-            },
-            ExpectKind::Fail { codes, codes_not } => match ev {
-                Event::Close { code, .. } => {
-                    let c = code.unwrap_or(1005);
-                    if codes.contains(&c) {
-                        self.done(true, ev.describe())
-                    } else if codes_not.contains(&c) || ctx.answers_own_close(c) {
-                        self.done(
-                            false,
-                            format!(
-                                "{}: the answer of a peer that took the input as valid",
-                                ev.describe()
-                            ),
-                        )
-                    } else if codes.is_empty() {
-                        self.done(true, ev.describe())
-                    } else {
-                        self.done_loosely(format!(
-                            "{}: failed the connection, with another code (RFC 6455 §7.1.7: the endpoint SHOULD send \"an appropriate status code\")",
-                            ev.describe()
-                        ))
-                    }
-                }
-                Event::Eof | Event::Reset(_) => {
-                    self.done(true, format!("{} without a close frame", ev.describe()))
-                }
-                Event::Message { .. } => self.done(
-                    false,
-                    format!(
-                        "{}: the peer went on instead of failing the connection",
-                        ev.describe()
-                    ),
-                ),
-                // A pong to a well-formed ping is not decisive: a peer may answer a ping it
-                // read together with the offending frame before it fails the connection,
-                // and how the bytes were segmented must not decide a verdict. A peer that
-                // ignored the offending input is still caught: it answers and then does not
-                // fail within the timeout.
-                Event::Pong(p) if ctx.probe_pings.contains(p) => Progress::Pending,
-                Event::Pong(_) => self.done(
-                    false,
-                    format!(
-                        "{}: the peer answered a malformed ping instead of failing the connection",
-                        ev.describe()
-                    ),
-                ),
-                Event::Fatal(_) => self.done(false, ev.describe()),
-                _ => Progress::Pending,
-            },
+            ExpectKind::Handshake(h) => self.feed_handshake(h, ev, ctx),
+            ExpectKind::Message { .. } => self.feed_message(ev, ctx),
+            ExpectKind::Pong { .. } => self.feed_pong(ev, ctx),
+            ExpectKind::Close { codes } => self.feed_close(codes, ev),
+            ExpectKind::Fail { codes, codes_not } => self.feed_fail(codes, codes_not, ev, ctx),
             ExpectKind::TcpClosed => match ev {
                 Event::Eof | Event::Reset(_) => self.done(true, ev.describe()),
                 Event::Message { .. } => self.done(false, ev.describe()),
@@ -573,32 +307,311 @@ impl Matcher {
                 Event::Ping(_) | Event::Violation(_) => Progress::Pending,
                 _ => self.done(false, ev.describe()),
             },
-            ExpectKind::Any(_) => {
-                let mut missed = Vec::new();
-                for slot in self.alternatives.iter_mut() {
-                    if let Some(m) = slot {
-                        match m.feed(ev, ctx) {
-                            Progress::Pending => {}
-                            Progress::Done(o) if o.matched => {
-                                return Progress::Done(Outcome {
-                                    expected: self.expected_text.clone(),
-                                    ..o
-                                });
-                            }
-                            Progress::Done(o) => {
-                                missed.push(o.observed);
-                                *slot = None;
-                            }
-                        }
+            ExpectKind::Any(_) => self.feed_any(ev, ctx),
+        }
+    }
+
+    /// The opening handshake's response (or its absence) against a handshake expectation.
+    fn feed_handshake(&self, h: &HandshakeExpect, ev: &Event, ctx: &Context) -> Progress {
+        match ev {
+            Event::Handshake(resp) => self.judge_response(h, resp, ctx),
+            Event::HandshakeInvalid(e) => self.handshake_broken(format!("invalid response: {e}")),
+            // Only the peer's own stream or connection error (not a request wsspec could
+            // not send) refuses.
+            Event::Reset(why)
+                if ctx.extended_connect
+                    && is_refusal(h)
+                    && (why.contains("RST_STREAM") || why.contains("GOAWAY")) =>
+            {
+                self.done(
+                    true,
+                    format!("{why}, before any response: refused with a stream error (RFC 9113 §8.1.1: a malformed request \"MUST be treated as a stream error\"; RFC 8441 §3: a peer without extended CONNECT \"would detect a malformed request and generate a stream error\")"),
+                )
+            }
+            e if e.is_end() && is_refusal(h) => self.done_loosely(format!(
+                "{} before any HTTP response: refused by dropping the connection (RFC 6455 §10.7: the endpoint \"MAY drop the TCP connection\"; a status code SHOULD be returned)",
+                e.describe()
+            )),
+            e if e.is_end() => {
+                self.handshake_missed(h, format!("{} before any HTTP response", e.describe()))
+            }
+            _ => Progress::Pending,
+        }
+    }
+
+    /// A response's status, headers and extension answer against the expectation: a
+    /// refusal where one was asked, a valid 101 otherwise, each graded as the case says.
+    fn judge_response(
+        &self,
+        h: &HandshakeExpect,
+        resp: &crate::handshake::Response,
+        ctx: &Context,
+    ) -> Progress {
+        // Over an extended CONNECT a 2xx is the acceptance a case writes as 101.
+        let accepted_status = accepts(resp, ctx);
+        let matched_status = if accepted_status { 101 } else { resp.status };
+        let ok_status = if h.status.is_empty() {
+            accepted_status
+        } else {
+            h.status.iter().any(|p| p.matches(matched_status))
+        };
+        let refusal = is_refusal(h);
+        if let (true, Some(grade), true) = (refusal, h.accepted, accepted_status) {
+            let offer = Offer {
+                key: &ctx.key,
+                protocols: &ctx.protocols,
+                extensions: &ctx.extensions,
+            };
+            let problems: Vec<String> = response_problems(resp, &offer, ctx)
+                .iter()
+                .map(|p| format!("{} ({}: {})", p.detail, p.rule.section(), p.rule.text()))
+                .collect();
+            return if problems.is_empty() {
+                self.done_graded(
+                    true,
+                    format!("status {}: accepted, as the case allows", resp.status),
+                    grade,
+                )
+            } else {
+                self.done(
+                    false,
+                    format!("status {}: {}", resp.status, problems.join("; ")),
+                )
+            };
+        }
+        if !refusal && LIMIT_STATUSES.contains(&resp.status) && !ok_status {
+            return self.done_limit(format!(
+                "status {} {}: the peer refused for a limit",
+                resp.status,
+                bounded_lossy(resp.reason.as_bytes(), 80)
+            ));
+        }
+        // Refused with an error code the case does not name: RFC 6455 asks for
+        // "an appropriate error code (such as 400 Bad Request)" (§4.2.1), so any
+        // 4xx or 5xx refuses; naming another is graded non-strict at most.
+        let other_error = refusal && !ok_status && (400..600).contains(&resp.status);
+        let mut problems = Vec::new();
+        if !ok_status && !other_error {
+            problems.push(format!(
+                "status {} {}",
+                resp.status,
+                bounded_lossy(resp.reason.as_bytes(), 80)
+            ));
+        }
+        // A 101 that breaks §4.2.2 (a wrong Sec-WebSocket-Accept, say) is broken,
+        // not refused: `otherwise` speaks for refusals only.
+        let mut broken_101 = false;
+        if accepted_status && ok_status {
+            let offer = Offer {
+                key: &ctx.key,
+                protocols: &ctx.protocols,
+                extensions: &ctx.extensions,
+            };
+            for p in response_problems(resp, &offer, ctx) {
+                broken_101 = true;
+                problems.push(format!(
+                    "{} ({}: {})",
+                    p.detail,
+                    p.rule.section(),
+                    p.rule.text()
+                ));
+            }
+        }
+        header_problems(&resp.headers, h, &mut problems);
+        // The case's `otherwise` speaks for the optional feature only: a response
+        // that is wrong in itself fails whatever the case says of compression.
+        let broken = !problems.is_empty() && (h.deflate.is_some() || broken_101);
+        let agreed = deflate_answer(h, resp, ctx, &mut problems);
+        if problems.is_empty() && other_error {
+            self.done_loosely(format!(
+                "status {} {}: refused, with another error code than the case names (RFC 6455 §4.2.1: \"an appropriate error code (such as 400 Bad Request)\")",
+                resp.status,
+                bounded_lossy(resp.reason.as_bytes(), 80)
+            ))
+        } else if problems.is_empty() {
+            self.done(true, format!("status {}{agreed}", resp.status))
+        } else if h.deflate.is_some() && (400..600).contains(&resp.status) {
+            // A server may refuse a handshake it cannot serve; for an optional
+            // feature that is the feature missing, not a broken response.
+            self.done(false, problems.join("; "))
+        } else if broken_101 {
+            // Named like the `accepted` branch's, so that a reader (and the
+            // fuzzer's classifier) sees a broken 101, not a refusal.
+            self.done_graded(
+                false,
+                format!("status 101: {}", problems.join("; ")),
+                Grade::Fail,
+            )
+        } else if broken {
+            self.done_graded(false, problems.join("; "), Grade::Fail)
+        } else {
+            self.done(false, problems.join("; "))
+        }
+    }
+
+    /// A data message against the expected one (an echo of the last message sent, or the
+    /// case's payload).
+    fn feed_message(&mut self, ev: &Event, ctx: &Context) -> Progress {
+        match ev {
+            Event::Message {
+                opcode,
+                payload,
+                summary,
+                ..
+            } => {
+                let (want_op, _) = self.want.as_ref().unwrap();
+                if let Some(w) = want_op {
+                    if w != opcode {
+                        return self.done(
+                            false,
+                            format!(
+                                "{} (wrong opcode: {}, expected {})",
+                                ev.describe(),
+                                OpCode(*opcode).name(),
+                                OpCode(*w).name()
+                            ),
+                        );
                     }
                 }
-                if self.alternatives.iter().all(Option::is_none) {
-                    let observed = missed.pop().unwrap_or_else(|| ev.describe());
-                    self.done(false, observed)
-                } else {
-                    Progress::Pending
+                match self.echo_difference(payload, *summary) {
+                    None => self.done(true, ev.describe()),
+                    Some(diff) => self.done(false, format!("{}: {diff}", ev.describe())),
                 }
             }
+            Event::Close {
+                code: Some(1008 | 1009),
+                ..
+            } => self.size_limit(ctx, ev),
+            Event::Close { .. } => self.done(false, ev.describe()),
+            e if e.is_end() => self.done(false, e.describe()),
+            _ => Progress::Pending,
+        }
+    }
+
+    /// A pong against the payload of the ping it answers.
+    fn feed_pong(&self, ev: &Event, ctx: &Context) -> Progress {
+        match ev {
+            Event::Pong(p) => {
+                let want = &self.want.as_ref().unwrap().1.bytes();
+                if p == want {
+                    self.done(true, ev.describe())
+                } else if ctx.probe_pings.contains(p) {
+                    // The answer to an earlier ping of wsspec's: a peer may answer every
+                    // ping or only the latest (RFC 6455 §5.5.3), so it decides nothing.
+                    Progress::Pending
+                } else {
+                    self.done(
+                        false,
+                        format!("{}: {}", ev.describe(), payload_diff(want, p)),
+                    )
+                }
+            }
+            Event::Message { .. } | Event::Close { .. } => self.done(false, ev.describe()),
+            e if e.is_end() => self.done(false, e.describe()),
+            _ => Progress::Pending,
+        }
+    }
+
+    /// A close frame with one of `codes` (any code when empty).
+    fn feed_close(&self, codes: &[u16], ev: &Event) -> Progress {
+        match ev {
+            Event::Close { code, .. } => {
+                if codes.is_empty() || code.is_some_and(|c| codes.contains(&c)) {
+                    self.done(true, ev.describe())
+                } else {
+                    // The MUST is to answer a close with a close (RFC 6455 §5.5.1); the
+                    // code is only "typically" echoed.
+                    self.done_loosely(format!(
+                        "{}: a close frame, with another code than the case names",
+                        ev.describe()
+                    ))
+                }
+            }
+            Event::Message { .. } => self.done(false, ev.describe()),
+            e if e.is_end() => self.done(false, format!("{} without a close frame", e.describe())),
+            _ => Progress::Pending,
+        }
+    }
+
+    /// The peer failing the connection: a close with one of `codes`, or the connection
+    /// ending, and never the answers of a peer that took the input as valid.
+    fn feed_fail(&self, codes: &[u16], codes_not: &[u16], ev: &Event, ctx: &Context) -> Progress {
+        match ev {
+            Event::Close { code, .. } => {
+                let c = code.unwrap_or(1005);
+                if codes.contains(&c) {
+                    self.done(true, ev.describe())
+                } else if codes_not.contains(&c) || ctx.answers_own_close(c) {
+                    self.done(
+                        false,
+                        format!(
+                            "{}: the answer of a peer that took the input as valid",
+                            ev.describe()
+                        ),
+                    )
+                } else if codes.is_empty() {
+                    self.done(true, ev.describe())
+                } else {
+                    self.done_loosely(format!(
+                        "{}: failed the connection, with another code (RFC 6455 §7.1.7: the endpoint SHOULD send \"an appropriate status code\")",
+                        ev.describe()
+                    ))
+                }
+            }
+            Event::Eof | Event::Reset(_) => {
+                self.done(true, format!("{} without a close frame", ev.describe()))
+            }
+            Event::Message { .. } => self.done(
+                false,
+                format!(
+                    "{}: the peer went on instead of failing the connection",
+                    ev.describe()
+                ),
+            ),
+            // A pong to a well-formed ping is not decisive: a peer may answer a ping it
+            // read together with the offending frame before it fails the connection,
+            // and how the bytes were segmented must not decide a verdict. A peer that
+            // ignored the offending input is still caught: it answers and then does not
+            // fail within the timeout.
+            Event::Pong(p) if ctx.probe_pings.contains(p) => Progress::Pending,
+            Event::Pong(_) => self.done(
+                false,
+                format!(
+                    "{}: the peer answered a malformed ping instead of failing the connection",
+                    ev.describe()
+                ),
+            ),
+            Event::Fatal(_) => self.done(false, ev.describe()),
+            _ => Progress::Pending,
+        }
+    }
+
+    /// The first alternative that decides with a match wins; the expectation misses once
+    /// every alternative has missed.
+    fn feed_any(&mut self, ev: &Event, ctx: &Context) -> Progress {
+        let mut missed = Vec::new();
+        for slot in self.alternatives.iter_mut() {
+            if let Some(m) = slot {
+                match m.feed(ev, ctx) {
+                    Progress::Pending => {}
+                    Progress::Done(o) if o.matched => {
+                        return Progress::Done(Outcome {
+                            expected: self.expected_text.clone(),
+                            ..o
+                        });
+                    }
+                    Progress::Done(o) => {
+                        missed.push(o.observed);
+                        *slot = None;
+                    }
+                }
+            }
+        }
+        if self.alternatives.iter().all(Option::is_none) {
+            let observed = missed.pop().unwrap_or_else(|| ev.describe());
+            self.done(false, observed)
+        } else {
+            Progress::Pending
         }
     }
 
@@ -693,10 +706,56 @@ fn response_problems(
         .collect()
 }
 
+/// The response accepts the WebSocket: 101 over HTTP/1.1, a 2xx over an extended CONNECT
+/// (RFC 8441 §5).
+fn accepts(resp: &crate::handshake::Response, ctx: &Context) -> bool {
+    resp.status == 101 || (ctx.extended_connect && (200..300).contains(&resp.status))
+}
+
 /// HTTP statuses that refuse for a size or resource limit: 413 Content Too Large, 431
 /// Request Header Fields Too Large, 503 Service Unavailable (RFC 9110 §15.5.14, RFC 6585
 /// §5, RFC 9110 §15.6.4).
 pub const LIMIT_STATUSES: [u16; 3] = [413, 431, 503];
+
+/// What the response says of permessage-deflate against `deflate = "accepted"` or
+/// `"declined"`: the note for a match (", permessage-deflate agreed (...)"), and a problem
+/// pushed where the answer is not the one expected.
+fn deflate_answer(
+    h: &HandshakeExpect,
+    resp: &crate::handshake::Response,
+    ctx: &Context,
+    problems: &mut Vec<String>,
+) -> String {
+    let mut agreed = String::new();
+    match h.deflate {
+        Some(DeflateExpect::Accepted) => match &ctx.deflate {
+            Some(a) => agreed = format!(", permessage-deflate agreed ({})", a.answer),
+            None if accepts(resp, ctx) => problems
+                .push("permessage-deflate not agreed (no valid permessage-deflate answer)".into()),
+            None => {}
+        },
+        Some(DeflateExpect::Declined) => {
+            let answer = crate::handshake::parse_extension_lines(
+                resp.headers_named("Sec-WebSocket-Extensions"),
+            )
+            .unwrap_or_default();
+            if let Some(e) = answer
+                .iter()
+                .find(|e| e.name.eq_ignore_ascii_case(crate::deflate::negotiate::NAME))
+            {
+                problems.push(format!(
+                    "the server accepted permessage-deflate ({})",
+                    bounded_lossy(crate::deflate::negotiate::describe(e).as_bytes(), 120)
+                ));
+            } else if accepts(resp, ctx) {
+                agreed = ", permessage-deflate declined".into();
+            }
+        }
+        // The client-role expectations judge requests (judge::request).
+        Some(_) | None => {}
+    }
+    agreed
+}
 
 /// A handshake expectation that asks for a refusal: no accepted status is 101.
 fn is_refusal(h: &HandshakeExpect) -> bool {

@@ -28,7 +28,7 @@ use crate::results::{CaseResult, Check};
 use crate::text::clean_line;
 
 /// Longest rule, expectation or behaviour kept in a finding (they are peer-derived in part).
-pub const FINDING_TEXT_MAX: usize = 400;
+pub(crate) const FINDING_TEXT_MAX: usize = 400;
 
 /// What kind of finding, in the order reports list them: failures first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -273,7 +273,7 @@ impl Summary {
 /// Whether a check is a refusal for a limit (DESIGN.md §5). The judge marks such outcomes
 /// (`Check::limit`); results written before the marker existed are recognised by the words
 /// the judge has always used for them. This is the one place that decides it.
-pub fn is_limit(c: &Check) -> bool {
+pub(crate) fn is_limit(c: &Check) -> bool {
     c.limit || c.observed.contains("size limit") || c.observed.contains("refused for a limit")
 }
 
@@ -496,7 +496,7 @@ pub fn group(cases: &[CaseResult]) -> Vec<Finding> {
 }
 
 /// The finding each case belongs to, by case id (for per-case marks in JUnit and HTML).
-pub fn by_case(findings: &[Finding]) -> std::collections::HashMap<&str, &Finding> {
+pub(crate) fn by_case(findings: &[Finding]) -> std::collections::HashMap<&str, &Finding> {
     findings
         .iter()
         .flat_map(|f| f.cases.iter().map(move |id| (id.as_str(), f)))

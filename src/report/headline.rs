@@ -14,7 +14,7 @@ use crate::results::Totals;
 
 /// One class of findings in the headline.
 #[derive(Debug, Clone, Serialize)]
-pub struct ClassTile {
+pub(crate) struct ClassTile {
     /// "must", "should", "limit", "unimplemented", "informational"
     pub class: &'static str,
     /// "MUST findings", "limits", ...
@@ -28,7 +28,7 @@ pub struct ClassTile {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Headline {
+pub(crate) struct Headline {
     /// "pass" when nothing a MUST forbids was seen, "fail" otherwise (page colour).
     pub verdict: &'static str,
     /// The summary in one line: "2 MUST findings (2 cases), 2 SHOULD findings (2 cases), ...".

@@ -19,7 +19,7 @@ use crate::text::clean_line;
 /// Items listed per section before "… and N more".
 pub const LIST_MAX: usize = 200;
 /// Hard cap on the summary's size in bytes (GitHub's limit is 1 MiB).
-pub const SIZE_MAX: usize = 900 * 1024;
+pub(crate) const SIZE_MAX: usize = 900 * 1024;
 const REASON_MAX: usize = 300;
 
 /// Escapes one line of untrusted text for Markdown (GitHub-flavoured), table cells included.
@@ -108,7 +108,7 @@ fn change_list(out: &mut String, title: &str, items: &[Change], r: &RunResults, 
 
 /// The TLS line of text reports: what was negotiated and whether the certificate was
 /// verified, or that the run was plain `ws://`.
-pub fn tls_line(r: &RunResults) -> String {
+pub(crate) fn tls_line(r: &RunResults) -> String {
     escape(&super::view::tls_text(r), 1000)
 }
 

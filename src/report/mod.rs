@@ -44,7 +44,7 @@ pub struct WriteError {
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so an interrupted run
 /// never leaves a half-written report where CI would read it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let err = |e| WriteError {
         path: path.display().to_string(),
         source: e,

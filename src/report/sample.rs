@@ -271,7 +271,7 @@ fn finish(cases: Vec<crate::results::CaseResult>, agent: &str, target: &str) -> 
 }
 
 /// Strings a hostile peer could make wsspec record.
-pub const HOSTILE: &[&str] = &[
+pub(crate) const HOSTILE: &[&str] = &[
     "<script>alert(1)</script>",
     "</textarea><img src=x onerror=alert(2)>",
     "\"'&amp;&",

@@ -159,7 +159,7 @@ pub const IDS_SHOWN: usize = 5;
 
 /// The conformance summary and one block per finding: class, rule, what was expected,
 /// what the peer did, and the cases (the first few, or all with `-v`).
-pub fn findings_section(findings: &[Finding], style: &Style) -> String {
+pub(crate) fn findings_section(findings: &[Finding], style: &Style) -> String {
     let c = style.color;
     let mut out = String::new();
     let _ = writeln!(

@@ -19,34 +19,34 @@ use crate::text::{clean, clean_line};
 use crate::transcript::{Direction, Entry, Transcript};
 
 /// Longest title, requirement or expectation shown.
-pub const TEXT_MAX: usize = 2000;
+pub(crate) const TEXT_MAX: usize = 2000;
 /// Longest peer-controlled string shown (observed, reason, close detail, preview, note).
-pub const PEER_MAX: usize = 1000;
+pub(crate) const PEER_MAX: usize = 1000;
 /// At most this many reasons, checks and violations per case.
 pub const LIST_MAX: usize = 50;
 /// Estimated HTML bytes all transcripts of one page may take.
-pub const TRANSCRIPT_BUDGET: usize = 8 << 20;
+pub(crate) const TRANSCRIPT_BUDGET: usize = 8 << 20;
 
 /// How much of one case's transcript a page shows.
 #[derive(Debug, Clone, Copy)]
-pub struct TranscriptLimits {
+pub(crate) struct TranscriptLimits {
     pub entries: usize,
     /// Bytes of each chunk shown in the hex dump.
     pub chunk_bytes: usize,
 }
 
 /// Non-passing cases: the evidence people read.
-pub const DETAILED: TranscriptLimits = TranscriptLimits {
+pub(crate) const DETAILED: TranscriptLimits = TranscriptLimits {
     entries: 400,
     chunk_bytes: 1024,
 };
 /// Passing cases: enough to see what happened.
-pub const BRIEF: TranscriptLimits = TranscriptLimits {
+pub(crate) const BRIEF: TranscriptLimits = TranscriptLimits {
     entries: 100,
     chunk_bytes: 256,
 };
 
-pub const GRADES: [Grade; 6] = [
+pub(crate) const GRADES: [Grade; 6] = [
     Grade::Pass,
     Grade::NonStrict,
     Grade::Informational,
@@ -57,7 +57,7 @@ pub const GRADES: [Grade; 6] = [
 
 /// The verdicts a report's tables show: `error` only when some case has it, so reports of
 /// ordinary runs keep their shape.
-pub fn grades_shown(t: &Totals) -> Vec<Grade> {
+pub(crate) fn grades_shown(t: &Totals) -> Vec<Grade> {
     GRADES
         .into_iter()
         .filter(|&g| g != Grade::Error || t.error > 0)
@@ -87,7 +87,7 @@ fn count(t: &Totals, g: Grade) -> usize {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct VerdictCount {
+pub(crate) struct VerdictCount {
     pub verdict: &'static str,
     pub label: &'static str,
     pub count: usize,
@@ -95,7 +95,7 @@ pub struct VerdictCount {
 
 /// One segment of a stacked bar, in percent of the bar's width.
 #[derive(Debug, Clone, Serialize)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub verdict: &'static str,
     pub x: String,
     pub w: String,
@@ -103,7 +103,7 @@ pub struct Segment {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct TotalsView {
+pub(crate) struct TotalsView {
     pub total: usize,
     /// "1 case", "973 cases"
     pub cases_text: String,
@@ -168,7 +168,7 @@ impl TotalsView {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckView {
+pub(crate) struct CheckView {
     pub step: usize,
     pub expected: String,
     pub observed: String,
@@ -178,14 +178,14 @@ pub struct CheckView {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ViolationView {
+pub(crate) struct ViolationView {
     pub section: String,
     pub rule: String,
     pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CloseView {
+pub(crate) struct CloseView {
     pub verdict: &'static str,
     pub label: &'static str,
     pub closed_by: String,
@@ -197,7 +197,7 @@ pub struct CloseView {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EntryView {
+pub(crate) struct EntryView {
     /// "bytes", "frame" or "note"
     pub kind: &'static str,
     /// Time since the case started, e.g. "0.283 ms".
@@ -214,7 +214,7 @@ pub struct EntryView {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct TranscriptView {
+pub(crate) struct TranscriptView {
     pub shown: bool,
     /// Why the transcript is not shown (when `shown` is false).
     pub omitted: String,
@@ -225,7 +225,7 @@ pub struct TranscriptView {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct BaselineMark {
+pub(crate) struct BaselineMark {
     /// "regression", "fixed", "known-failure", "new", "unchanged", "changed"
     pub status: String,
     pub label: &'static str,
@@ -233,7 +233,7 @@ pub struct BaselineMark {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CaseView {
+pub(crate) struct CaseView {
     pub id: String,
     pub anchor: String,
     pub title: String,
@@ -264,7 +264,7 @@ pub struct CaseView {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct AreaView {
+pub(crate) struct AreaView {
     pub name: String,
     pub anchor: String,
     pub totals: TotalsView,
@@ -272,7 +272,7 @@ pub struct AreaView {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct LinkItem {
+pub(crate) struct LinkItem {
     pub id: String,
     pub anchor: String,
     pub was: String,
@@ -281,7 +281,7 @@ pub struct LinkItem {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct BaselineView {
+pub(crate) struct BaselineView {
     pub failed: bool,
     pub summary: String,
     pub regressions: Vec<LinkItem>,
@@ -294,13 +294,13 @@ pub struct BaselineView {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct KeyValue {
+pub(crate) struct KeyValue {
     pub key: &'static str,
     pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RunView {
+pub(crate) struct RunView {
     pub agent: String,
     pub target: String,
     /// "http/1.1", "h2" or "h2c".
@@ -329,7 +329,7 @@ pub struct RunView {
 
 /// The TLS details of a run, cleaned for the page.
 #[derive(Debug, Clone, Serialize)]
-pub struct TlsView {
+pub(crate) struct TlsView {
     pub version: String,
     pub cipher_suite: String,
     pub alpn: String,
@@ -381,7 +381,7 @@ impl TlsView {
 }
 
 /// The TLS of a run in one line (cleaned, not escaped), or that it was plain `ws://`.
-pub fn tls_text(r: &RunResults) -> String {
+pub(crate) fn tls_text(r: &RunResults) -> String {
     match &r.tls {
         Some(t) => TlsView::new(t).line(),
         None => "none (plain ws://)".to_owned(),
@@ -390,14 +390,14 @@ pub fn tls_text(r: &RunResults) -> String {
 
 /// A case of a finding, linked to its section of the page.
 #[derive(Debug, Clone, Serialize)]
-pub struct CaseLink {
+pub(crate) struct CaseLink {
     pub id: String,
     pub anchor: String,
 }
 
 /// One finding (see [`super::findings`]), cleaned for the page.
 #[derive(Debug, Clone, Serialize)]
-pub struct FindingView {
+pub(crate) struct FindingView {
     pub number: usize,
     /// "must", "should", "limit", "unimplemented", "informational"
     pub class: &'static str,
@@ -419,13 +419,13 @@ pub struct FindingView {
 }
 
 /// Findings shown on one page; the rest are counted (results.json has them all).
-pub const FINDINGS_MAX: usize = 500;
+pub(crate) const FINDINGS_MAX: usize = 500;
 /// Case links listed per finding.
-pub const FINDING_CASES_MAX: usize = 1000;
+pub(crate) const FINDING_CASES_MAX: usize = 1000;
 /// MUST findings whose details start open.
-pub const FINDINGS_OPEN: usize = 5;
+pub(crate) const FINDINGS_OPEN: usize = 5;
 
-pub fn finding_views(findings: &[super::findings::Finding]) -> (Vec<FindingView>, String) {
+pub(crate) fn finding_views(findings: &[super::findings::Finding]) -> (Vec<FindingView>, String) {
     let views = findings
         .iter()
         .take(FINDINGS_MAX)
@@ -506,7 +506,7 @@ fn party(p: crate::results::Party) -> String {
     .to_owned()
 }
 
-pub fn opcode_name(op: u8) -> String {
+pub(crate) fn opcode_name(op: u8) -> String {
     match op {
         0 => "CONTINUATION".to_owned(),
         1 => "TEXT".to_owned(),
@@ -539,7 +539,7 @@ fn unhex(hex: &str, max: usize) -> (Vec<u8>, bool) {
 }
 
 /// A classic hex dump: offset, 16 bytes in two groups of 8, and their printable ASCII.
-pub fn hex_dump(bytes: &[u8]) -> String {
+pub(crate) fn hex_dump(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() / 16 * 76 + 76);
     for (row, chunk) in bytes.chunks(16).enumerate() {
         s.push_str(&format!("{:04x}  ", row * 16));
@@ -578,7 +578,7 @@ fn dir(d: Direction) -> (&'static str, &'static str) {
 
 /// The estimated HTML size of `t` shown under `lim`, without rendering it (so a page over
 /// budget does not pay for transcripts it leaves out).
-pub fn transcript_cost(t: &Transcript, lim: TranscriptLimits) -> usize {
+pub(crate) fn transcript_cost(t: &Transcript, lim: TranscriptLimits) -> usize {
     let mut cost = 300;
     for e in t.entries.iter().take(lim.entries) {
         cost += 160
@@ -595,7 +595,7 @@ pub fn transcript_cost(t: &Transcript, lim: TranscriptLimits) -> usize {
 }
 
 /// The transcript as shown under `lim`.
-pub fn transcript_view(t: &Transcript, lim: TranscriptLimits) -> TranscriptView {
+pub(crate) fn transcript_view(t: &Transcript, lim: TranscriptLimits) -> TranscriptView {
     let mut entries = Vec::with_capacity(t.entries.len().min(lim.entries));
     for e in t.entries.iter().take(lim.entries) {
         let v = match e {
@@ -732,7 +732,7 @@ fn bounded_list<T, U>(
 }
 
 /// One case without its transcript (the caller decides on that).
-pub fn case_view(c: &CaseResult, cmp: Option<&Comparison>) -> CaseView {
+pub(crate) fn case_view(c: &CaseResult, cmp: Option<&Comparison>) -> CaseView {
     let mut cut = Vec::new();
     let reasons = bounded_list(&c.reasons, |r| clean(r, PEER_MAX), "reasons", &mut cut);
     let checks = bounded_list(
@@ -821,7 +821,7 @@ pub fn case_view(c: &CaseResult, cmp: Option<&Comparison>) -> CaseView {
 /// close only when its connection was established, it asks for the close to be judged, and
 /// wsspec did not end the connection itself once the verdict was decided; a case whose
 /// handshake passed must not read "no connection was established".
-pub fn close_note(c: &CaseResult) -> &'static str {
+pub(crate) fn close_note(c: &CaseResult) -> &'static str {
     let upgraded = c
         .checks
         .iter()
@@ -860,7 +860,7 @@ pub fn group(cases: &[CaseResult]) -> Vec<(&str, Vec<&CaseResult>)> {
 }
 
 /// Cases whose details start open: failures first, at most this many.
-pub const OPEN_MAX: usize = 100;
+pub(crate) const OPEN_MAX: usize = 100;
 
 fn link(ch: &super::baseline::Change) -> LinkItem {
     LinkItem {
@@ -872,7 +872,7 @@ fn link(ch: &super::baseline::Change) -> LinkItem {
     }
 }
 
-pub fn baseline_view(cmp: &Comparison) -> BaselineView {
+pub(crate) fn baseline_view(cmp: &Comparison) -> BaselineView {
     let links = |v: &[super::baseline::Change]| v.iter().map(link).collect::<Vec<_>>();
     BaselineView {
         failed: cmp.failed(),
@@ -887,7 +887,7 @@ pub fn baseline_view(cmp: &Comparison) -> BaselineView {
     }
 }
 
-pub fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
+pub(crate) fn run_view(r: &RunResults, cmp: Option<&Comparison>) -> RunView {
     let mut areas: Vec<AreaView> = group(&r.cases)
         .into_iter()
         .map(|(name, cases)| {

@@ -15,7 +15,7 @@ use crate::handshake::RequestSpec;
 
 /// The most of a handshake response the probe reads: a real server's is well under 1 KiB,
 /// so anything longer is a server that is not answering a WebSocket handshake.
-pub const PROBE_HEAD_MAX: usize = 16 * 1024;
+pub(crate) const PROBE_HEAD_MAX: usize = 16 * 1024;
 /// The largest frame the probe accepts in answer to its 12-byte message.
 const PROBE_FRAME_MAX: u64 = 64 * 1024;
 /// Control frames the probe skips before it calls the peer a flood.

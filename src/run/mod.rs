@@ -4,13 +4,13 @@
 //! one case, and this file schedules many cases at once and keeps their order.
 
 pub mod h2;
-pub mod health;
+pub(crate) mod health;
 pub mod reader;
 pub mod target;
 pub mod test_client;
 pub mod test_server;
 pub mod tls;
-pub mod tls_info;
+pub(crate) mod tls_info;
 pub mod transport;
 pub mod wait;
 pub mod writer;
@@ -146,12 +146,12 @@ pub type Progress = Arc<dyn Fn(&CaseResult) + Send + Sync>;
 /// What the cases in flight may claim together by default. With wsspec's own baseline of a
 /// few MiB this keeps a whole run under 64 MiB of resident memory (README, "Exit codes and
 /// bounds"), whatever the peer sends.
-pub const MEMORY_BUDGET: usize = 40 * 1024 * 1024;
+pub(crate) const MEMORY_BUDGET: usize = 40 * 1024 * 1024;
 /// What any case claims at least: its buffers, transcript and the peer's small messages.
-pub const CASE_BASE_COST: usize = 1024 * 1024;
+pub(crate) const CASE_BASE_COST: usize = 1024 * 1024;
 /// Cases in a row (in completion order) that got not one byte from the peer before the run
 /// calls the peer unresponsive and stops.
-pub const UNRESPONSIVE_AFTER: usize = 8;
+pub(crate) const UNRESPONSIVE_AFTER: usize = 8;
 
 /// A run-wide stop: once triggered (by a signal, `--max-time`, or an unresponsive peer), no
 /// case is launched and the run ends incomplete. The first reason given wins.
@@ -195,7 +195,7 @@ impl Stop {
 /// streamed: generated, framed and checked a window at a time ([`STREAM_COST`]), plus its
 /// list of frame sizes. Echoes of sends not yet expected queue up in the reader's
 /// channel, so a burst of sends (the 1000-message cases) claims what it sent.
-pub fn case_cost(case: &Case) -> usize {
+pub(crate) fn case_cost(case: &Case) -> usize {
     let mut held = 0usize;
     let mut burst = 0usize;
     let mut burst_max = 0usize;
@@ -241,7 +241,7 @@ pub static PEERS_IN_PROCESS: AtomicUsize = AtomicUsize::new(0);
 /// read buffer, the message and the outgoing frame. One 16 MiB echo alone raised the peak
 /// RSS of `wsspec demo` by 17 MiB, but echoes in parallel cost more: with a 2x claim a
 /// whole demo peaked at 66 MiB. 3x runs an 8 or 16 MiB case beside small ones only.
-pub const PEER_IN_PROCESS_FACTOR_EIGHTHS: usize = 24;
+pub(crate) const PEER_IN_PROCESS_FACTOR_EIGHTHS: usize = 24;
 
 /// What a case claims of the memory budget: [`case_cost`], plus the in-process peer's
 /// share when the reference server runs in this process.
@@ -256,7 +256,7 @@ pub fn case_claim(case: &Case) -> usize {
 
 /// What a streamed message holds while it goes out and its echo comes back: the writer's
 /// window, the reader's buffer and piece, and the decoder's buffer.
-pub const STREAM_COST: usize = 512 * 1024;
+pub(crate) const STREAM_COST: usize = 512 * 1024;
 
 fn largest_payload(case: &Case) -> usize {
     case.steps
@@ -273,7 +273,7 @@ fn largest_payload(case: &Case) -> usize {
 
 /// The reader bounds for one case: at least what the case itself sends (the echo of its
 /// largest message must fit), at least 1 MiB, and never above the configured bounds.
-pub fn case_limits(case: &Case, configured: ReadLimits) -> ReadLimits {
+pub(crate) fn case_limits(case: &Case, configured: ReadLimits) -> ReadLimits {
     let need = (largest_payload(case) as u64)
         .saturating_mul(2)
         .max(CASE_BASE_COST as u64);
@@ -405,7 +405,7 @@ fn panicked(case: &Case, payload: Box<dyn std::any::Any + Send>) -> CaseResult {
 /// Runs `cases` against a server at `target`, `cfg.jobs` at a time within
 /// `cfg.memory_budget`. Results come back in the order of `cases`, whatever the parallelism.
 /// A run stopped early (see [`Stop`]) returns what ran, with `incomplete` set.
-pub async fn run_server(
+pub async fn test_server(
     target: &Target,
     cases: Vec<Case>,
     cfg: &RunConfig,

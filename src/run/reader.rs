@@ -83,7 +83,7 @@ pub fn events(limits: &ReadLimits) -> (Sender<Event>, Receiver<Event>) {
     mpsc::channel(limits.max_queued.max(1) + 1)
 }
 
-pub fn to_peer_violation(v: &Violation) -> PeerViolation {
+pub(crate) fn to_peer_violation(v: &Violation) -> PeerViolation {
     PeerViolation {
         section: v.rule.section().to_owned(),
         rule: v.rule.text().to_owned(),
@@ -112,7 +112,7 @@ impl Out<'_> {
     }
 }
 
-pub async fn read_loop<R: AsyncRead + Unpin>(
+pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     mut rd: R,
     tx: Sender<Event>,
     shared: Arc<Shared>,

@@ -106,7 +106,7 @@ pub fn client_config(trust: &Trust) -> Arc<ClientConfig> {
 
 /// The configuration used for `wss://` when the caller gave none: public roots, built once
 /// per process.
-pub fn default_client_config() -> Arc<ClientConfig> {
+pub(crate) fn default_client_config() -> Arc<ClientConfig> {
     static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     DEFAULT
         .get_or_init(|| client_config(&Trust::PublicRoots))

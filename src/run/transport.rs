@@ -19,8 +19,8 @@ use tokio::net::TcpStream;
 
 use super::target::Target;
 
-pub type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
-pub type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+pub(crate) type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+pub(crate) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// One connection to or from a peer.
 pub enum Stream {

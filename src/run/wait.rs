@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::target::Target;
 
 /// Time between two connection attempts.
-pub const POLL: Duration = Duration::from_millis(200);
+pub(crate) const POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError {

@@ -31,7 +31,7 @@ pub struct Pongs {
 }
 
 /// Pongs kept waiting at once; older pings beyond it get no pong of their own.
-pub const PONGS_KEEP: usize = 8;
+pub(crate) const PONGS_KEEP: usize = 8;
 
 impl Pongs {
     /// Called by the reader for every ping it decodes.
@@ -363,7 +363,7 @@ impl Source {
 
 /// How a write went.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteOutcome {
+pub(crate) enum WriteOutcome {
     Written,
     /// The socket refused the bytes (reset, closed).
     Failed(String),
@@ -387,7 +387,7 @@ enum Job {
 }
 
 /// The handle the step interpreter writes through.
-pub struct Writer {
+pub(crate) struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
     /// Set once wsspec wrote its close frame (or shut its side): no pong follows it.
     pub no_more_pongs: Arc<AtomicBool>,

@@ -185,7 +185,7 @@ pub fn ids(patterns: &[&str]) -> BTreeSet<String> {
         .cases()
         .iter()
         // Opt-in cases (deflate.volume) run only when named; no test here runs them. The
-        // h2.* cases run only over HTTP/2 (tests/h2_transport.rs).
+        // h2.* cases run only over HTTP/2 (tests/it/h2_transport.rs).
         .filter(|c| c.role.applies_to(wsspec::case::Role::Server) && !c.opt_in && http1(c))
         .map(|c| c.id.clone())
         .collect()

@@ -1,10 +1,10 @@
 //! Render time and size of the reports. Not run by default:
 //!
 //! ```sh
-//! cargo test --release --test reports_bench -- --ignored --nocapture
+//! cargo test --release --test it reports_bench:: -- --ignored --nocapture
 //! # with a real run too, and the outputs kept for a look in a browser:
 //! WSSPEC_RESULTS=/tmp/r/results.json WSSPEC_SAMPLES=/tmp/samples \
-//!   cargo test --release --test reports_bench -- --ignored --nocapture
+//!   cargo test --release --test it reports_bench:: -- --ignored --nocapture
 //! ```
 
 use std::time::Instant;

@@ -11,7 +11,7 @@
 //! case of each `limits` family ([`run_sampled`]). The lingering server is the one
 //! exception, see its test.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -149,7 +149,7 @@ fn no_cases_selected_is_a_usage_error() {
 }
 
 /// Not a test: the client under test of `exec_runs_the_client_once_per_case`, which runs
-/// this test binary through `--exec` with `--ignored --exact` and WSSPEC_URL set: a
+/// this test binary (`it`) through `--exec` with `--ignored --exact` and WSSPEC_URL set: a
 /// tokio-tungstenite echo client for that one URL. Ignored, so that a plain `cargo test`
 /// neither runs it nor counts it as a passing test.
 #[test]
@@ -181,7 +181,7 @@ fn exec_runs_the_client_once_per_case() {
     let me = std::env::current_exe().unwrap();
     // libtest treats the trailing URL as one more name filter, which matches nothing.
     let cmd = format!(
-        "'{}' exec_echo_client_helper --exact --ignored --quiet --nocapture --test-threads=1 {{url}}",
+        "'{}' client_cli::exec_echo_client_helper --exact --ignored --quiet --nocapture --test-threads=1 {{url}}",
         me.display()
     );
     let t0 = Instant::now();

@@ -2,7 +2,7 @@
 //! protocol; harness clients written with tokio-tungstenite (correct) and with raw tokio
 //! plus wsspec's codec (deliberately broken) drive it. Everything runs on 127.0.0.1.
 
-mod client_harness;
+use crate::client_harness;
 
 use client_harness::{client_cases, tungstenite_harness};
 

@@ -2,7 +2,7 @@
 //! failed, 2 when wsspec could not do its job, with a one-line `wsspec: error:` reason on
 //! stderr; `results.json` written whenever cases ran.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

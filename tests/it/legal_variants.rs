@@ -8,7 +8,7 @@
 //! can fail for the right reason, the variant must show up somewhere as something other
 //! than a pass (a non-strict or informational verdict, or a note) where it is observable.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! that check for that flaw; and with compression switched off every case that needs it
 //! is `unimplemented`, never failed.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

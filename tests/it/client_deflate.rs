@@ -6,7 +6,7 @@
 //! server's `window_bits`), not with `wsspec::deflate::negotiate`, whose judgement of the
 //! answers is what these tests exercise from the other side. Everything runs on 127.0.0.1.
 
-mod client_harness;
+use crate::client_harness;
 
 use client_harness::{client_cases, tungstenite_harness};
 

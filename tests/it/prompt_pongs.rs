@@ -6,7 +6,7 @@
 //! while the case waits, or writes a message in paced fragments. A pong that waits for
 //! the next expectation (how wsspec used to answer) arrives after the whole wait or write.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! does, the run returns within a bound, each case fails with a reason that names what
 //! happened, and what wsspec keeps of the exchange stays bounded.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ fn config(step: Duration) -> RunConfig {
             ..Default::default()
         },
         // These tests study how single cases meet a hostile peer, which the echo probe
-        // would stop before the first case (tests/robust_cli.rs covers the probe).
+        // would stop before the first case (tests/it/robust_cli.rs covers the probe).
         probe_echo: false,
         ..Default::default()
     }

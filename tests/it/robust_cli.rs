@@ -6,7 +6,7 @@
 //! `WSSPEC_BIN` to measure another build of wsspec the same way (the report's
 //! before/after figures).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -252,7 +252,7 @@ fn no_module_crosses_a_wall() {
     }
     assert!(
         breaches.is_empty(),
-        "imports across a wall (see the comments in tests/architecture.rs):\n  {}",
+        "imports across a wall (see the comments in tests/it/architecture.rs):\n  {}",
         breaches.join("\n  ")
     );
 }

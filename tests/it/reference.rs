@@ -14,7 +14,7 @@ async fn every_case_passes_against_the_reference_server_except_documented_deviat
     let suite = Suite::builtin()
         .unwrap()
         .for_role(Role::Server)
-        // h2.* run only over HTTP/2 (tests/h2_transport.rs).
+        // h2.* run only over HTTP/2 (tests/it/h2_transport.rs).
         .select(&[], &["h2"])
         .unwrap();
     let cfg = RunConfig {

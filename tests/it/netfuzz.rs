@@ -613,7 +613,7 @@ fn the_cli_saves_cases_that_wsspec_server_replays() {
     drop(broken);
 }
 
-/// `cargo test --release --test netfuzz soak -- --ignored --nocapture`: many more sequences
+/// `cargo test --release --test it netfuzz::soak -- --ignored --nocapture`: many more sequences
 /// against the reference server, and the rate.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a long soak against the reference server; NETFUZZ_ITERATIONS, NETFUZZ_SEED, NETFUZZ_JOBS"]

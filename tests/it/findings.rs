@@ -1,7 +1,7 @@
 //! Findings on real runs: a peer with one bug that fails hundreds of cases for one reason
 //! yields one finding holding exactly those cases, and every report says so in a few lines.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -33,7 +33,7 @@ async fn utf8_checked_only_at_message_end_is_one_should_finding() {
         ..Default::default()
     })
     .await;
-    // The fail-fast cases, and only they, miss (tests/broken_peers.rs holds them to it).
+    // The fail-fast cases, and only they, miss (tests/it/broken_peers.rs holds them to it).
     let mut fail_fast = ids(&["utf8.fail-fast", "utf8.split.*.early"]);
     // Failing inside one frame, before it ends, is recorded but not graded (RFC 6455 §8.1
     // says nothing of timing within a frame): those cases pass a peer that checks at the end.
