@@ -114,6 +114,7 @@ fn case_format_examples_load() {
             ExpectKind::Handshake(_) => "expect handshake",
             ExpectKind::Message { .. } => "expect message",
             ExpectKind::Pong { .. } => "expect pong",
+            ExpectKind::Ping => "expect ping",
             ExpectKind::Close { .. } => "expect close",
             ExpectKind::Fail { .. } => "expect fail",
             ExpectKind::TcpClosed => "expect tcp_closed",
@@ -158,6 +159,9 @@ fn case_format_examples_load() {
         if !c.close {
             seen.insert("close = false");
         }
+        if !c.pongs {
+            seen.insert("pongs = false");
+        }
     }
     for want in [
         "send handshake",
@@ -172,12 +176,14 @@ fn case_format_examples_load() {
         "expect handshake",
         "expect message",
         "expect pong",
+        "expect ping",
         "expect close",
         "expect fail",
         "expect tcp_closed",
         "expect silence",
         "expect any",
         "close = false",
+        "pongs = false",
     ] {
         assert!(
             seen.contains(want),

@@ -68,6 +68,12 @@ pub struct ClientArgs {
     /// informational.
     #[arg(long = "max-message-size", value_name = "BYTES")]
     max_message_size: Option<u64>,
+    /// How long the heartbeat cases watch an idle connection for the peer's pings, e.g.
+    /// 25s: a peer that pings every 20 s needs more than the short default. Also the wait
+    /// for the peer's keep-alive timeout in the opt-in heartbeat.keepalive cases.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::fuzz::parse_duration)]
+    idle: Duration,
+
     /// Output directory for results (one subdirectory per agent when several run).
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,
@@ -139,6 +145,7 @@ async fn run(args: ClientArgs, cases: Vec<Case>) -> i32 {
             step_timeout: Duration::from_millis(args.timeout),
             strict: args.strict,
             peer_max_message: args.max_message_size,
+            idle: args.idle,
             ..Default::default()
         },
         include: args.cases.clone(),

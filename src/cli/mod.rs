@@ -184,6 +184,12 @@ struct RunArgs {
     /// larger ones refused with close code 1009. Without it, a 1009 is informational.
     #[arg(long = "max-message-size", value_name = "BYTES")]
     max_message_size: Option<u64>,
+    /// How long the heartbeat cases watch an idle connection for the peer's pings, e.g.
+    /// 25s: a peer that pings every 20 s needs more than the short default. Also the wait
+    /// for the peer's keep-alive timeout in the opt-in heartbeat.keepalive cases.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::fuzz::parse_duration)]
+    idle: Duration,
+
     /// Output directory for results.
     #[arg(long, default_value = "wsspec-report")]
     out: PathBuf,

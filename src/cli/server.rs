@@ -183,6 +183,7 @@ pub(super) async fn execute(target: &Target, args: RunArgs, agent: String, tls: 
             headers,
             strict: args.strict,
             peer_max_message: args.max_message_size,
+            idle: args.idle,
             ..Default::default()
         },
         agent,

@@ -280,6 +280,7 @@ fn expect_toml(e: &Expect) -> String {
             }
         }
         ExpectKind::TcpClosed => f.push("expect = \"tcp_closed\"".into()),
+        ExpectKind::Ping => f.push("expect = \"ping\"".into()),
         ExpectKind::Silence { ms } => {
             f.push("expect = \"silence\"".into());
             f.push(format!("ms = {ms}"));
@@ -295,6 +296,9 @@ fn expect_toml(e: &Expect) -> String {
     }
     if e.otherwise != Grade::Fail {
         f.push(format!("otherwise = {}", quote(e.otherwise.as_str())));
+    }
+    if e.idle {
+        f.push("idle = true".into());
     }
     if let Some(t) = e.timeout_ms {
         f.push(format!("timeout_ms = {t}"));

@@ -156,6 +156,7 @@ impl Matcher {
                     self.want.as_ref().unwrap().1.len()
                 )
             }
+            ExpectKind::Ping => "a ping from the peer (a heartbeat)".into(),
             ExpectKind::Close { codes: c } if c.is_empty() => "a close frame".into(),
             ExpectKind::Close { codes: c } => format!("a close frame with code {}", codes(c)),
             ExpectKind::Fail {
@@ -477,6 +478,14 @@ impl Matcher {
                 e if e.is_end() => self.done(false, e.describe()),
                 _ => Progress::Pending,
             },
+            // Data the peer sends on its own does not end the wait; a close or the end of
+            // TCP does: no heartbeat came while the connection lasted.
+            ExpectKind::Ping => match ev {
+                Event::Ping(_) => self.done(true, ev.describe()),
+                Event::Close { .. } => self.done(false, ev.describe()),
+                e if e.is_end() => self.done(false, e.describe()),
+                _ => Progress::Pending,
+            },
             ExpectKind::Close { codes } => match ev {
                 Event::Close { code, .. } => {
                     if codes.is_empty() || code.is_some_and(|c| codes.contains(&c)) {
@@ -743,6 +752,7 @@ mod tests {
             timeout_ms: None,
             note: None,
             implicit: false,
+            idle: false,
         }
     }
 
