@@ -60,8 +60,11 @@ fn ms(us: u64) -> f64 {
 
 /// "0.4 ms", "12 ms", "2.0 s": the gap between two moments of the closing.
 fn gap(from_us: u64, to_us: u64) -> String {
-    let d = to_us.saturating_sub(from_us) as f64 / 1000.0;
-    if d < 10.0 {
+    let us = to_us.saturating_sub(from_us);
+    let d = us as f64 / 1000.0;
+    if us < 100 {
+        format!("{us} µs")
+    } else if d < 10.0 {
         format!("{d:.1} ms")
     } else if d < 1000.0 {
         format!("{d:.0} ms")
