@@ -1,0 +1,368 @@
+//! Heartbeats (RFC 6455 §5.5.2-§5.5.3) and the TCP view of closing (§7.1.1, §5.5.1), each
+//! proved both ways against small loopback servers: a correct peer passes, a peer with the
+//! bug fails, and a legal variant (no heartbeat at all, pongs to the latest ping only, a
+//! flood refused with a close, a keep-alive timeout) is not failed.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use common::{accept_handshake, case, TestServer};
+use wsspec::case::Grade;
+use wsspec::codec::{Decoder, DecoderConfig, Expect, Frame, OpCode};
+use wsspec::results::{Party, RunResults, TcpEnd};
+use wsspec::run::{RunConfig, SessionConfig};
+
+/// How the test server answers wsspec's pings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Pongs {
+    /// Each at once, as most implementations do.
+    Each,
+    /// Only the latest, this long after the first unanswered one (RFC 6455 §5.5.3 allows it).
+    LatestAfter(Duration),
+    /// None: the bug.
+    Never,
+}
+
+/// How the test server ends TCP after the closing handshake.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum TcpAfterClose {
+    Fin,
+    Rst,
+    /// Never: the server leaves TCP open for wsspec to close.
+    Open,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    /// Pings this long after the handshake, once (a heartbeat), and reports the delay to
+    /// wsspec's pong.
+    ping_after: Option<Duration>,
+    /// With no pong this long after its ping, closes with 1011 (a keep-alive timeout).
+    keepalive_timeout: Option<Duration>,
+    pongs: Pongs,
+    /// Refuses a flood: past this many pings, closes with 1008 and ends TCP.
+    flood_limit: Option<usize>,
+    tcp: TcpAfterClose,
+}
+
+impl Default for Peer {
+    fn default() -> Self {
+        Peer {
+            ping_after: None,
+            keepalive_timeout: None,
+            pongs: Pongs::Each,
+            flood_limit: None,
+            tcp: TcpAfterClose::Fin,
+        }
+    }
+}
+
+async fn send(s: &mut TcpStream, f: Frame) -> bool {
+    let bytes = f.encode().expect("the frame encodes");
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), s.write_all(&bytes)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// One connection of the test server: echoes messages, answers pings as `p.pongs` says,
+/// and pings and times out as configured; `delays` gets the time from its ping to the pong.
+async fn serve(mut s: TcpStream, p: Peer, delays: mpsc::UnboundedSender<Duration>) {
+    if !accept_handshake(&mut s).await {
+        return;
+    }
+    let start = Instant::now();
+    let mut dec = Decoder::new(DecoderConfig::new(Expect::Masked));
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pinged = false;
+    let mut ping_sent: Option<Instant> = None;
+    let mut latest: Option<(Vec<u8>, Instant)> = None;
+    let mut pings = 0usize;
+    loop {
+        let mut deadline = start + Duration::from_secs(20);
+        if let (Some(a), false) = (p.ping_after, pinged) {
+            deadline = deadline.min(start + a);
+        }
+        if let (Some(t), Some(at)) = (p.keepalive_timeout, ping_sent) {
+            deadline = deadline.min(at + t);
+        }
+        if let Some((_, at)) = &latest {
+            deadline = deadline.min(*at);
+        }
+        let read = tokio::time::timeout_at(deadline.into(), s.read(&mut buf)).await;
+        let n = match read {
+            Err(_) => {
+                let now = Instant::now();
+                if !pinged && p.ping_after.is_some_and(|a| now >= start + a) {
+                    pinged = true;
+                    ping_sent = Some(now);
+                    if !send(&mut s, Frame::new(OpCode::PING.0, b"beat".to_vec())).await {
+                        return;
+                    }
+                }
+                if let (Some(t), Some(at)) = (p.keepalive_timeout, ping_sent) {
+                    if now >= at + t {
+                        let _ = send(&mut s, Frame::close(Some(1011), b"keepalive timeout")).await;
+                        // Waits for wsspec's close, then closes TCP as a server does.
+                        let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
+                        return;
+                    }
+                }
+                if let Some((payload, at)) = latest.take() {
+                    if now >= at {
+                        if !send(&mut s, Frame::new(OpCode::PONG.0, payload)).await {
+                            return;
+                        }
+                    } else {
+                        latest = Some((payload, at));
+                    }
+                }
+                continue;
+            }
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(n)) => n,
+        };
+        dec.feed(&buf[..n]);
+        while let Ok(Some(df)) = dec.next_frame() {
+            let f = df.frame;
+            match OpCode(f.opcode) {
+                OpCode::PING => {
+                    pings += 1;
+                    if p.flood_limit.is_some_and(|l| pings > l) {
+                        let _ = send(&mut s, Frame::close(Some(1008), b"ping flood")).await;
+                        return;
+                    }
+                    match p.pongs {
+                        Pongs::Each => {
+                            if !send(&mut s, Frame::new(OpCode::PONG.0, f.payload)).await {
+                                return;
+                            }
+                        }
+                        Pongs::LatestAfter(d) => {
+                            let at = latest
+                                .as_ref()
+                                .map_or(Instant::now() + d, |(_, at)| *at);
+                            latest = Some((f.payload, at));
+                        }
+                        Pongs::Never => {}
+                    }
+                }
+                OpCode::PONG => {
+                    if let (Some(at), true) = (ping_sent, f.payload == b"beat") {
+                        let _ = delays.send(at.elapsed());
+                        ping_sent = None;
+                    }
+                }
+                OpCode::TEXT | OpCode::BINARY => {
+                    if !send(&mut s, Frame::new(f.opcode, f.payload)).await {
+                        return;
+                    }
+                }
+                OpCode::CLOSE => {
+                    let code = (f.payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]));
+                    let _ = send(&mut s, Frame::close(code, b"")).await;
+                    match p.tcp {
+                        TcpAfterClose::Fin => {
+                            let _ = s.shutdown().await;
+                            // Reads wsspec's FIN before dropping, so no RST follows.
+                            let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+                                .await;
+                        }
+                        TcpAfterClose::Rst => {
+                            #[allow(deprecated)]
+                            let _ = s.set_linger(Some(Duration::ZERO));
+                        }
+                        TcpAfterClose::Open => {
+                            let _ =
+                                tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+                                    .await;
+                        }
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs the built-in cases matching `ids` against a test server behaving as `p`, with
+/// `--idle` `idle`; returns the results and the delays of wsspec's pongs the server saw.
+async fn run(p: Peer, ids: &[&str], idle: Duration) -> (RunResults, Vec<Duration>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let server = TestServer::start(move |s| serve(s, p, tx.clone())).await;
+    let cfg = RunConfig {
+        session: SessionConfig {
+            step_timeout: Duration::from_millis(1500),
+            idle,
+            ..Default::default()
+        },
+        include: ids.iter().map(|s| s.to_string()).collect(),
+        probe_echo: false,
+        ..Default::default()
+    };
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        common::builtin().test_server(&server.url(), &cfg),
+    )
+    .await
+    .expect("the run ends")
+    .expect("the run takes place");
+    drop(server);
+    let mut delays = Vec::new();
+    while let Ok(d) = rx.try_recv() {
+        delays.push(d);
+    }
+    (r, delays)
+}
+
+fn verdict(r: &RunResults, id: &str) -> Grade {
+    case(r, id).verdict
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heartbeat_is_seen_and_answered_at_once_and_no_heartbeat_is_informational() {
+    let pinger = Peer {
+        ping_after: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let (r, delays) = run(pinger, &["heartbeat.idle.ping"], Duration::from_secs(1)).await;
+    let c = case(&r, "heartbeat.idle.ping");
+    assert_eq!(c.verdict, Grade::Pass, "{:?}", c.reasons);
+    let ping = &c.checks.iter().find(|k| k.expected.contains("a ping")).unwrap();
+    assert!(ping.observed.starts_with("ping with 4 bytes after "), "{}", ping.observed);
+    assert_eq!(delays.len(), 1, "the server got wsspec's pong");
+    assert!(delays[0] < Duration::from_millis(300), "pong after {:?}", delays[0]);
+
+    // The RFC asks for no keep-alive: a silent peer is informational, never a failure.
+    let (r, _) = run(Peer::default(), &["heartbeat.idle.ping"], Duration::from_millis(300)).await;
+    let c = case(&r, "heartbeat.idle.ping");
+    assert_eq!(c.verdict, Grade::Informational, "{:?}", c.reasons);
+    assert!(c.reasons[0].contains("nothing within"), "{:?}", c.reasons);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pongs_to_the_latest_ping_only_pass_and_no_pongs_fail() {
+    let ids = [
+        "heartbeat.pings.latest",
+        "heartbeat.ping-flood",
+        "heartbeat.unsolicited-pongs",
+    ];
+    let (r, _) = run(Peer::default(), &ids, Duration::from_secs(1)).await;
+    for id in ids {
+        assert_eq!(verdict(&r, id), Grade::Pass, "{id}: {:?}", case(&r, id).reasons);
+    }
+    let latest = Peer {
+        pongs: Pongs::LatestAfter(Duration::from_millis(100)),
+        ..Default::default()
+    };
+    let (r, _) = run(latest, &ids, Duration::from_secs(1)).await;
+    for id in ids {
+        assert_eq!(verdict(&r, id), Grade::Pass, "{id}: {:?}", case(&r, id).reasons);
+    }
+    let deaf = Peer {
+        pongs: Pongs::Never,
+        ..Default::default()
+    };
+    let (r, _) = run(deaf, &ids, Duration::from_secs(1)).await;
+    for id in ids {
+        assert_eq!(verdict(&r, id), Grade::Fail, "{id}: {:?}", case(&r, id).reasons);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_refused_with_a_close_is_a_limit_not_a_failure() {
+    let refuser = Peer {
+        flood_limit: Some(100),
+        ..Default::default()
+    };
+    let (r, _) = run(refuser, &["heartbeat.ping-flood"], Duration::from_secs(1)).await;
+    let c = case(&r, "heartbeat.ping-flood");
+    assert_eq!(c.verdict, Grade::Informational, "{:?}", c.reasons);
+    assert!(c.reasons.iter().any(|s| s.contains("close 1008")), "{:?}", c.reasons);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_timeout_is_informational_with_its_time() {
+    let keeper = Peer {
+        ping_after: Some(Duration::from_millis(100)),
+        keepalive_timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let (r, delays) = run(
+        keeper,
+        &["heartbeat.keepalive.unanswered"],
+        Duration::from_secs(1),
+    )
+    .await;
+    assert!(delays.is_empty(), "wsspec answered a ping with pongs = false");
+    let c = case(&r, "heartbeat.keepalive.unanswered");
+    assert_eq!(c.verdict, Grade::Informational, "{:?}", c.reasons);
+    let closed = c.checks.last().unwrap();
+    assert!(closed.matched, "{closed:?}");
+    assert!(closed.observed.starts_with("close 1011"), "{}", closed.observed);
+    // The time from the unanswered ping to the close, about the server's 300 ms.
+    let ms: f64 = closed
+        .observed
+        .rsplit("after ")
+        .next()
+        .and_then(|t| t.trim_end_matches(" ms").parse().ok())
+        .expect("the observed line ends with the time");
+    assert!((250.0..1000.0).contains(&ms), "{}", closed.observed);
+    // The case is opt-in: a run without --cases leaves it out.
+    let selected = common::builtin().select(&[], &[]).unwrap();
+    assert!(selected
+        .cases()
+        .iter()
+        .all(|c| c.id != "heartbeat.keepalive.unanswered"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_close_verdict_records_fin_rst_and_a_server_that_never_closes() {
+    let ids = ["close.server-closes-tcp", "control.ping.empty"];
+    let (r, _) = run(Peer::default(), &ids, Duration::from_secs(1)).await;
+    for id in ids {
+        let close = case(&r, id).close.clone().expect("a close verdict");
+        assert_eq!(close.verdict, Grade::Pass, "{id}: {close:?}");
+        let tcp = close.tcp.expect("the TCP view");
+        assert_eq!(tcp.first, Party::Peer);
+        assert_eq!(tcp.peer_end, Some(TcpEnd::Fin));
+        assert!(tcp.summary.starts_with("server sent FIN "), "{}", tcp.summary);
+        assert!(tcp.summary.contains("after its close frame"), "{}", tcp.summary);
+    }
+
+    let reset = Peer {
+        tcp: TcpAfterClose::Rst,
+        ..Default::default()
+    };
+    let (r, _) = run(reset, &ids, Duration::from_secs(1)).await;
+    let tcp = case(&r, "control.ping.empty").close.clone().unwrap().tcp.unwrap();
+    assert_eq!(tcp.peer_end, Some(TcpEnd::Rst), "{}", tcp.summary);
+    assert!(tcp.summary.starts_with("server reset TCP (RST) "), "{}", tcp.summary);
+
+    // §7.1.1: the server SHOULD close TCP first; one that leaves it open is non-strict.
+    let lingerer = Peer {
+        tcp: TcpAfterClose::Open,
+        ..Default::default()
+    };
+    let (r, _) = run(lingerer, &ids, Duration::from_secs(1)).await;
+    for id in ids {
+        let c = case(&r, id);
+        let close = c.close.clone().expect("a close verdict");
+        assert_eq!(close.verdict, Grade::NonStrict, "{id}: {close:?}");
+        assert_eq!(c.verdict, Grade::NonStrict, "{id}: {:?}", c.reasons);
+        let tcp = close.tcp.unwrap();
+        assert_eq!(tcp.first, Party::Wsspec);
+        assert!(
+            tcp.summary.contains("the server had not closed TCP"),
+            "{}",
+            tcp.summary
+        );
+    }
+}
