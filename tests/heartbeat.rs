@@ -366,3 +366,176 @@ async fn the_close_verdict_records_fin_rst_and_a_server_that_never_closes() {
         );
     }
 }
+
+// ---- client mode: wsspec is the server ----
+
+/// How the test client ends TCP once the closing handshake is under way.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ClientEnd {
+    /// Waits for wsspec's FIN, then closes: what RFC 6455 §7.1.1 asks.
+    Waits,
+    /// Closes right after answering wsspec's close frame (§5.5.1's MAY).
+    AfterClose,
+    /// Sends its own close frame after its first echo and closes TCP at once, before
+    /// wsspec's close frame can arrive: outside the MAY.
+    BeforeServerClose,
+}
+
+/// One runCase connection of a raw client: echoes, answers pings, pings `ping_after`
+/// after the handshake; returns the delay of wsspec's pong to its ping.
+async fn client_case(
+    addr: std::net::SocketAddr,
+    path: &str,
+    ping_after: Option<Duration>,
+    end: ClientEnd,
+) -> Option<Duration> {
+    let mut s = TcpStream::connect(addr).await.ok()?;
+    s.set_nodelay(true).ok()?;
+    let key = wsspec::handshake::generate_key(rand::random());
+    let req = wsspec::handshake::RequestSpec::standard("127.0.0.1", addr.port(), false, path, key);
+    s.write_all(&req.to_bytes()).await.ok()?;
+    let mut head = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let resp = loop {
+        let n = s.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
+        head.extend_from_slice(&chunk[..n]);
+        if let Some(r) = wsspec::handshake::parse_response(&head, 16384).ok()? {
+            break r;
+        }
+    };
+    if resp.status != 101 {
+        return None;
+    }
+    let masked = |mut f: Frame| {
+        f.mask = Some(rand::random());
+        f.encode().unwrap()
+    };
+    let mut dec = Decoder::new(DecoderConfig::new(Expect::Unmasked));
+    dec.feed(&head[resp.head_len..]);
+    let start = Instant::now();
+    let mut ping_sent: Option<Instant> = None;
+    let mut delay = None;
+    loop {
+        while let Ok(Some(df)) = dec.next_frame() {
+            let f = df.frame;
+            match OpCode(f.opcode) {
+                OpCode::PING => s.write_all(&masked(Frame::pong(f.payload))).await.ok()?,
+                OpCode::PONG if f.payload == b"beat" => {
+                    delay = ping_sent.map(|t| t.elapsed());
+                }
+                OpCode::TEXT | OpCode::BINARY => {
+                    s.write_all(&masked(Frame::new(f.opcode, f.payload))).await.ok()?;
+                    if end == ClientEnd::BeforeServerClose {
+                        s.write_all(&masked(Frame::close(Some(1000), b""))).await.ok()?;
+                        let _ = s.shutdown().await;
+                        return delay;
+                    }
+                }
+                OpCode::CLOSE => {
+                    let code = (f.payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]));
+                    s.write_all(&masked(Frame::close(code, b""))).await.ok()?;
+                    if end == ClientEnd::AfterClose {
+                        let _ = s.shutdown().await;
+                        return delay;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let wait = match (ping_after, ping_sent) {
+            (Some(a), None) => (start + a).saturating_duration_since(Instant::now()),
+            _ => Duration::from_secs(10),
+        };
+        match tokio::time::timeout(wait, s.read(&mut chunk)).await {
+            Err(_) => {
+                ping_sent = Some(Instant::now());
+                s.write_all(&masked(Frame::new(OpCode::PING.0, b"beat".to_vec())))
+                    .await
+                    .ok()?;
+            }
+            Ok(Ok(0)) | Ok(Err(_)) => return delay,
+            Ok(Ok(n)) => dec.feed(&chunk[..n]),
+        }
+    }
+}
+
+/// Runs the built-in client-role cases `ids` with one raw client connection each;
+/// returns the results and the delays of wsspec's pongs to the client's pings.
+async fn client_run(
+    ids: &[&str],
+    ping_after: Option<Duration>,
+    end: ClientEnd,
+) -> (RunResults, Vec<Duration>) {
+    let suite = common::builtin().select(ids, &[]).unwrap();
+    let cases: Vec<_> = suite
+        .cases()
+        .iter()
+        .filter(|c| c.role.applies_to(wsspec::case::Role::Client))
+        .cloned()
+        .collect();
+    let mut cfg = wsspec::client_mode::ClientConfig::default();
+    cfg.session.step_timeout = Duration::from_millis(1500);
+    cfg.session.idle = Duration::from_secs(1);
+    let server = wsspec::client_mode::ClientServer::bind("127.0.0.1:0", cases, cfg)
+        .await
+        .unwrap();
+    let mut delays = Vec::new();
+    for n in 1..=server.cases().len() {
+        let path = format!("/runCase?case={n}&agent=raw");
+        let d = tokio::time::timeout(
+            Duration::from_secs(20),
+            client_case(server.addr(), &path, ping_after, end),
+        )
+        .await
+        .expect("the case ends");
+        delays.extend(d);
+        server.settle(Some("raw")).await;
+    }
+    (server.results("raw").expect("results"), delays)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_heartbeat_is_answered_at_once() {
+    let ids = ["heartbeat.idle.ping"];
+    let (r, delays) = client_run(&ids, Some(Duration::from_millis(200)), ClientEnd::Waits).await;
+    let c = case(&r, "heartbeat.idle.ping");
+    assert_eq!(c.verdict, Grade::Pass, "{:?}", c.reasons);
+    assert_eq!(delays.len(), 1);
+    assert!(delays[0] < Duration::from_millis(300), "pong after {:?}", delays[0]);
+    let (r, _) = client_run(&ids, None, ClientEnd::Waits).await;
+    assert_eq!(verdict(&r, "heartbeat.idle.ping"), Grade::Informational);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_closes_tcp_before_the_server_is_graded_as_section_7_1_1_says() {
+    let ids = ["heartbeat.unsolicited-pongs", "control.client.ping.empty"];
+    // Waiting for wsspec's FIN: the server closed first, everything passes.
+    let (r, _) = client_run(&ids, None, ClientEnd::Waits).await;
+    for id in ids {
+        let c = case(&r, id);
+        assert_eq!(c.verdict, Grade::Pass, "{id}: {:?}", c.reasons);
+        let close = c.close.clone().unwrap();
+        assert_eq!(close.verdict, Grade::Pass, "{id}: {close:?}");
+        let tcp = close.tcp.unwrap();
+        assert_eq!(tcp.first, Party::Wsspec, "{}", tcp.summary);
+        assert!(tcp.summary.starts_with("wsspec sent FIN "), "{}", tcp.summary);
+        assert!(tcp.summary.contains("then client sent FIN"), "{}", tcp.summary);
+    }
+    // Closing right after the close frames: allowed by §5.5.1's MAY, reported only.
+    let (r, _) = client_run(&ids, None, ClientEnd::AfterClose).await;
+    for id in ids {
+        let c = case(&r, id);
+        assert_eq!(c.verdict, Grade::Pass, "{id}: {:?}", c.reasons);
+        let close = c.close.clone().unwrap();
+        assert_eq!(close.verdict, Grade::Informational, "{id}: {close:?}");
+        assert_eq!(close.tcp.unwrap().first, Party::Peer);
+    }
+    // Closing TCP with its own close frame, before wsspec's could arrive: the SHOULD of
+    // §7.1.1 is missed, non-strict, not a failure.
+    let (r, _) = client_run(&ids[..1], None, ClientEnd::BeforeServerClose).await;
+    let c = case(&r, "heartbeat.unsolicited-pongs");
+    let close = c.close.clone().unwrap();
+    assert_eq!(close.verdict, Grade::NonStrict, "{close:?}");
+    assert_eq!(c.verdict, Grade::NonStrict, "{:?}", c.reasons);
+}
