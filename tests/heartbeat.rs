@@ -109,7 +109,8 @@ async fn serve(mut s: TcpStream, p: Peer, delays: mpsc::UnboundedSender<Duration
                     if now >= at + t {
                         let _ = send(&mut s, Frame::close(Some(1011), b"keepalive timeout")).await;
                         // Waits for wsspec's close, then closes TCP as a server does.
-                        let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
+                        let _ =
+                            tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
                         return;
                     }
                 }
@@ -144,9 +145,7 @@ async fn serve(mut s: TcpStream, p: Peer, delays: mpsc::UnboundedSender<Duration
                             }
                         }
                         Pongs::LatestAfter(d) => {
-                            let at = latest
-                                .as_ref()
-                                .map_or(Instant::now() + d, |(_, at)| *at);
+                            let at = latest.as_ref().map_or(Instant::now() + d, |(_, at)| *at);
                             latest = Some((f.payload, at));
                         }
                         Pongs::Never => {}
@@ -179,9 +178,8 @@ async fn serve(mut s: TcpStream, p: Peer, delays: mpsc::UnboundedSender<Duration
                             let _ = s.set_linger(Some(Duration::ZERO));
                         }
                         TcpAfterClose::Open => {
-                            let _ =
-                                tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
-                                    .await;
+                            let _ = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+                                .await;
                         }
                     }
                     return;
@@ -235,13 +233,30 @@ async fn a_heartbeat_is_seen_and_answered_at_once_and_no_heartbeat_is_informatio
     let (r, delays) = run(pinger, &["heartbeat.idle.ping"], Duration::from_secs(1)).await;
     let c = case(&r, "heartbeat.idle.ping");
     assert_eq!(c.verdict, Grade::Pass, "{:?}", c.reasons);
-    let ping = &c.checks.iter().find(|k| k.expected.contains("a ping")).unwrap();
-    assert!(ping.observed.starts_with("ping with 4 bytes after "), "{}", ping.observed);
+    let ping = &c
+        .checks
+        .iter()
+        .find(|k| k.expected.contains("a ping"))
+        .unwrap();
+    assert!(
+        ping.observed.starts_with("ping with 4 bytes after "),
+        "{}",
+        ping.observed
+    );
     assert_eq!(delays.len(), 1, "the server got wsspec's pong");
-    assert!(delays[0] < Duration::from_millis(300), "pong after {:?}", delays[0]);
+    assert!(
+        delays[0] < Duration::from_millis(300),
+        "pong after {:?}",
+        delays[0]
+    );
 
     // The RFC asks for no keep-alive: a silent peer is informational, never a failure.
-    let (r, _) = run(Peer::default(), &["heartbeat.idle.ping"], Duration::from_millis(300)).await;
+    let (r, _) = run(
+        Peer::default(),
+        &["heartbeat.idle.ping"],
+        Duration::from_millis(300),
+    )
+    .await;
     let c = case(&r, "heartbeat.idle.ping");
     assert_eq!(c.verdict, Grade::Informational, "{:?}", c.reasons);
     assert!(c.reasons[0].contains("nothing within"), "{:?}", c.reasons);
@@ -256,7 +271,12 @@ async fn pongs_to_the_latest_ping_only_pass_and_no_pongs_fail() {
     ];
     let (r, _) = run(Peer::default(), &ids, Duration::from_secs(1)).await;
     for id in ids {
-        assert_eq!(verdict(&r, id), Grade::Pass, "{id}: {:?}", case(&r, id).reasons);
+        assert_eq!(
+            verdict(&r, id),
+            Grade::Pass,
+            "{id}: {:?}",
+            case(&r, id).reasons
+        );
     }
     let latest = Peer {
         pongs: Pongs::LatestAfter(Duration::from_millis(100)),
@@ -264,7 +284,12 @@ async fn pongs_to_the_latest_ping_only_pass_and_no_pongs_fail() {
     };
     let (r, _) = run(latest, &ids, Duration::from_secs(1)).await;
     for id in ids {
-        assert_eq!(verdict(&r, id), Grade::Pass, "{id}: {:?}", case(&r, id).reasons);
+        assert_eq!(
+            verdict(&r, id),
+            Grade::Pass,
+            "{id}: {:?}",
+            case(&r, id).reasons
+        );
     }
     let deaf = Peer {
         pongs: Pongs::Never,
@@ -272,7 +297,12 @@ async fn pongs_to_the_latest_ping_only_pass_and_no_pongs_fail() {
     };
     let (r, _) = run(deaf, &ids, Duration::from_secs(1)).await;
     for id in ids {
-        assert_eq!(verdict(&r, id), Grade::Fail, "{id}: {:?}", case(&r, id).reasons);
+        assert_eq!(
+            verdict(&r, id),
+            Grade::Fail,
+            "{id}: {:?}",
+            case(&r, id).reasons
+        );
     }
 }
 
@@ -285,7 +315,11 @@ async fn a_flood_refused_with_a_close_is_a_limit_not_a_failure() {
     let (r, _) = run(refuser, &["heartbeat.ping-flood"], Duration::from_secs(1)).await;
     let c = case(&r, "heartbeat.ping-flood");
     assert_eq!(c.verdict, Grade::Informational, "{:?}", c.reasons);
-    assert!(c.reasons.iter().any(|s| s.contains("close 1008")), "{:?}", c.reasons);
+    assert!(
+        c.reasons.iter().any(|s| s.contains("close 1008")),
+        "{:?}",
+        c.reasons
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,12 +335,19 @@ async fn a_keep_alive_timeout_is_informational_with_its_time() {
         Duration::from_secs(1),
     )
     .await;
-    assert!(delays.is_empty(), "wsspec answered a ping with pongs = false");
+    assert!(
+        delays.is_empty(),
+        "wsspec answered a ping with pongs = false"
+    );
     let c = case(&r, "heartbeat.keepalive.unanswered");
     assert_eq!(c.verdict, Grade::Informational, "{:?}", c.reasons);
     let closed = c.checks.last().unwrap();
     assert!(closed.matched, "{closed:?}");
-    assert!(closed.observed.starts_with("close 1011"), "{}", closed.observed);
+    assert!(
+        closed.observed.starts_with("close 1011"),
+        "{}",
+        closed.observed
+    );
     // The time from the unanswered ping to the close, about the server's 300 ms.
     let ms: f64 = closed
         .observed
@@ -333,8 +374,16 @@ async fn the_close_verdict_records_fin_rst_and_a_server_that_never_closes() {
         let tcp = close.tcp.expect("the TCP view");
         assert_eq!(tcp.first, Party::Peer);
         assert_eq!(tcp.peer_end, Some(TcpEnd::Fin));
-        assert!(tcp.summary.starts_with("server sent FIN "), "{}", tcp.summary);
-        assert!(tcp.summary.contains("after its close frame"), "{}", tcp.summary);
+        assert!(
+            tcp.summary.starts_with("server sent FIN "),
+            "{}",
+            tcp.summary
+        );
+        assert!(
+            tcp.summary.contains("after its close frame"),
+            "{}",
+            tcp.summary
+        );
     }
 
     let reset = Peer {
@@ -342,9 +391,18 @@ async fn the_close_verdict_records_fin_rst_and_a_server_that_never_closes() {
         ..Default::default()
     };
     let (r, _) = run(reset, &ids, Duration::from_secs(1)).await;
-    let tcp = case(&r, "control.ping.empty").close.clone().unwrap().tcp.unwrap();
+    let tcp = case(&r, "control.ping.empty")
+        .close
+        .clone()
+        .unwrap()
+        .tcp
+        .unwrap();
     assert_eq!(tcp.peer_end, Some(TcpEnd::Rst), "{}", tcp.summary);
-    assert!(tcp.summary.starts_with("server reset TCP (RST) "), "{}", tcp.summary);
+    assert!(
+        tcp.summary.starts_with("server reset TCP (RST) "),
+        "{}",
+        tcp.summary
+    );
 
     // §7.1.1: the server SHOULD close TCP first; one that leaves it open is non-strict.
     let lingerer = Peer {
@@ -424,9 +482,13 @@ async fn client_case(
                     delay = ping_sent.map(|t| t.elapsed());
                 }
                 OpCode::TEXT | OpCode::BINARY => {
-                    s.write_all(&masked(Frame::new(f.opcode, f.payload))).await.ok()?;
+                    s.write_all(&masked(Frame::new(f.opcode, f.payload)))
+                        .await
+                        .ok()?;
                     if end == ClientEnd::BeforeServerClose {
-                        s.write_all(&masked(Frame::close(Some(1000), b""))).await.ok()?;
+                        s.write_all(&masked(Frame::close(Some(1000), b"")))
+                            .await
+                            .ok()?;
                         let _ = s.shutdown().await;
                         return delay;
                     }
@@ -502,7 +564,11 @@ async fn a_client_heartbeat_is_answered_at_once() {
     let c = case(&r, "heartbeat.idle.ping");
     assert_eq!(c.verdict, Grade::Pass, "{:?}", c.reasons);
     assert_eq!(delays.len(), 1);
-    assert!(delays[0] < Duration::from_millis(300), "pong after {:?}", delays[0]);
+    assert!(
+        delays[0] < Duration::from_millis(300),
+        "pong after {:?}",
+        delays[0]
+    );
     let (r, _) = client_run(&ids, None, ClientEnd::Waits).await;
     assert_eq!(verdict(&r, "heartbeat.idle.ping"), Grade::Informational);
 }
@@ -519,8 +585,16 @@ async fn a_client_that_closes_tcp_before_the_server_is_graded_as_section_7_1_1_s
         assert_eq!(close.verdict, Grade::Pass, "{id}: {close:?}");
         let tcp = close.tcp.unwrap();
         assert_eq!(tcp.first, Party::Wsspec, "{}", tcp.summary);
-        assert!(tcp.summary.starts_with("wsspec sent FIN "), "{}", tcp.summary);
-        assert!(tcp.summary.contains("then client sent FIN"), "{}", tcp.summary);
+        assert!(
+            tcp.summary.starts_with("wsspec sent FIN "),
+            "{}",
+            tcp.summary
+        );
+        assert!(
+            tcp.summary.contains("then client sent FIN"),
+            "{}",
+            tcp.summary
+        );
     }
     // Closing right after the close frames: allowed by §5.5.1's MAY, reported only.
     let (r, _) = client_run(&ids, None, ClientEnd::AfterClose).await;

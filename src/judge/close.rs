@@ -155,28 +155,36 @@ pub fn judge_close(f: &CloseFacts) -> CloseResult {
     };
     let clean = f.wsspec_sent.is_some() && f.peer_sent.is_some();
     let view = tcp_view(&f.times, f.peer_is_client);
-    // The wire order decides who closed TCP first when both ends were seen; the
-    // interpreter's bookkeeping (who it noticed first) only when they were not.
+    // Whether the peer closed TCP while wsspec still waited for it (the interpreter's
+    // bookkeeping), or before wsspec's own FIN on the wire (a client that did not wait).
     let tcp = match (f.times.peer_first(), f.tcp_closed_by) {
         (Some(true), _) => Party::Peer,
-        (Some(false), _) => Party::Wsspec,
-        (None, t) => t.unwrap_or(Party::Nobody),
+        (_, t) => t.unwrap_or(Party::Nobody),
     };
+    let client_first = f.peer_is_client && f.times.peer_first() == Some(true);
     let (verdict, detail) = if f.aborted {
         (
             Grade::Pass,
             "wsspec ended the connection after the case was decided".to_owned(),
         )
-    } else if clean && tcp == Party::Peer && f.peer_is_client {
+    } else if clean && client_first {
         // RFC 6455 §5.5.1: the client "SHOULD wait for the server to close the connection
         // but MAY close the connection at any time after sending and receiving a Close
         // message"; §7.1.1: it "SHOULD wait for a TCP Close from the server". Closing
-        // before wsspec's close frame was even written is outside the MAY.
+        // before wsspec's close frame was even written is outside the MAY, unless the
+        // client was failing the connection (a failure the case expected, or a close
+        // code other than 1000, 1001 or none), which §7.1.7 lets it end with TCP.
         let before_close = match (f.times.peer_end, f.times.wsspec_close_frame_us) {
             (Some((_, p)), Some(w)) => p < w,
             _ => false,
         };
-        if before_close {
+        let failing = f.failure_expected || !matches!(f.peer_sent, Some(None | Some(1000 | 1001)));
+        if before_close && failing {
+            (
+                Grade::Informational,
+                "the client failed the connection and closed TCP at once, before wsspec's close frame: RFC 6455 §7.1.7 lets an endpoint failing the connection close TCP".to_owned(),
+            )
+        } else if before_close {
             (
                 Grade::NonStrict,
                 "the client closed TCP before wsspec's close frame was written, so before it could receive it; a client SHOULD wait for a TCP Close from the server (RFC 6455 §7.1.1) and MAY close only after sending and receiving a Close message (§5.5.1)".to_owned(),
@@ -365,6 +373,10 @@ mod tests {
         };
         let r = judge_close(&clean_client(before));
         assert_eq!(r.verdict, Grade::NonStrict);
+        // A client failing the connection (close 1002) may end TCP at once (§7.1.7).
+        let mut failing = clean_client(before);
+        failing.peer_sent = Some(Some(1002));
+        assert_eq!(judge_close(&failing).verdict, Grade::Informational);
         assert!(r
             .tcp
             .unwrap()
