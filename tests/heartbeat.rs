@@ -201,13 +201,13 @@ async fn run(p: Peer, ids: &[&str], idle: Duration) -> (RunResults, Vec<Duration
             idle,
             ..Default::default()
         },
-        include: ids.iter().map(|s| s.to_string()).collect(),
         probe_echo: false,
         ..Default::default()
     };
+    let suite = common::builtin().select(ids, &[]).unwrap();
     let r = tokio::time::timeout(
         Duration::from_secs(60),
-        common::builtin().test_server(&server.url(), &cfg),
+        suite.test_server(&server.url(), &cfg),
     )
     .await
     .expect("the run ends")
