@@ -410,19 +410,23 @@ async fn the_close_verdict_records_fin_rst_and_a_server_that_never_closes() {
         ..Default::default()
     };
     let (r, _) = run(lingerer, &ids, Duration::from_secs(1)).await;
-    for id in ids {
-        let c = case(&r, id);
-        let close = c.close.clone().expect("a close verdict");
-        assert_eq!(close.verdict, Grade::NonStrict, "{id}: {close:?}");
-        assert_eq!(c.verdict, Grade::NonStrict, "{id}: {:?}", c.reasons);
-        let tcp = close.tcp.unwrap();
-        assert_eq!(tcp.first, Party::Wsspec);
-        assert!(
-            tcp.summary.contains("the server had not closed TCP"),
-            "{}",
-            tcp.summary
-        );
-    }
+    // The SHOULD case misses its tcp_closed expectation (and stops there).
+    let c = case(&r, "close.server-closes-tcp");
+    assert_eq!(c.verdict, Grade::NonStrict, "{:?}", c.reasons);
+    // Any other case: its close verdict says it, softened as a SHOULD.
+    let c = case(&r, "control.ping.empty");
+    let close = c.close.clone().expect("a close verdict");
+    assert_eq!(close.verdict, Grade::NonStrict, "{close:?}");
+    assert_eq!(c.verdict, Grade::NonStrict, "{:?}", c.reasons);
+    let tcp = close.tcp.unwrap();
+    assert_eq!(tcp.first, Party::Wsspec);
+    // The server closes only when wsspec's FIN comes, after the step timeout.
+    assert!(
+        tcp.summary
+            .starts_with("wsspec sent FIN 1.5 s after its close frame; then server sent FIN"),
+        "{}",
+        tcp.summary
+    );
 }
 
 // ---- client mode: wsspec is the server ----
