@@ -600,14 +600,15 @@ async fn a_client_that_closes_tcp_before_the_server_is_graded_as_section_7_1_1_s
             tcp.summary
         );
     }
-    // Closing right after the close frames: allowed by §5.5.1's MAY, reported only.
+    // Closing right after the close frames: allowed by §5.5.1's MAY; whether its FIN
+    // overtakes wsspec's is a race, so it is never graded.
     let (r, _) = client_run(&ids, None, ClientEnd::AfterClose).await;
     for id in ids {
         let c = case(&r, id);
         assert_eq!(c.verdict, Grade::Pass, "{id}: {:?}", c.reasons);
         let close = c.close.clone().unwrap();
-        assert_eq!(close.verdict, Grade::Informational, "{id}: {close:?}");
-        assert_eq!(close.tcp.unwrap().first, Party::Peer);
+        assert_eq!(close.verdict, Grade::Pass, "{id}: {close:?}");
+        assert_eq!(close.tcp.unwrap().peer_end, Some(TcpEnd::Fin));
     }
     // Closing TCP with its own close frame, before wsspec's could arrive: the SHOULD of
     // §7.1.1 is missed, non-strict, not a failure.
