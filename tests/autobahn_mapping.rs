@@ -121,7 +121,9 @@ fn the_volume_family_runs_only_when_named() {
     let default = select(cases.clone(), &[], &[]);
     assert_eq!(volume(&default), 0);
     // The only other opt-in case: the keep-alive timeout (its waits are --idle long).
-    let keepalive = cases.iter().filter(|c| c.id == "heartbeat.keepalive.unanswered");
+    let keepalive = cases
+        .iter()
+        .filter(|c| c.id == "heartbeat.keepalive.unanswered");
     assert!(default.len() + all_volume + keepalive.count() == cases.len());
     let named = select(
         cases.clone(),
