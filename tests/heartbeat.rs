@@ -157,10 +157,10 @@ async fn serve(mut s: TcpStream, p: Peer, delays: mpsc::UnboundedSender<Duration
                         ping_sent = None;
                     }
                 }
-                OpCode::TEXT | OpCode::BINARY => {
-                    if !send(&mut s, Frame::new(f.opcode, f.payload)).await {
-                        return;
-                    }
+                OpCode::TEXT | OpCode::BINARY
+                    if !send(&mut s, Frame::new(f.opcode, f.payload.clone())).await =>
+                {
+                    return;
                 }
                 OpCode::CLOSE => {
                     let code = (f.payload.len() >= 2)
