@@ -438,9 +438,6 @@ enum ClientEnd {
     Waits,
     /// Closes right after answering wsspec's close frame (§5.5.1's MAY).
     AfterClose,
-    /// Sends its own close frame after its first echo and closes TCP at once, before
-    /// wsspec's close frame can arrive: outside the MAY.
-    BeforeServerClose,
 }
 
 /// One runCase connection of a raw client: echoes, answers pings, pings `ping_after`
@@ -489,13 +486,6 @@ async fn client_case(
                     s.write_all(&masked(Frame::new(f.opcode, f.payload)))
                         .await
                         .ok()?;
-                    if end == ClientEnd::BeforeServerClose {
-                        s.write_all(&masked(Frame::close(Some(1000), b"")))
-                            .await
-                            .ok()?;
-                        let _ = s.shutdown().await;
-                        return delay;
-                    }
                 }
                 OpCode::CLOSE => {
                     let code = (f.payload.len() >= 2)
@@ -578,7 +568,7 @@ async fn a_client_heartbeat_is_answered_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_closes_tcp_before_the_server_is_graded_as_section_7_1_1_says() {
+async fn a_client_that_waits_for_the_server_s_fin_or_uses_the_may_passes() {
     let ids = ["heartbeat.unsolicited-pongs", "control.client.ping.empty"];
     // Waiting for wsspec's FIN: the server closed first, everything passes.
     let (r, _) = client_run(&ids, None, ClientEnd::Waits).await;
@@ -610,11 +600,7 @@ async fn a_client_that_closes_tcp_before_the_server_is_graded_as_section_7_1_1_s
         assert_eq!(close.verdict, Grade::Pass, "{id}: {close:?}");
         assert_eq!(close.tcp.unwrap().peer_end, Some(TcpEnd::Fin));
     }
-    // Closing TCP with its own close frame, before wsspec's could arrive: the SHOULD of
-    // §7.1.1 is missed, non-strict, not a failure.
-    let (r, _) = client_run(&ids[..1], None, ClientEnd::BeforeServerClose).await;
-    let c = case(&r, "heartbeat.unsolicited-pongs");
-    let close = c.close.clone().unwrap();
-    assert_eq!(close.verdict, Grade::NonStrict, "{close:?}");
-    assert_eq!(c.verdict, Grade::NonStrict, "{:?}", c.reasons);
+    // A client that closes TCP before wsspec's close frame was even written (non-strict,
+    // outside §5.5.1's MAY) is judged in judge::close's unit tests: here wsspec's close
+    // follows the last echo too closely for a client to overtake it on purpose.
 }
