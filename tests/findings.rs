@@ -39,6 +39,8 @@ async fn utf8_checked_only_at_message_end_is_one_should_finding() {
     // says nothing of timing within a frame): those cases pass a peer that checks at the end.
     fail_fast.retain(|id| !id.starts_with("utf8.fail-fast.within-frame."));
     assert!(fail_fast.len() > 200, "{}", fail_fast.len());
+    // The echo server sends no heartbeat: the idle-ping case is informational whatever.
+    fail_fast.insert("heartbeat.idle.ping".to_owned());
     assert_eq!(not_passed(&r), fail_fast);
 
     let f = findings::group(&r.cases);
