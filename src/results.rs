@@ -316,6 +316,48 @@ pub struct CloseResult {
     /// Who closed TCP first.
     pub tcp_closed_by: Party,
     pub detail: String,
+    /// The TCP view of the end: FIN or RST, and when, relative to the close frames
+    /// (absent in results written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpView>,
+}
+
+/// How one side ended its TCP connection, as wsspec saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TcpEnd {
+    /// An orderly close: a zero read.
+    Fin,
+    /// A reset: ECONNRESET (or a broken pipe) on a read or a write.
+    Rst,
+}
+
+impl TcpEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpEnd::Fin => "FIN",
+            TcpEnd::Rst => "RST",
+        }
+    }
+}
+
+/// The TCP view of closing (RFC 6455 §7.1.1, §7.1.7), as a packet capture shows it: who
+/// closed TCP first, whether by FIN or RST, and when, in milliseconds since the case
+/// started, next to the close frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TcpView {
+    /// Who ended TCP first on the wire (Nobody: both sides still open when wsspec stopped).
+    pub first: Party,
+    /// How the peer's side ended; None: it was still open when wsspec stopped reading.
+    pub peer_end: Option<TcpEnd>,
+    pub peer_end_ms: Option<f64>,
+    /// When wsspec shut its write side (FIN).
+    pub wsspec_fin_ms: Option<f64>,
+    pub peer_close_frame_ms: Option<f64>,
+    pub wsspec_close_frame_ms: Option<f64>,
+    /// One line, e.g. "server sent FIN 0.4 ms after its close frame; then wsspec sent FIN
+    /// 0.1 ms after the server's close frame".
+    pub summary: String,
 }
 
 /// The TLS session of a `wss://` run, as seen on one connection made after the reachability

@@ -89,6 +89,12 @@ impl Transcript {
         self.start.elapsed().as_micros() as u64
     }
 
+    /// Microseconds since the case started, on the transcript's clock (the TCP view of the
+    /// closing is stamped with it, so its times line up with the entries).
+    pub fn now_us(&self) -> u64 {
+        self.now()
+    }
+
     fn push(&mut self, e: Entry) {
         if self.entries.len() < ENTRIES_KEEP {
             self.entries.push(e);

@@ -73,6 +73,7 @@ struct RawCase {
     timeout_ms: Option<u64>,
     close: Option<bool>,
     opt_in: Option<bool>,
+    pongs: Option<bool>,
     run_check: Option<RunCheck>,
     /// Known deviations of named implementations: implementation -> explanation.
     #[serde(default)]
@@ -270,6 +271,7 @@ fn parse_case(name: &str, src: &str, spanned: Spanned<RawCase>) -> Result<Vec<Ca
             close: rc.close.unwrap_or(true),
             opt_in: rc.opt_in.unwrap_or(false),
             run_check: rc.run_check,
+            pongs: rc.pongs.unwrap_or(true),
             steps,
             origin: format!("{name}:{case_line}"),
             deviations: rc.deviations.clone().into_iter().collect(),
@@ -592,6 +594,7 @@ pub(super) fn default_handshake_expect() -> Step {
         timeout_ms: None,
         note: None,
         implicit: true,
+        idle: false,
     })
 }
 

@@ -102,6 +102,10 @@ pub struct Case {
     pub opt_in: bool,
     /// A check over every connection of the run (client mode), judged with this case.
     pub run_check: Option<RunCheck>,
+    /// Whether wsspec answers the peer's pings (RFC 6455 §5.5.2). Only a case about the
+    /// peer's keep-alive turns it off, to see what the peer does when its pings go
+    /// unanswered; everywhere else wsspec is a conforming endpoint.
+    pub pongs: bool,
     pub steps: Vec<Step>,
     /// Where the case came from, for error messages and reports: `file:line`.
     pub origin: String,
@@ -338,6 +342,9 @@ pub struct Expect {
     /// Added by wsspec rather than written in the case (the implicit opening handshake):
     /// judged at MUST level whatever the case's level, since every case depends on it.
     pub implicit: bool,
+    /// Waits `--idle` (how long an idle connection is watched for heartbeats) instead of
+    /// the step timeout, unless `timeout_ms` is given; a `ping` expectation always does.
+    pub idle: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -351,6 +358,10 @@ pub enum ExpectKind {
     },
     /// A pong. `payload: None` means the payload of the last ping wsspec sent.
     Pong { payload: Option<Payload> },
+    /// A ping from the peer, with any payload: a heartbeat on an idle connection (RFC 6455
+    /// §5.5.2 lets a ping serve "as a keepalive"). wsspec answers it as always, unless
+    /// the case turned its pongs off.
+    Ping,
     /// A close frame, with a code in `codes` when given.
     Close { codes: Vec<u16> },
     /// The peer fails the connection (RFC 6455 §7.1.7): a close frame or a dropped TCP

@@ -589,6 +589,16 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
         Some(Value::String(s)) => Some(s),
         Some(_) => return Err(StepError::new(format!("{field}.note"), "note is a string")),
     };
+    let idle = match t.remove("idle") {
+        None => false,
+        Some(Value::Boolean(b)) => b,
+        Some(_) => {
+            return Err(StepError::new(
+                format!("{field}.idle"),
+                "idle is true or false",
+            ))
+        }
+    };
     let kind_name = t
         .get("expect")
         .and_then(Value::as_str)
@@ -628,6 +638,16 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
             let p: P = typed(t, field)?;
             ExpectKind::Pong { payload: p.payload }
         }
+        "ping" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct P {
+                #[allow(dead_code)]
+                expect: String,
+            }
+            let _: P = typed(t, field)?;
+            ExpectKind::Ping
+        }
         "close" | "fail" => close_expect(&kind_name, t, field)?,
         "tcp_closed" => {
             #[derive(Deserialize)]
@@ -657,7 +677,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
         other => {
             return Err(StepError::new(
                 format!("{field}.expect"),
-                format!("unknown expectation {other:?}; expected handshake, message, pong, close, fail, tcp_closed, silence or any"),
+                format!("unknown expectation {other:?}; expected handshake, message, pong, ping, close, fail, tcp_closed, silence or any"),
             ))
         }
     };
@@ -675,6 +695,7 @@ fn parse_expect(mut t: Table, field: &str) -> R<Expect> {
         timeout_ms,
         note,
         implicit: false,
+        idle,
     })
 }
 
@@ -768,7 +789,10 @@ fn any_of(mut t: Table, field: &str) -> R<Vec<Expect>> {
         let alt = parse_expect(it.clone(), &f)?;
         if matches!(
             alt.kind,
-            ExpectKind::Any(_) | ExpectKind::Silence { .. } | ExpectKind::Handshake(_)
+            ExpectKind::Any(_)
+                | ExpectKind::Silence { .. }
+                | ExpectKind::Handshake(_)
+                | ExpectKind::Ping
         ) {
             return Err(StepError::new(
                 format!("{f}.expect"),

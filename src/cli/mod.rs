@@ -191,6 +191,11 @@ struct CaseArgs {
     /// List every case in the terminal, not only those that did not pass.
     #[arg(long, short)]
     verbose: bool,
+    /// How long the heartbeat cases watch an idle connection for the peer's pings, e.g.
+    /// 25s: a peer that pings every 20 s needs more than the short default. Also the wait
+    /// for the peer's keep-alive timeout in the opt-in heartbeat.keepalive cases.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::fuzz::parse_duration)]
+    idle: Duration,
 }
 
 impl CaseArgs {
@@ -248,6 +253,7 @@ impl CaseArgs {
         SessionConfig {
             strict: self.strict,
             peer_max_message: self.max_message_size,
+            idle: self.idle,
             ..session(self.timeout, tls, headers)
         }
     }

@@ -331,7 +331,7 @@ impl Inner {
             .timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(self.cfg.session.step_timeout);
-        crate::run::test_server::case_timeout(case, step)
+        crate::run::test_server::case_timeout(case, step, self.cfg.session.idle)
     }
 
     async fn settle(&self, agent: Option<&str>) {

@@ -149,6 +149,7 @@ fn expect(kind: ExpectKind) -> Expect {
         timeout_ms: None,
         note: None,
         implicit: false,
+        idle: false,
     }
 }
 

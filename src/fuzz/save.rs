@@ -283,6 +283,7 @@ fn expect_toml(e: &Expect) -> String {
             }
         }
         ExpectKind::TcpClosed => f.push("expect = \"tcp_closed\"".into()),
+        ExpectKind::Ping => f.push("expect = \"ping\"".into()),
         ExpectKind::Silence { ms } => {
             f.push("expect = \"silence\"".into());
             f.push(format!("ms = {ms}"));
@@ -298,6 +299,9 @@ fn expect_toml(e: &Expect) -> String {
     }
     if e.otherwise != Grade::Fail {
         f.push(format!("otherwise = {}", quote(e.otherwise.as_str())));
+    }
+    if e.idle {
+        f.push("idle = true".into());
     }
     if let Some(t) = e.timeout_ms {
         f.push(format!("timeout_ms = {t}"));
@@ -410,6 +414,7 @@ pub fn case(meta: &CaseMeta, plan: &Plan) -> Result<Case, CaseError> {
         timeout_ms: None,
         close: plan.close,
         opt_in: false,
+        pongs: true,
         run_check: None,
         steps,
         origin: format!("{file}:{line}"),

@@ -160,6 +160,7 @@ impl Matcher {
                     self.want.as_ref().unwrap().1.len()
                 )
             }
+            ExpectKind::Ping => "a ping from the peer (a heartbeat)".into(),
             ExpectKind::Close { codes: c } if c.is_empty() => "a close frame".into(),
             ExpectKind::Close { codes: c } => format!("a close frame with code {}", codes(c)),
             ExpectKind::Fail {
@@ -296,6 +297,14 @@ impl Matcher {
             ExpectKind::Handshake(h) => self.feed_handshake(h, ev, ctx),
             ExpectKind::Message { .. } => self.feed_message(ev, ctx),
             ExpectKind::Pong { .. } => self.feed_pong(ev, ctx),
+            // Data the peer sends on its own does not end the wait; a close or the end of
+            // TCP does: no heartbeat came while the connection lasted.
+            ExpectKind::Ping => match ev {
+                Event::Ping(_) => self.done(true, ev.describe()),
+                Event::Close { .. } => self.done(false, ev.describe()),
+                e if e.is_end() => self.done(false, e.describe()),
+                _ => Progress::Pending,
+            },
             ExpectKind::Close { codes } => self.feed_close(codes, ev),
             ExpectKind::Fail { codes, codes_not } => self.feed_fail(codes, codes_not, ev, ctx),
             ExpectKind::TcpClosed => match ev {
@@ -855,6 +864,7 @@ mod tests {
             timeout_ms: None,
             note: None,
             implicit: false,
+            idle: false,
         }
     }
 

@@ -195,6 +195,7 @@ mod tests {
                 timeout_ms: None,
                 note: None,
                 implicit: false,
+                idle: false,
             },
             h,
         )

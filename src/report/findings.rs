@@ -1049,6 +1049,7 @@ mod tests {
             wsspec_code: Some(1000),
             tcp_closed_by: Party::Wsspec,
             detail: "wsspec sent a close frame and got none back; an endpoint MUST answer a close frame with one (RFC 6455 §5.5.1)".into(),
+            tcp: None,
         });
         // --strict: the case failed on a non-strict miss.
         let mut b = case(

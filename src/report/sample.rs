@@ -233,6 +233,7 @@ pub fn synthetic(n: usize, agent: &str, seed: u64) -> RunResults {
                 wsspec_code: Some(1000),
                 tcp_closed_by: Party::Peer,
                 detail: "closing handshake completed and the peer closed TCP".into(),
+                tcp: None,
             }),
             duration_ms: 0.4 + (i % 13) as f64 * 0.37,
             bytes_sent: 180,

@@ -194,6 +194,9 @@ pub(crate) struct CloseView {
     pub wsspec_code: String,
     pub tcp_closed_by: String,
     pub detail: String,
+    /// The TCP view in one line ("server sent FIN 0.4 ms after its close frame"); empty
+    /// for results written before it was recorded.
+    pub tcp: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -802,6 +805,11 @@ pub(crate) fn case_view(c: &CaseResult, cmp: Option<&Comparison>) -> CaseView {
                 .unwrap_or_else(|| "none".into()),
             tcp_closed_by: party(k.tcp_closed_by),
             detail: clean(&k.detail, PEER_MAX),
+            tcp: k
+                .tcp
+                .as_ref()
+                .map(|v| clean(&v.summary, PEER_MAX))
+                .unwrap_or_default(),
         }),
         close_note: if c.close.is_some() {
             String::new()

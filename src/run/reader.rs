@@ -19,7 +19,9 @@ use crate::codec::{
 use crate::deflate::negotiate::{self, Agreement};
 use crate::deflate::{Decompressor, Endpoint, Flow, InflateError, TAIL};
 use crate::handshake::{parse_extension_lines, parse_response, ExtensionOffer};
+use crate::judge::close::TcpTimes;
 use crate::judge::{Event, PeerViolation};
+use crate::results::TcpEnd;
 use crate::transcript::{Direction, Transcript};
 
 /// Bounds on what wsspec keeps of the peer's output.
@@ -60,6 +62,9 @@ pub struct Shared {
     /// The session runs over an HTTP/2 extended CONNECT (RFC 8441): a 2xx response opens
     /// the WebSocket connection, as 101 does over HTTP/1.1.
     pub extended_connect: std::sync::atomic::AtomicBool,
+    /// When the closing happened on the wire (the TCP view), stamped by the reader and
+    /// the writer as it happens.
+    pub tcp: Mutex<TcpTimes>,
 }
 
 impl Shared {
@@ -72,7 +77,45 @@ impl Shared {
             agreed: Mutex::new(None),
             pongs: Pongs::default(),
             extended_connect: std::sync::atomic::AtomicBool::new(false),
+            tcp: Mutex::new(TcpTimes::default()),
         }
+    }
+
+    /// Stamps a moment of the closing with the transcript's clock, and notes it in the
+    /// transcript when `note` is given.
+    pub fn stamp(&self, note: Option<String>, f: impl FnOnce(&mut TcpTimes, u64)) {
+        let at = {
+            let mut t = self
+                .transcript
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(n) = note {
+                t.note(n);
+            }
+            t.now_us()
+        };
+        f(
+            &mut self
+                .tcp
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            at,
+        );
+    }
+
+    /// The peer's end of TCP as a read saw it: a zero read is FIN, an error a reset.
+    pub fn peer_tcp_end(&self, error: Option<&std::io::Error>) {
+        let (how, note) = match error {
+            None => (
+                TcpEnd::Fin,
+                "TCP: the peer closed its side (FIN, a zero read)".to_owned(),
+            ),
+            Some(e) => (
+                TcpEnd::Rst,
+                format!("TCP: the connection was reset (RST) on a read: {e}"),
+            ),
+        };
+        self.stamp(Some(note), |t, at| t.peer_ended(how, at));
     }
 }
 
@@ -140,11 +183,13 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                 } else if let Some(f) = &frames {
                     f.eof(&out);
                 }
+                shared.peer_tcp_end(None);
                 let _ = out.send(Event::Eof);
                 return;
             }
             Ok(n) => n,
             Err(e) => {
+                shared.peer_tcp_end(Some(&e));
                 let _ = out.send(Event::Reset(e.to_string()));
                 return;
             }
@@ -654,6 +699,9 @@ impl FrameStage {
                 0xA => Event::Pong(f.payload),
                 0x8 => {
                     self.peer_closed = true;
+                    out.shared.stamp(None, |t, at| {
+                        t.peer_close_frame_us.get_or_insert(at);
+                    });
                     let info = crate::codec::parse_close_payload(&f.payload);
                     Event::Close {
                         code: info.code,

@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 
 use super::reader::{FrameStage, Out, ReadLimits, Shared};
 use super::test_server::{
-    build_frames, case_timeout, closing_handshake, compressor, drain, expect_step, record, result,
-    write_step, AbortOnDrop, SessionConfig, State,
+    answer_pings, build_frames, case_timeout, closing_handshake, compressor, drain, expect_step,
+    record, result, write_step, AbortOnDrop, SessionConfig, State,
 };
 use super::writer::{Built, Writer};
 use crate::case::{Case, ExpectKind, HandshakeSpec, Send, Step};
@@ -137,8 +137,9 @@ pub async fn run_case_as_server(
         .timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(cfg.step_timeout);
-    let limit = case_timeout(case, step_timeout);
+    let limit = case_timeout(case, step_timeout, cfg.idle);
     let mut st = State::new(started, false);
+    st.idle = cfg.idle;
     // The client's declared limit (`--max-message-size`) grades a 1009 as in server mode.
     st.ctx.peer_limit = cfg.peer_max_message;
     let handshake_key = conn
@@ -214,6 +215,7 @@ async fn drive(
         ..
     } = conn;
     let (rd, wr) = stream.split();
+    answer_pings(case, st);
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
     let (tx, mut rx) = super::reader::events(&cfg.limits);
     let responded = Arc::new(AtomicU8::new(NOT_YET));
@@ -434,11 +436,13 @@ async fn client_read_loop<R: AsyncRead + Unpin>(
         let n = match rd.read(&mut buf).await {
             Ok(0) => {
                 frames.eof(&out);
+                shared.peer_tcp_end(None);
                 let _ = out.send(Event::Eof);
                 return;
             }
             Ok(n) => n,
             Err(e) => {
+                shared.peer_tcp_end(Some(&e));
                 let _ = out.send(Event::Reset(e.to_string()));
                 return;
             }

@@ -43,7 +43,14 @@ pub struct SessionConfig {
     pub peer_max_message: Option<u64>,
     /// HTTP/1.1 (one TCP connection per case) or HTTP/2 (one extended CONNECT stream).
     pub transport: super::transport::Transport,
+    /// How long an idle connection is watched for the peer's heartbeat pings (`--idle`):
+    /// the wait of `ping` expectations and of those marked `idle`. Short by default so
+    /// the heartbeat cases cost a whole run little; a peer pinging every 20 s needs more.
+    pub idle: Duration,
 }
+
+/// The default `--idle`.
+pub const DEFAULT_IDLE: Duration = Duration::from_millis(1000);
 
 impl Default for SessionConfig {
     fn default() -> Self {
@@ -56,6 +63,7 @@ impl Default for SessionConfig {
             strict: false,
             peer_max_message: None,
             transport: super::transport::Transport::Http1,
+            idle: DEFAULT_IDLE,
         }
     }
 }
@@ -88,6 +96,8 @@ pub(super) struct State {
     pub(super) skip_rest: bool,
     /// Where the case's time went, filled in as it runs.
     pub(super) timings: Timings,
+    /// The wait of `ping` and `idle` expectations (`SessionConfig::idle`).
+    pub(super) idle: Duration,
 }
 
 impl State {
@@ -111,6 +121,7 @@ impl State {
             compressor: None,
             skip_rest: false,
             timings: Timings::default(),
+            idle: DEFAULT_IDLE,
         }
     }
 
@@ -146,6 +157,14 @@ impl State {
         }
     }
 
+    /// Stamps wsspec's first close frame for the TCP view (well formed or not: it is the
+    /// close frame the peer sees on the wire).
+    pub(super) fn close_frame_out(&self) {
+        self.shared.stamp(None, |t, at| {
+            t.wsspec_close_frame_us.get_or_insert(at);
+        });
+    }
+
     pub(super) fn violation(&mut self, v: PeerViolation) {
         if self.violations.len() < VIOLATIONS_KEEP {
             self.violations.push(v);
@@ -159,19 +178,28 @@ pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// How long a case may take as a whole: a step timeout per step plus its waits.
-pub fn case_timeout(case: &Case, step_timeout: Duration) -> Duration {
+/// How long a case may take as a whole: a step timeout per step plus its waits (an
+/// expectation's own timeout, or `idle` for heartbeat waits).
+pub fn case_timeout(case: &Case, step_timeout: Duration, idle: Duration) -> Duration {
+    let idle_ms = idle.as_millis() as u64;
     let waits: u64 = case
         .runs()
         .map(|(_, s)| match s {
             Step::Wait { ms } => *ms,
-            Step::Expect(e) => e.timeout_ms.unwrap_or(0),
+            Step::Expect(e) => e
+                .timeout_ms
+                .unwrap_or(if waits_idle(e) { idle_ms } else { 0 }),
             Step::Send(_, w) => w.pause_ms.saturating_mul(64),
             Step::Repeat { .. } => 0,
         })
         .sum();
     let runs = case.runs().count() as u32;
     step_timeout * (runs + 3) + Duration::from_millis(waits)
+}
+
+/// Whether an expectation waits `--idle` rather than the step timeout.
+pub(super) fn waits_idle(e: &crate::case::Expect) -> bool {
+    e.timeout_ms.is_none() && (e.idle || matches!(e.kind, ExpectKind::Ping))
 }
 
 /// Runs one case against `target` and judges it.
@@ -181,8 +209,9 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         .timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(cfg.step_timeout);
-    let case_timeout = case_timeout(case, step_timeout);
+    let case_timeout = case_timeout(case, step_timeout, cfg.idle);
     let mut st = State::new(started, true);
+    st.idle = cfg.idle;
     st.ctx.peer_limit = cfg.peer_max_message;
     let outcome = tokio::time::timeout(
         case_timeout,
@@ -201,7 +230,12 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
 }
 
 /// Judges a finished case.
-pub(super) fn result(case: &Case, st: State, started: Instant, strict: bool) -> CaseResult {
+pub(super) fn result(case: &Case, mut st: State, started: Instant, strict: bool) -> CaseResult {
+    st.close.times = *st
+        .shared
+        .tcp
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let close = if st.established && case.close && !st.aborted {
         Some(judge_close(&st.close))
     } else {
@@ -282,6 +316,7 @@ async fn drive(
             return;
         }
     };
+    answer_pings(case, st);
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
     let (tx, mut rx) = super::reader::events(&cfg.limits);
     let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
@@ -314,6 +349,15 @@ async fn drive(
         st.timings.close_ms += ms(started.elapsed());
     }
     drain(&mut rx, st);
+}
+
+/// Sets whether wsspec answers the peer's pings in this case (`pongs = false` turns it off
+/// to watch the peer's keep-alive), before the reader sees the first one.
+pub(super) fn answer_pings(case: &Case, st: &State) {
+    if !case.pongs {
+        st.shared.pongs.set_answering(false);
+        st.note("wsspec leaves the peer's pings unanswered in this case (pongs = false), to see what its keep-alive does");
+    }
 }
 
 /// Queues the bytes of a send step and writes them unless the step holds them back.
@@ -378,21 +422,31 @@ pub(super) async fn expect_step(
     // after a fragment sent anyway) is met at once.
     let mut matcher = Matcher::new(expect, &st.ctx);
     let peer_ended = st.close.peer_sent.is_some() || st.close.tcp_closed_by == Some(Party::Peer);
-    if matches!(expect.kind, ExpectKind::Fail { .. }) && st.close.failure_expected && peer_ended {
+    // The grade of a `fail` expectation, or of the first `fail` alternative of an `any`.
+    let fail_grade = match &expect.kind {
+        ExpectKind::Fail { .. } => Some(expect.grade),
+        ExpectKind::Any(alts) => alts
+            .iter()
+            .find(|a| matches!(a.kind, ExpectKind::Fail { .. }))
+            .map(|a| a.grade),
+        _ => None,
+    };
+    if let (Some(grade), true, true) = (fail_grade, st.close.failure_expected, peer_ended) {
         let outcome = crate::judge::Outcome {
             limit: false,
             matched: true,
-            grade: expect.grade,
+            grade,
             expected: matcher.expected().to_owned(),
             observed: "the peer had already failed the connection".into(),
         };
         record(st, i, expect.implicit, outcome);
         return;
     }
-    let limit = matcher
-        .timeout_ms()
-        .map(Duration::from_millis)
-        .unwrap_or(step_timeout);
+    let limit = match matcher.timeout_ms() {
+        Some(ms) => Duration::from_millis(ms),
+        None if waits_idle(expect) => st.idle,
+        None => step_timeout,
+    };
     let t0 = Instant::now();
     let deadline = tokio::time::Instant::now() + limit;
     let outcome = loop {
@@ -411,6 +465,15 @@ pub(super) async fn expect_step(
             }
         }
     };
+    let mut outcome = outcome;
+    if outcome.matched && waits_idle(expect) {
+        // What a heartbeat case is about: how long the peer took.
+        outcome.observed = format!(
+            "{} after {:.0} ms",
+            outcome.observed,
+            t0.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     if let ExpectKind::Handshake(_) = expect.kind {
         if outcome.matched && st.close.tcp_closed_by.is_none() {
             st.established = outcome.observed.starts_with("status 101")
@@ -512,6 +575,7 @@ pub(super) async fn observe(ev: &Event, wr: &Writer, st: &mut State, t: Duration
                 let mut f = Frame::close(reply, b"");
                 f.mask = st.mask_key(MaskSpec::Auto);
                 st.close.wsspec_sent = Some(reply.unwrap_or(1005));
+                st.close_frame_out();
                 st.close.wsspec_first = false;
                 wr.no_more_pongs.store(true, Ordering::SeqCst);
                 send_frame(wr, st, &f, t).await;
@@ -658,6 +722,7 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Built {
                 st.ctx.probe_pings.push(payload.clone());
             }
             if fs.opcode == OpCode::CLOSE.0 {
+                st.close_frame_out();
                 st.ctx.closes_sent.push(if payload.len() >= 2 {
                     u16::from_be_bytes([payload[0], payload[1]])
                 } else {
@@ -890,6 +955,7 @@ pub(super) async fn closing_handshake(
         let mut f = Frame::close(Some(1000), b"");
         f.mask = st.mask_key(MaskSpec::Auto);
         st.close.wsspec_sent = Some(1000);
+        st.close_frame_out();
         st.close.wsspec_first = st.close.peer_sent.is_none();
         wr.no_more_pongs.store(true, Ordering::SeqCst);
         send_frame(wr, st, &f, t).await;
@@ -921,5 +987,22 @@ pub(super) async fn closing_handshake(
     if st.close.tcp_closed_by.is_none() {
         st.close.tcp_closed_by = Some(Party::Wsspec);
         wr.shutdown().await;
+        watch_peer_end(rx, st, TCP_END_WATCH.min(t)).await;
+    }
+}
+
+/// How long wsspec keeps reading after its own FIN, only to see the peer's FIN or RST for
+/// the TCP view: a peer that answers a FIN does so at once, and no verdict waits on it.
+pub const TCP_END_WATCH: Duration = Duration::from_millis(100);
+
+/// Reads until the peer's side of TCP ends or `limit` passes (the reader stamps the end).
+async fn watch_peer_end(rx: &mut mpsc::Receiver<Event>, st: &mut State, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        match ev {
+            Event::Violation(v) => st.violation(v),
+            e if e.is_end() => break,
+            _ => {}
+        }
     }
 }

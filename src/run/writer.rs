@@ -28,6 +28,8 @@ use crate::transcript::Direction;
 pub struct Pongs {
     queue: Mutex<VecDeque<Vec<u8>>>,
     notify: Notify,
+    /// Set by a case with `pongs = false`: the peer's pings go unanswered.
+    silent: AtomicBool,
 }
 
 /// Pongs kept waiting at once; older pings beyond it get no pong of their own.
@@ -36,6 +38,9 @@ pub(crate) const PONGS_KEEP: usize = 8;
 impl Pongs {
     /// Called by the reader for every ping it decodes.
     pub fn ping(&self, payload: Vec<u8>) {
+        if self.silent.load(Ordering::SeqCst) {
+            return;
+        }
         {
             let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             if q.len() == PONGS_KEEP {
@@ -44,6 +49,11 @@ impl Pongs {
             q.push_back(payload);
         }
         self.notify.notify_one();
+    }
+
+    /// Whether pings get their pongs (they do unless a case turns them off).
+    pub fn set_answering(&self, answer: bool) {
+        self.silent.store(!answer, Ordering::SeqCst);
     }
 
     fn pending(&self) -> bool {
@@ -484,6 +494,12 @@ impl WriterTask {
                     }
                     Some(Job::Shutdown { done }) => {
                         if !self.broken {
+                            self.shared.stamp(
+                                Some("TCP: wsspec shut its side (FIN)".into()),
+                                |t, at| {
+                                    t.wsspec_fin_us.get_or_insert(at);
+                                },
+                            );
                             let _ = tokio::time::timeout(self.timeout, self.wr.shutdown()).await;
                         }
                         self.broken = true;
@@ -535,7 +551,22 @@ impl WriterTask {
                     .fetch_add(piece.len() as u64, Ordering::Relaxed);
                 return WriteOutcome::Written;
             }
-            Ok(Err(e)) => WriteOutcome::Failed(e.to_string()),
+            Ok(Err(e)) => {
+                // A reset reaches wsspec on a write as ECONNRESET, or as EPIPE once the
+                // kernel has taken it: the peer's side ended by RST.
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                ) {
+                    self.shared.stamp(
+                        Some(format!(
+                            "TCP: the connection was reset (RST) on a write: {e}"
+                        )),
+                        |t, at| t.peer_ended(crate::results::TcpEnd::Rst, at),
+                    );
+                }
+                WriteOutcome::Failed(e.to_string())
+            }
             Err(_) => WriteOutcome::Stalled(timeout),
         };
         self.broken = true;

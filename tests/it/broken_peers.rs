@@ -122,8 +122,12 @@ async fn run_with(bugs: Flaws, include: &[&str], exclude: &[&str], opts: Opts) -
         },
         ..Default::default()
     };
+    // The echo server sends no heartbeat, whatever its flaws: heartbeat.idle.ping would be
+    // informational in every run here (tests/heartbeat.rs covers it both ways).
+    let mut exclude = exclude.to_vec();
+    exclude.push("heartbeat.idle.ping");
     let suite = common::builtin()
-        .select(include, exclude)
+        .select(include, &exclude)
         .expect("patterns parse");
     tokio::time::timeout(
         // Generous: with the UTF-8 stress test of Autobahn 6.x the suite has some 1300
@@ -187,7 +191,8 @@ fn assert_reason(r: &RunResults, id: &str, needle: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn correct_server_passes_every_case() {
     let r = run_all(Flaws::default()).await;
-    assert_eq!(r.cases.len(), ids(&[]).len());
+    // Every case but heartbeat.idle.ping, which run_with leaves out.
+    assert_eq!(r.cases.len(), ids(&[]).len() - 1);
     let not_passed: BTreeSet<String> = r
         .cases
         .iter()
@@ -689,6 +694,10 @@ fn answered_pings() -> BTreeSet<String> {
         // Autobahn 2.10-2.11 and 5.19-5.20.
         "control.ping.burst",
         "fragmentation.pings-inside",
+        // The heartbeat cases that want a pong (a flood's latest ping too).
+        "heartbeat.unsolicited-pongs",
+        "heartbeat.pings.latest",
+        "heartbeat.ping-flood",
     ])
 }
 
@@ -699,7 +708,7 @@ async fn missing_pongs_fail_the_ping_cases() {
         ..Default::default()
     })
     .await;
-    assert_eq!(answered_pings().len(), 19);
+    assert_eq!(answered_pings().len(), 22);
     assert_failed_exactly(&r, &answered_pings(), "no_pong");
     assert_reason(&r, "control.ping.text", "timed out");
 }
@@ -1017,8 +1026,12 @@ async fn unanswered_close_fails_every_case_wsspec_closes() {
     // miss costs what each case's level says: close.server-closes-tcp is a SHOULD case,
     // close.echo-code a MAY case, handshake.origin and control.pong.unsolicited.* INFO
     // cases.
-    let closed = ids_where(|c| establishes(c) && c.close && !expects_failure(c));
+    let mut closed = ids_where(|c| establishes(c) && c.close && !expects_failure(c));
     assert!(closed.contains("handshake.valid") && closed.contains("control.ping.sequence"));
+    // A flood the server answered: the failure its `any` allows did not happen, so the
+    // unanswered close counts (heartbeat.idle.ping is left out of these runs).
+    closed.insert("heartbeat.ping-flood".into());
+    closed.remove("heartbeat.idle.ping");
     let expected = Expected::misses(&closed).within(&ran(&r));
     assert_eq!(expected.non_strict, set(&["close.server-closes-tcp"]));
     assert_eq!(

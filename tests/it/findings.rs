@@ -28,11 +28,14 @@ fn not_passed(r: &RunResults) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn utf8_checked_only_at_message_end_is_one_should_finding() {
-    let r = run(Flaws {
+    let mut r = run(Flaws {
         utf8_check_at_end_only: true,
         ..Default::default()
     })
     .await;
+    // The echo server sends no heartbeat, whatever its flaws: that informational case is
+    // another finding, left out here.
+    r.cases.retain(|c| c.id != "heartbeat.idle.ping");
     // The fail-fast cases, and only they, miss (tests/it/broken_peers.rs holds them to it).
     let mut fail_fast = ids(&["utf8.fail-fast", "utf8.split.*.early"]);
     // Failing inside one frame, before it ends, is recorded but not graded (RFC 6455 §8.1

@@ -68,6 +68,9 @@ async fn every_case_passes_over_tls_against_the_reference_server_except_document
         let documented = case.deviations.iter().any(|(who, _)| who == IMPLEMENTATION);
         match (documented, result.verdict) {
             (false, Grade::Pass) => {}
+            // tokio-tungstenite sends no keep-alive pings: the heartbeat cases that wait
+            // for one are informational (INFO level), never failures.
+            (false, Grade::Informational) if case.id.starts_with("heartbeat.") => {}
             // A documented refusal the case allows (a frame written with the request) is
             // graded unimplemented: it still occurs.
             (true, Grade::Fail | Grade::NonStrict | Grade::Unimplemented) => {}
