@@ -279,7 +279,7 @@ fn exec_without_url_reads_the_env_and_a_lingering_client_is_not_waited_out() {
     let out = tmp("exec-env");
     let me = std::env::current_exe().unwrap();
     let cmd = format!(
-        "'{}' exec_echo_client_helper --exact --ignored --quiet --nocapture --test-threads=1; sleep 29.8642",
+        "'{}' client_cli::exec_echo_client_helper --exact --ignored --quiet --nocapture --test-threads=1; sleep 29.8642",
         me.display()
     );
     let t0 = Instant::now();
