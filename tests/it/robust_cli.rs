@@ -560,7 +560,12 @@ async fn signals_write_incomplete_reports_and_exit_2() {
 /// --max-time stops the run the same way.
 #[test]
 fn max_time_ends_the_run_incomplete() {
-    let o = run_wsspec("max-time", &["demo", "--max-time", "1s"], None);
+    // One job: the whole demo takes seconds, not the ~1.5 s a fast machine needs at 16.
+    let o = run_wsspec(
+        "max-time",
+        &["demo", "--jobs", "1", "--max-time", "1s"],
+        None,
+    );
     assert!(o.took < BOUND);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("--max-time"), "{}", o.stderr);
