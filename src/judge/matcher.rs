@@ -504,15 +504,14 @@ impl Matcher {
                 let want = &self.want.as_ref().unwrap().1.bytes();
                 if p == want {
                     self.done(true, ev.describe())
-                } else if ctx.probe_pings.contains(p) {
-                    // The answer to an earlier ping of wsspec's: a peer may answer every
-                    // ping or only the latest (RFC 6455 §5.5.3), so it decides nothing.
-                    Progress::Pending
                 } else {
-                    self.done(
-                        false,
-                        format!("{}: {}", ev.describe(), payload_diff(want, p)),
-                    )
+                    // The answer to an earlier ping of wsspec's (a peer may answer every
+                    // ping or only the latest), or an unsolicited pong ("A Pong frame MAY
+                    // be sent unsolicited", RFC 6455 §5.5.3; a peer may even send one back
+                    // for wsspec's): neither answers this ping, so neither decides. The
+                    // ping is missed only if its pong never comes, and the timeout's
+                    // observation lists the pongs that came instead.
+                    Progress::Pending
                 }
             }
             Event::Message { .. } | Event::Close { .. } => self.done(false, ev.describe()),
@@ -1210,8 +1209,39 @@ mod tests {
             graded(decide(&e, &ctx, &[early, latest])),
             (true, Grade::Pass)
         );
+        // A pong to a ping never sent is unsolicited: it answers nothing, so the ping is
+        // missed at the timeout, and the observation names what came instead.
         let never = Event::Pong(b"payload-5".to_vec());
-        assert_eq!(graded(decide(&e, &ctx, &[never])), (false, Grade::Fail));
+        let mut m = Matcher::new(&e, &ctx);
+        assert!(matches!(m.feed(&never, &ctx), Progress::Pending));
+        let o = m.timeout(100);
+        assert_eq!((o.matched, o.grade), (false, Grade::Fail));
+        assert!(o.observed.contains("pong"), "{}", o.observed);
+    }
+
+    /// RFC 6455 §5.5.3: "A Pong frame MAY be sent unsolicited." A peer that sends one back
+    /// for wsspec's unsolicited pong (Autobahn 2.9) and then answers the ping passes; one
+    /// whose only pong carries the wrong payload misses the ping.
+    #[test]
+    fn an_unsolicited_pong_before_the_answer_is_skipped() {
+        let ctx = Context {
+            probe_pings: vec![b"solicited".to_vec()],
+            ..Context::default()
+        };
+        let e = expect(ExpectKind::Pong {
+            payload: Some(Payload::Text("solicited".into())),
+        });
+        let unsolicited = Event::Pong(b"unsolicited".to_vec());
+        let answer = Event::Pong(b"solicited".to_vec());
+        assert_eq!(
+            graded(decide(&e, &ctx, &[unsolicited.clone(), answer])),
+            (true, Grade::Pass)
+        );
+        let mut m = Matcher::new(&e, &ctx);
+        assert!(matches!(m.feed(&unsolicited, &ctx), Progress::Pending));
+        assert_eq!(m.timeout(100).grade, Grade::Fail);
+        // A close before the answer still misses it.
+        assert!(!graded(decide(&e, &ctx, &[unsolicited, close(1000)])).0);
     }
 
     #[test]
@@ -1224,7 +1254,9 @@ mod tests {
         let good = Event::Pong(b"abc".to_vec());
         assert_eq!(graded(decide(&e, &ctx, &[good])), (true, Grade::Pass));
         let bad = Event::Pong(b"abd".to_vec());
-        assert_eq!(graded(decide(&e, &ctx, &[bad])), (false, Grade::Fail));
+        let mut m = Matcher::new(&e, &ctx);
+        assert!(matches!(m.feed(&bad, &ctx), Progress::Pending));
+        assert_eq!(m.timeout(100).grade, Grade::Fail);
         let e = expect(ExpectKind::Pong {
             payload: Some(Payload::Text("x".into())),
         });

@@ -721,22 +721,25 @@ async fn wrong_pong_payloads_fail_the_ping_cases() {
     })
     .await;
     assert_failed_exactly(&r, &answered_pings(), "wrong_pong_payload");
-    assert_reason(&r, "control.ping.text", "byte 0 is 0x49, expected 0x48");
+    // A pong with another payload answers no ping (it may be unsolicited, RFC 6455
+    // §5.5.3), so the ping is missed at the timeout, and the reason names the pong seen.
+    assert_reason(&r, "control.ping.text", "timed out");
+    assert_reason(&r, "control.ping.text", "pong");
 }
 
+/// A legal variant: answering an unsolicited pong breaks no MUST (the answer is itself an
+/// unsolicited pong, RFC 6455 §5.5.3). The control.pong.unsolicited.* cases are INFO and
+/// only report it, and control.pong.unsolicited-then-ping (Autobahn 2.9) passes: the pong
+/// sent back decides nothing, the pong to the ping does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answering_pongs_fails_the_unsolicited_pong_cases() {
+async fn answering_pongs_is_reported_not_failed() {
     let bugs = Flaws {
         answer_pongs: true,
         ..Default::default()
     };
-    // Answering an unsolicited pong breaks no MUST (the answer is itself an unsolicited
-    // pong, RFC 6455 §5.5.3): the control.pong.unsolicited.* cases are INFO and only
-    // report it. The case that then expects the pong to its ping fails, since the first
-    // pong it sees carries another payload.
-    let expected = ids(&["control.pong.unsolicited-then-ping"]);
+    let expected: BTreeSet<String> = BTreeSet::new();
     // The unsolicited-pong cases listen for 100 ms of silence, so on a machine loaded
-    // enough to delay the server's answer past that, the bug goes unseen (the case
+    // enough to delay the server's answer past that, the answer goes unseen (the case
     // passes). Up to two more tries absorb that; a real regression fails all three.
     let seen = |r: &RunResults| {
         common::failed(r) == expected
