@@ -296,7 +296,7 @@ impl Matcher {
         match &self.expect.kind {
             ExpectKind::Handshake(h) => self.feed_handshake(h, ev, ctx),
             ExpectKind::Message { .. } => self.feed_message(ev, ctx),
-            ExpectKind::Pong { .. } => self.feed_pong(ev, ctx),
+            ExpectKind::Pong { .. } => self.feed_pong(ev),
             // Data the peer sends on its own does not end the wait; a close or the end of
             // TCP does: no heartbeat came while the connection lasted.
             ExpectKind::Ping => match ev {
@@ -498,7 +498,7 @@ impl Matcher {
     }
 
     /// A pong against the payload of the ping it answers.
-    fn feed_pong(&self, ev: &Event, ctx: &Context) -> Progress {
+    fn feed_pong(&self, ev: &Event) -> Progress {
         match ev {
             Event::Pong(p) => {
                 let want = &self.want.as_ref().unwrap().1.bytes();
