@@ -274,7 +274,7 @@ async fn drive(
     }
     if st.established && (case.close || st.skip_rest) && !st.aborted {
         let started = std::time::Instant::now();
-        closing_handshake(&wr, &mut rx, st, step_timeout).await;
+        closing_handshake(&wr, &mut rx, st, step_timeout, step_timeout).await;
         st.timings.close_ms += super::test_server::ms(started.elapsed());
     }
     drain(&mut rx, st);

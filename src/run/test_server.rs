@@ -345,7 +345,11 @@ async fn drive(
     }
     if st.established && case.close && !st.aborted {
         let started = Instant::now();
-        closing_handshake(&wr, &mut rx, st, step_timeout).await;
+        // A case's own timeout buys time for its exchange (compression, megabyte echoes);
+        // closing TCP after the closing handshake costs a peer nothing, so that wait is the
+        // session's step timeout at most.
+        let tcp_wait = step_timeout.min(cfg.step_timeout);
+        closing_handshake(&wr, &mut rx, st, step_timeout, tcp_wait).await;
         st.timings.close_ms += ms(started.elapsed());
     }
     drain(&mut rx, st);
@@ -943,13 +947,15 @@ fn request(h: &HandshakeSpec, target: &Target, cfg: &SessionConfig) -> RequestSp
 }
 
 /// wsspec's side of the closing handshake (RFC 6455 §7.1.2): send a close frame if none was
-/// sent, wait for the peer's, then wait for the peer to close TCP as a server should; as
-/// the server, wsspec closes TCP itself once both close frames are exchanged (§7.1.1).
+/// sent, wait for the peer's (up to `t`), then wait for the peer to close TCP as a server
+/// should (up to `tcp_wait` more, within `t`); as the server, wsspec closes TCP itself once
+/// both close frames are exchanged (§7.1.1).
 pub(super) async fn closing_handshake(
     wr: &Writer,
     rx: &mut mpsc::Receiver<Event>,
     st: &mut State,
     t: Duration,
+    tcp_wait: Duration,
 ) {
     if st.close.wsspec_sent.is_none() && st.close.tcp_closed_by.is_none() && !st.write_broken {
         let mut f = Frame::close(Some(1000), b"");
@@ -960,11 +966,18 @@ pub(super) async fn closing_handshake(
         wr.no_more_pongs.store(true, Ordering::SeqCst);
         send_frame(wr, st, &f, t).await;
     }
-    let deadline = tokio::time::Instant::now() + t;
+    let waiting_since = std::time::Instant::now();
+    let mut deadline = tokio::time::Instant::now() + t;
+    let mut waiting_for_tcp = false;
     while st.close.tcp_closed_by.is_none() {
-        if !st.masking && st.close.wsspec_sent.is_some() && st.close.peer_sent.is_some() {
+        let exchanged = st.close.wsspec_sent.is_some() && st.close.peer_sent.is_some();
+        if !st.masking && exchanged {
             st.note("closing handshake complete: wsspec, the server, closes TCP");
             break;
+        }
+        if exchanged && !waiting_for_tcp {
+            waiting_for_tcp = true;
+            deadline = deadline.min(tokio::time::Instant::now() + tcp_wait);
         }
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(ev)) => {
@@ -975,11 +988,18 @@ pub(super) async fn closing_handshake(
             }
             Ok(None) => break,
             Err(_) => {
-                st.waited(t);
-                st.note(format!(
-                    "the peer did not close TCP within {} ms of the closing handshake",
-                    t.as_millis()
-                ));
+                st.waited(waiting_since.elapsed());
+                st.note(if waiting_for_tcp {
+                    format!(
+                        "the peer did not close TCP within {} ms of the closing handshake",
+                        tcp_wait.min(t).as_millis()
+                    )
+                } else {
+                    format!(
+                        "the closing handshake did not complete within {} ms",
+                        t.as_millis()
+                    )
+                });
                 break;
             }
         }
