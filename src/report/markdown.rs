@@ -235,6 +235,7 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     }
 
     findings_table(&mut out, &found, comparison);
+    rules_table(&mut out, &found);
     let _ = writeln!(
         out,
         "\nThe full report with wire transcripts is in `index.html`; complete results in `results.json`."
@@ -299,6 +300,31 @@ fn findings_table(out: &mut String, findings: &[Finding], comparison: Option<&Co
     }
     if findings.len() > LIST_MAX {
         let _ = writeln!(out, "\n… and {} more findings", findings.len() - LIST_MAX);
+    }
+}
+
+/// The findings grouped by the catalogue rule they cite (violations and handshake rules),
+/// so a maintainer sees which RFC rules the peer breaks and how often.
+fn rules_table(out: &mut String, findings: &[Finding]) {
+    let rules = super::findings::by_rule(findings);
+    if rules.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Findings by rule ({})\n\n| rule | section | level | findings | cases |\n| --- | --- | --- | --- | ---: |",
+        rules.len()
+    );
+    for (rule, numbers, cases) in rules.iter().take(LIST_MAX) {
+        let numbers: Vec<String> = numbers.iter().map(|n| format!("#{n}")).collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {cases} |",
+            rule.id(),
+            escape(rule.section(), 100),
+            rule.spec().level.as_str(),
+            numbers.join(", ")
+        );
     }
 }
 
