@@ -1006,6 +1006,56 @@ mod tests {
     }
 
     #[test]
+    fn findings_carry_the_catalogue_rule_and_group_by_it() {
+        use crate::rules::Rule;
+        // The judge quotes a handshake rule as "(RFC 6455 §4.1: <the sentence>)"; written
+        // out here, not taken from the catalogue, so a changed sentence shows.
+        let mut bad_hs = handshake_ok();
+        bad_hs.matched = false;
+        bad_hs.grade = Grade::Fail;
+        bad_hs.observed = "Sec-WebSocket-Accept: x=, expected y= (RFC 6455 §4.1: the |Sec-WebSocket-Accept| contains a value other than the base64-encoded SHA-1 of the concatenation of the |Sec-WebSocket-Key| (as a string, not base64-decoded) with the string \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\" but ignoring any leading and trailing whitespace, the client MUST _Fail the WebSocket Connection_.)".into();
+        let hs = case("opening.a", "RFC 6455 §4.1", Grade::Fail, vec![bad_hs]);
+        let violation = |id: &str, rule: Rule, what: &str| {
+            let mut c = case(id, "RFC 6455 §5.2", Grade::Fail, vec![handshake_ok()]);
+            c.violations.push(PeerViolation::new(rule, what));
+            c
+        };
+        let f = group(&[
+            hs,
+            violation("framing.a", Rule::MaskPresent, "a masked frame"),
+            violation("framing.b", Rule::MaskPresent, "a masked frame"),
+            violation("framing.c", Rule::MaskPresent, "another masked frame"),
+            violation("framing.d", Rule::ReservedOpcode, "opcode 0x3"),
+        ]);
+        let ids: Vec<Option<&str>> = f.iter().map(|x| x.rule.map(Rule::id)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                Some("mask-present"),
+                Some("accept-wrong"),
+                Some("mask-present"),
+                Some("reserved-opcode")
+            ],
+            "{f:#?}"
+        );
+        let by = by_rule(&f);
+        let summary: Vec<(&str, Vec<usize>, usize)> =
+            by.iter().map(|(r, n, c)| (r.id(), n.clone(), *c)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("mask-present", vec![1, 3], 3),
+                ("accept-wrong", vec![2], 1),
+                ("reserved-opcode", vec![4], 1),
+            ]
+        );
+        // A results.json written before rule ids: the id is read back from the quote.
+        let mut old = violation("framing.e", Rule::MaskPresent, "x");
+        old.violations[0].id = None;
+        assert_eq!(group(&[old])[0].rule, Some(Rule::MaskPresent));
+    }
+
+    #[test]
     fn a_rule_the_judge_names_groups_across_sections() {
         let other_code = |id: &str, section: &str| {
             case(

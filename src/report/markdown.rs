@@ -363,6 +363,42 @@ mod tests {
     }
 
     #[test]
+    fn findings_are_listed_by_rule() {
+        let finding = |number: usize, rule: Option<crate::rules::Rule>, count: usize| Finding {
+            number,
+            class: findings::FindingClass::Must,
+            source: findings::Source::Violation,
+            key: format!("k{number}"),
+            section: "RFC 6455 §5.1".into(),
+            requirement: "r".into(),
+            expected: String::new(),
+            behaviour: "b".into(),
+            count,
+            cases: (0..count).map(|i| format!("c{number}.{i}")).collect(),
+            example_observed: "o".into(),
+            known_deviations: 0,
+            rule,
+        };
+        let mut out = String::new();
+        rules_table(&mut out, &[finding(1, None, 5)]);
+        assert_eq!(out, "", "no rule, no table");
+        let mask = Some(crate::rules::Rule::MaskPresent);
+        rules_table(
+            &mut out,
+            &[
+                finding(1, None, 5),
+                finding(2, mask, 2),
+                finding(3, mask, 1),
+            ],
+        );
+        assert!(out.contains("### Findings by rule (1)"), "{out}");
+        assert!(
+            out.contains("| `mask-present` | RFC 6455 §5.1 | MUST | #2, #3 | 3 |"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn cap_cuts_on_a_line() {
         let s = "line\n".repeat(1000);
         let c = cap(s, 1000);
