@@ -282,7 +282,9 @@ impl Rule {
         self.spec().id
     }
 
-    /// The citation, e.g. `"RFC 6455 §5.2"`.
+    /// The citation, e.g. `"RFC 6455 §5.2"`: what reports and results call the section
+    /// (`spec().section` is the number alone).
+    #[allow(clippy::misnamed_getters)]
     pub fn section(self) -> &'static str {
         self.spec().cite
     }

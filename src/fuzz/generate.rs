@@ -618,7 +618,7 @@ fn data_frame_in_message(rng: &mut Rng, actions: &mut Vec<Action>) {
 }
 
 /// A message split into fragments at random offsets.
-fn split_message(rng: &mut Rng, actions: &mut Vec<Action>) {
+fn split_message(rng: &mut Rng, actions: &mut [Action]) {
     // A message split at random offsets.
     let msgs: Vec<usize> = (0..actions.len())
         .filter(|i| matches!(actions[*i].send, Send::Message(_)))
@@ -688,7 +688,7 @@ fn add_close(rng: &mut Rng, actions: &mut Vec<Action>) {
 }
 
 /// An action written in small pieces, sometimes with pauses.
-fn chop_writes(rng: &mut Rng, actions: &mut Vec<Action>) {
+fn chop_writes(rng: &mut Rng, actions: &mut [Action]) {
     if !actions.is_empty() {
         let i = rng.below(actions.len() as u64) as usize;
         actions[i].opts.chop = Some(rng.range(1, 16));
@@ -699,7 +699,7 @@ fn chop_writes(rng: &mut Rng, actions: &mut Vec<Action>) {
 }
 
 /// An action left unflushed, so it shares a write with the next.
-fn unflushed(rng: &mut Rng, actions: &mut Vec<Action>) {
+fn unflushed(rng: &mut Rng, actions: &mut [Action]) {
     if actions.len() >= 2 {
         let i = rng.range(0, actions.len() - 2);
         actions[i].opts.flush = false;

@@ -532,7 +532,7 @@ pub fn by_rule(findings: &[Finding]) -> Vec<(Rule, Vec<usize>, usize)> {
         }
     }
     // Stable: equal counts keep the order of the findings.
-    rules.sort_by(|a, b| b.2.cmp(&a.2));
+    rules.sort_by_key(|r| std::cmp::Reverse(r.2));
     rules
 }
 
