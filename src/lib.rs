@@ -43,6 +43,7 @@ mod judge;
 pub mod reference;
 pub mod report;
 pub mod results;
+pub mod rules;
 pub mod run;
 #[cfg(feature = "testing")]
 pub mod text;

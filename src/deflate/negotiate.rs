@@ -5,6 +5,7 @@
 //! server's violation, and nothing is inflated on its strength.
 
 use crate::handshake::ExtensionOffer;
+use crate::rules::Rule;
 
 /// The registered extension name (RFC 7692 §7).
 pub const NAME: &str = "permessage-deflate";
@@ -42,8 +43,7 @@ pub struct Agreement {
 /// Why an answer cannot be accepted, with the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub section: &'static str,
-    pub rule: &'static str,
+    pub rule: Rule,
     pub detail: String,
 }
 
@@ -173,21 +173,21 @@ pub fn check_answer(
     let text = crate::text::bounded_lossy(describe(first).as_bytes(), 200);
     if elements.len() > 1 {
         return Err(Problem {
-            section: "RFC 7692 §5",
-            rule: "a server accepts one offer; if it gives an invalid response, the client MUST _Fail the WebSocket Connection_",
-            detail: format!("the answer has {} permessage-deflate elements", elements.len()),
+            rule: Rule::DeflateAnswerSeveral,
+            detail: format!(
+                "the answer has {} permessage-deflate elements",
+                elements.len()
+            ),
         });
     }
     let params = parse(first, Side::Answer).map_err(|why| Problem {
-        section: "RFC 7692 §7",
-        rule: "a client MUST _Fail the WebSocket Connection_ if the server's response contains an unknown or duplicated parameter or an invalid value",
+        rule: Rule::DeflateAnswerInvalid,
         detail: format!("answer {text:?}: {why}"),
     })?;
     let parsed = offers(offered);
     if parsed.is_empty() {
         return Err(Problem {
-            section: "RFC 7692 §5",
-            rule: "if a server gives an invalid response, such as accepting a PMCE that the client did not offer, the client MUST _Fail the WebSocket Connection_",
+            rule: Rule::DeflateAnswerUnoffered,
             detail: format!("answer {text:?} accepts an extension that was not offered"),
         });
     }
@@ -225,13 +225,11 @@ pub fn check_answer(
     }
     Err(match first_misfit {
         Some(why) => Problem {
-            section: "RFC 7692 §7.1",
-            rule: "the agreed parameters must answer the offer the server accepts; a client MUST _Fail the WebSocket Connection_ on a response it does not support",
+            rule: Rule::DeflateAnswerMisfit,
             detail: format!("answer {text:?} fits no offer: {why}"),
         },
         None => Problem {
-            section: "RFC 7692 §7",
-            rule: "a server MUST decline an offer that contains an unknown parameter, an invalid value or a duplicated parameter",
+            rule: Rule::DeflateOfferInvalidAccepted,
             detail: format!(
                 "answer {text:?} accepts an invalid offer ({})",
                 invalid.join("; ")

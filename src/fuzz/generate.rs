@@ -439,220 +439,271 @@ fn insert_somewhere(rng: &mut Rng, actions: &mut Vec<Action>, a: Action) {
     actions.insert(at, a);
 }
 
-/// One mutation, chosen by weight, applied in place.
+/// One mutation, chosen by weight (out of 100), applied in place.
 fn mutate(rng: &mut Rng, actions: &mut Vec<Action>) {
     match rng.below(100) {
         // Header bits.
-        0..=5 => {
-            if let Some(i) = pick_frame(rng, actions) {
-                let f = frame_mut(actions, i);
-                f.fin = !f.fin;
-            }
-        }
-        6..=12 => {
-            if let Some(i) = pick_frame(rng, actions) {
-                let bits = rng.range(1, 7) as u8;
-                let f = frame_mut(actions, i);
-                f.rsv1 = bits & 4 != 0;
-                f.rsv2 = bits & 2 != 0;
-                f.rsv3 = bits & 1 != 0;
-            }
-        }
-        13..=18 => {
-            if let Some(i) = pick_frame(rng, actions) {
-                let op = *rng.pick(&[3u8, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF]);
-                frame_mut(actions, i).opcode = op;
-            }
-        }
-        19..=24 => {
-            if let Some(i) = pick_frame(rng, actions) {
-                frame_mut(actions, i).mask = MaskSpec::None;
-            }
-        }
+        0..=5 => flip_fin(rng, actions),
+        6..=12 => set_reserved_bits(rng, actions),
+        13..=18 => reserved_opcode(rng, actions),
+        19..=24 => unmask(rng, actions),
         // Lengths.
-        25..=29 => {
-            if let Some(i) = pick_frame(rng, actions) {
-                let f = frame_mut(actions, i);
-                f.length_form = if f.payload.len() <= 125 && rng.chance(50) {
-                    LengthSpec::Bits16
-                } else {
-                    LengthSpec::Bits64
-                };
-            }
-        }
-        30..=34 => {
-            if let Some(i) = pick_frame(rng, actions) {
-                let delta = rng.range(1, 64) as u64;
-                let grow = rng.chance(50);
-                let f = frame_mut(actions, i);
-                let len = f.payload.len() as u64;
-                f.declared_len = Some(if grow || len == 0 {
-                    len + delta
-                } else {
-                    len.saturating_sub(delta)
-                });
-            }
-        }
-        35 => {
-            // A 64-bit length with its top bit set. A case file cannot hold such a
-            // declared_len (TOML integers are signed), so the frame is written raw.
-            if let Some(i) = pick_frame(rng, actions) {
-                let key = rng.key();
-                let f = frame_mut(actions, i);
-                let payload = f.payload.bytes();
-                let raw = crate::codec::Frame {
-                    fin: f.fin,
-                    rsv1: f.rsv1,
-                    rsv2: f.rsv2,
-                    rsv3: f.rsv3,
-                    opcode: f.opcode,
-                    mask: Some(key),
-                    length_form: crate::codec::LengthForm::Bits64,
-                    declared_len: Some(payload.len() as u64 | 1 << 63),
-                    payload,
-                }
-                .encode()
-                .expect("a 64-bit length holds any value");
-                actions[i].send = Send::Raw(Payload::Bytes(raw));
-            }
-        }
+        25..=29 => longer_length_form(rng, actions),
+        30..=34 => wrong_declared_length(rng, actions),
+        35 => length_top_bit(rng, actions),
         // Control frames.
-        36..=41 => {
-            let op = *rng.pick(&[OpCode::PING.0, OpCode::PONG.0, OpCode::CLOSE.0]);
-            let len = rng.range(126, 200);
-            let mut payload = text(rng, len);
-            if op == OpCode::CLOSE.0 {
-                payload[..2].copy_from_slice(&1000u16.to_be_bytes());
-            }
-            insert_somewhere(rng, actions, action(Send::Frame(frame(op, true, payload))));
-        }
-        42..=46 => {
-            let op = *rng.pick(&[OpCode::PING.0, OpCode::PONG.0, OpCode::CLOSE.0]);
-            let mut a = control(rng, op);
-            if let Send::Frame(f) = &mut a.send {
-                f.fin = false;
-                if op == OpCode::CLOSE.0 {
-                    f.payload = Payload::Bytes(1000u16.to_be_bytes().to_vec());
-                }
-            }
-            insert_somewhere(rng, actions, a);
-            if rng.chance(50) {
-                let n = control_len(rng);
-                let p = rng.bytes(n);
-                let at = rng.range(0, actions.len());
-                actions.insert(at, action(Send::Frame(frame(0, true, p))));
-            }
-        }
+        36..=41 => long_control_frame(rng, actions),
+        42..=46 => fragmented_control_frame(rng, actions),
         // Fragmentation.
-        47..=52 => {
-            let fin = rng.chance(60);
-            let n = control_len(rng);
-            let p = rng.bytes(n);
-            insert_somewhere(rng, actions, action(Send::Frame(frame(0, fin, p))));
-        }
-        53..=58 => {
-            let op = if rng.chance(50) {
-                OpCode::TEXT.0
-            } else {
-                OpCode::BINARY.0
-            };
-            let fin = rng.chance(50);
-            let p = data_payload(rng, op);
-            let new = action(Send::Frame(frame(op, fin, p)));
-            // Inside an open message when there is one, anywhere otherwise.
-            let open = actions.iter().position(
-                |a| matches!(&a.send, Send::Frame(f) if !f.fin && OpCode(f.opcode).is_data_start()),
-            );
-            match open {
-                Some(i) => {
-                    let at = rng.range(i + 1, actions.len());
-                    actions.insert(at, new);
-                }
-                None => insert_somewhere(rng, actions, new),
-            }
-        }
-        59..=62 => {
-            // A message split at random offsets.
-            let msgs: Vec<usize> = (0..actions.len())
-                .filter(|i| matches!(actions[*i].send, Send::Message(_)))
-                .collect();
-            if let Some(&i) = msgs.get(rng.below(msgs.len().max(1) as u64) as usize) {
-                if let Send::Message(m) = &mut actions[i].send {
-                    let pieces = rng.range(2, 6);
-                    m.fragments = Fragmenting::Sizes(split_sizes(rng, m.payload.len(), pieces));
-                }
-            }
-        }
-        63..=66 => {
-            // Control frames between the fragments of a message.
-            let msgs: Vec<usize> = (0..actions.len())
-                .filter(|i| matches!(&actions[*i].send, Send::Message(m) if !matches!(m.fragments, Fragmenting::Whole)))
-                .collect();
-            if let Some(&i) = msgs.get(rng.below(msgs.len().max(1) as u64) as usize) {
-                let r = explode(actions, i);
-                if r.len() > 1 {
-                    let at = rng.range(r.start + 1, r.end - 1);
-                    let op = *rng.pick(&[OpCode::PING.0, OpCode::PING.0, OpCode::PONG.0]);
-                    let c = control(rng, op);
-                    actions.insert(at, c);
-                }
-            }
-        }
+        47..=52 => stray_continuation(rng, actions),
+        53..=58 => data_frame_in_message(rng, actions),
+        59..=62 => split_message(rng, actions),
+        63..=66 => control_between_fragments(rng, actions),
         // UTF-8.
-        67..=76 => {
-            let texts: Vec<usize> = (0..actions.len())
-                .filter(|i| match &actions[*i].send {
-                    Send::Message(m) => m.opcode == OpCode::TEXT.0,
-                    Send::Frame(f) => f.opcode == OpCode::TEXT.0 || f.opcode == 0,
-                    _ => false,
-                })
-                .collect();
-            let bad = invalid_utf8(rng);
-            match texts.get(rng.below(texts.len().max(1) as u64) as usize) {
-                Some(&i) => insert_bytes(rng, &mut actions[i].send, &bad),
-                None => {
-                    let n = rng.range(0, 20);
-                    let mut p = text(rng, n);
-                    let at = rng.range(0, p.len());
-                    p.splice(at..at, bad);
-                    let a = action(Send::Message(MessageSpec {
-                        opcode: OpCode::TEXT.0,
-                        payload: Payload::Bytes(p),
-                        fragments: Fragmenting::Whole,
-                        mask: MaskSpec::Auto,
-                        compress: false,
-                    }));
-                    insert_somewhere(rng, actions, a);
-                }
-            }
-        }
+        67..=76 => invalid_utf8_text(rng, actions),
         // Closing.
-        77..=86 => {
-            let c = close_frame(rng);
-            if rng.chance(75) {
-                actions.push(c);
-            } else {
-                insert_somewhere(rng, actions, c);
-            }
-        }
+        77..=86 => add_close(rng, actions),
         // How the bytes are written.
-        87..=93 => {
-            if !actions.is_empty() {
-                let i = rng.below(actions.len() as u64) as usize;
-                actions[i].opts.chop = Some(rng.range(1, 16));
-                if rng.chance(10) {
-                    actions[i].opts.pause_ms = 1;
-                }
-            }
-        }
-        _ => {
-            if actions.len() >= 2 {
-                let i = rng.range(0, actions.len() - 2);
-                actions[i].opts.flush = false;
-            }
-        }
+        87..=93 => chop_writes(rng, actions),
+        _ => unflushed(rng, actions),
     }
     actions.truncate(MAX_ACTIONS);
+}
+
+/// FIN flipped on a frame.
+fn flip_fin(rng: &mut Rng, actions: &mut Vec<Action>) {
+    if let Some(i) = pick_frame(rng, actions) {
+        let f = frame_mut(actions, i);
+        f.fin = !f.fin;
+    }
+}
+
+/// RSV bits set on a frame (no extension is negotiated).
+fn set_reserved_bits(rng: &mut Rng, actions: &mut Vec<Action>) {
+    if let Some(i) = pick_frame(rng, actions) {
+        let bits = rng.range(1, 7) as u8;
+        let f = frame_mut(actions, i);
+        f.rsv1 = bits & 4 != 0;
+        f.rsv2 = bits & 2 != 0;
+        f.rsv3 = bits & 1 != 0;
+    }
+}
+
+/// A reserved opcode on a frame.
+fn reserved_opcode(rng: &mut Rng, actions: &mut Vec<Action>) {
+    if let Some(i) = pick_frame(rng, actions) {
+        let op = *rng.pick(&[3u8, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF]);
+        frame_mut(actions, i).opcode = op;
+    }
+}
+
+/// A frame sent unmasked.
+fn unmask(rng: &mut Rng, actions: &mut Vec<Action>) {
+    if let Some(i) = pick_frame(rng, actions) {
+        frame_mut(actions, i).mask = MaskSpec::None;
+    }
+}
+
+/// A longer length form than the length needs.
+fn longer_length_form(rng: &mut Rng, actions: &mut Vec<Action>) {
+    if let Some(i) = pick_frame(rng, actions) {
+        let f = frame_mut(actions, i);
+        f.length_form = if f.payload.len() <= 125 && rng.chance(50) {
+            LengthSpec::Bits16
+        } else {
+            LengthSpec::Bits64
+        };
+    }
+}
+
+/// A declared length that is not the payload's.
+fn wrong_declared_length(rng: &mut Rng, actions: &mut Vec<Action>) {
+    if let Some(i) = pick_frame(rng, actions) {
+        let delta = rng.range(1, 64) as u64;
+        let grow = rng.chance(50);
+        let f = frame_mut(actions, i);
+        let len = f.payload.len() as u64;
+        f.declared_len = Some(if grow || len == 0 {
+            len + delta
+        } else {
+            len.saturating_sub(delta)
+        });
+    }
+}
+
+/// A 64-bit length with its top bit set.
+fn length_top_bit(rng: &mut Rng, actions: &mut Vec<Action>) {
+    // A 64-bit length with its top bit set. A case file cannot hold such a
+    // declared_len (TOML integers are signed), so the frame is written raw.
+    if let Some(i) = pick_frame(rng, actions) {
+        let key = rng.key();
+        let f = frame_mut(actions, i);
+        let payload = f.payload.bytes();
+        let raw = crate::codec::Frame {
+            fin: f.fin,
+            rsv1: f.rsv1,
+            rsv2: f.rsv2,
+            rsv3: f.rsv3,
+            opcode: f.opcode,
+            mask: Some(key),
+            length_form: crate::codec::LengthForm::Bits64,
+            declared_len: Some(payload.len() as u64 | 1 << 63),
+            payload,
+        }
+        .encode()
+        .expect("a 64-bit length holds any value");
+        actions[i].send = Send::Raw(Payload::Bytes(raw));
+    }
+}
+
+/// A control frame with more than 125 bytes.
+fn long_control_frame(rng: &mut Rng, actions: &mut Vec<Action>) {
+    let op = *rng.pick(&[OpCode::PING.0, OpCode::PONG.0, OpCode::CLOSE.0]);
+    let len = rng.range(126, 200);
+    let mut payload = text(rng, len);
+    if op == OpCode::CLOSE.0 {
+        payload[..2].copy_from_slice(&1000u16.to_be_bytes());
+    }
+    insert_somewhere(rng, actions, action(Send::Frame(frame(op, true, payload))));
+}
+
+/// A fragmented control frame, sometimes with a continuation after it.
+fn fragmented_control_frame(rng: &mut Rng, actions: &mut Vec<Action>) {
+    let op = *rng.pick(&[OpCode::PING.0, OpCode::PONG.0, OpCode::CLOSE.0]);
+    let mut a = control(rng, op);
+    if let Send::Frame(f) = &mut a.send {
+        f.fin = false;
+        if op == OpCode::CLOSE.0 {
+            f.payload = Payload::Bytes(1000u16.to_be_bytes().to_vec());
+        }
+    }
+    insert_somewhere(rng, actions, a);
+    if rng.chance(50) {
+        let n = control_len(rng);
+        let p = rng.bytes(n);
+        let at = rng.range(0, actions.len());
+        actions.insert(at, action(Send::Frame(frame(0, true, p))));
+    }
+}
+
+/// A continuation frame, wherever it lands.
+fn stray_continuation(rng: &mut Rng, actions: &mut Vec<Action>) {
+    let fin = rng.chance(60);
+    let n = control_len(rng);
+    let p = rng.bytes(n);
+    insert_somewhere(rng, actions, action(Send::Frame(frame(0, fin, p))));
+}
+
+/// A text or binary frame, inside an open message when there is one.
+fn data_frame_in_message(rng: &mut Rng, actions: &mut Vec<Action>) {
+    let op = if rng.chance(50) {
+        OpCode::TEXT.0
+    } else {
+        OpCode::BINARY.0
+    };
+    let fin = rng.chance(50);
+    let p = data_payload(rng, op);
+    let new = action(Send::Frame(frame(op, fin, p)));
+    // Inside an open message when there is one, anywhere otherwise.
+    let open = actions.iter().position(
+        |a| matches!(&a.send, Send::Frame(f) if !f.fin && OpCode(f.opcode).is_data_start()),
+    );
+    match open {
+        Some(i) => {
+            let at = rng.range(i + 1, actions.len());
+            actions.insert(at, new);
+        }
+        None => insert_somewhere(rng, actions, new),
+    }
+}
+
+/// A message split into fragments at random offsets.
+fn split_message(rng: &mut Rng, actions: &mut [Action]) {
+    // A message split at random offsets.
+    let msgs: Vec<usize> = (0..actions.len())
+        .filter(|i| matches!(actions[*i].send, Send::Message(_)))
+        .collect();
+    if let Some(&i) = msgs.get(rng.below(msgs.len().max(1) as u64) as usize) {
+        if let Send::Message(m) = &mut actions[i].send {
+            let pieces = rng.range(2, 6);
+            m.fragments = Fragmenting::Sizes(split_sizes(rng, m.payload.len(), pieces));
+        }
+    }
+}
+
+/// A control frame between the fragments of a message.
+fn control_between_fragments(rng: &mut Rng, actions: &mut Vec<Action>) {
+    // Control frames between the fragments of a message.
+    let msgs: Vec<usize> = (0..actions.len())
+            .filter(|i| matches!(&actions[*i].send, Send::Message(m) if !matches!(m.fragments, Fragmenting::Whole)))
+            .collect();
+    if let Some(&i) = msgs.get(rng.below(msgs.len().max(1) as u64) as usize) {
+        let r = explode(actions, i);
+        if r.len() > 1 {
+            let at = rng.range(r.start + 1, r.end - 1);
+            let op = *rng.pick(&[OpCode::PING.0, OpCode::PING.0, OpCode::PONG.0]);
+            let c = control(rng, op);
+            actions.insert(at, c);
+        }
+    }
+}
+
+/// Invalid UTF-8 in a text message or frame (a new one when there is none).
+fn invalid_utf8_text(rng: &mut Rng, actions: &mut Vec<Action>) {
+    let texts: Vec<usize> = (0..actions.len())
+        .filter(|i| match &actions[*i].send {
+            Send::Message(m) => m.opcode == OpCode::TEXT.0,
+            Send::Frame(f) => f.opcode == OpCode::TEXT.0 || f.opcode == 0,
+            _ => false,
+        })
+        .collect();
+    let bad = invalid_utf8(rng);
+    match texts.get(rng.below(texts.len().max(1) as u64) as usize) {
+        Some(&i) => insert_bytes(rng, &mut actions[i].send, &bad),
+        None => {
+            let n = rng.range(0, 20);
+            let mut p = text(rng, n);
+            let at = rng.range(0, p.len());
+            p.splice(at..at, bad);
+            let a = action(Send::Message(MessageSpec {
+                opcode: OpCode::TEXT.0,
+                payload: Payload::Bytes(p),
+                fragments: Fragmenting::Whole,
+                mask: MaskSpec::Auto,
+                compress: false,
+            }));
+            insert_somewhere(rng, actions, a);
+        }
+    }
+}
+
+/// A close frame, valid or not, mostly at the end.
+fn add_close(rng: &mut Rng, actions: &mut Vec<Action>) {
+    let c = close_frame(rng);
+    if rng.chance(75) {
+        actions.push(c);
+    } else {
+        insert_somewhere(rng, actions, c);
+    }
+}
+
+/// An action written in small pieces, sometimes with pauses.
+fn chop_writes(rng: &mut Rng, actions: &mut [Action]) {
+    if !actions.is_empty() {
+        let i = rng.below(actions.len() as u64) as usize;
+        actions[i].opts.chop = Some(rng.range(1, 16));
+        if rng.chance(10) {
+            actions[i].opts.pause_ms = 1;
+        }
+    }
+}
+
+/// An action left unflushed, so it shares a write with the next.
+fn unflushed(rng: &mut Rng, actions: &mut [Action]) {
+    if actions.len() >= 2 {
+        let i = rng.range(0, actions.len() - 2);
+        actions[i].opts.flush = false;
+    }
 }
 
 /// Puts `bad` into a text payload at a random offset, keeping fragment sizes consistent.

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::rules::Rule;
+
 use super::accept::{accept_key, decode_key, KeyError};
 use super::headers::{is_token, parse_extension_lines, tokens};
 use super::request::Request;
@@ -111,117 +113,44 @@ impl HandshakeRule {
         HandshakeRule::ProtocolInvalid,
     ];
 
-    /// Where the requirement is stated.
-    pub fn section(self) -> &'static str {
+    /// The catalogue rule this check enforces: its section, level and sentence.
+    pub fn rule(self) -> Rule {
         use HandshakeRule::*;
         match self {
-            StatusNot101
-            | UpgradeMissing
-            | UpgradeNotWebsocket
-            | ConnectionMissingUpgrade
-            | AcceptMissing
-            | AcceptWrong
-            | ExtensionNotOffered
-            | ProtocolNotOffered
-            | MethodNotGet
-            | HttpVersion
-            | TargetInvalid
-            | HostMissing
-            | KeyMissing
-            | VersionMissing
-            | ProtocolInvalid => "RFC 6455 §4.1",
-            VersionNot13 => "RFC 6455 §4.1, §11.3.5",
-            AcceptDuplicated => "RFC 6455 §11.3.3",
-            ProtocolMultiple => "RFC 6455 §4.2.2, §11.3.4",
-            ExtensionMalformed => "RFC 6455 §9.1",
-            HostDuplicated => "RFC 9112 §3.2",
-            KeyDuplicated => "RFC 6455 §11.3.1",
-            KeyInvalid => "RFC 6455 §4.2.1",
-            KeyNonCanonical => "RFC 6455 §4.1 (erratum 3150)",
+            StatusNot101 => Rule::StatusNot101,
+            HttpVersion => Rule::HttpVersion,
+            UpgradeMissing => Rule::UpgradeMissing,
+            UpgradeNotWebsocket => Rule::UpgradeNotWebsocket,
+            ConnectionMissingUpgrade => Rule::ConnectionMissingUpgrade,
+            AcceptMissing => Rule::AcceptMissing,
+            AcceptWrong => Rule::AcceptWrong,
+            AcceptDuplicated => Rule::AcceptDuplicated,
+            ProtocolNotOffered => Rule::ProtocolNotOffered,
+            ProtocolMultiple => Rule::ProtocolMultiple,
+            ExtensionNotOffered => Rule::ExtensionNotOffered,
+            ExtensionMalformed => Rule::ExtensionMalformed,
+            MethodNotGet => Rule::MethodNotGet,
+            TargetInvalid => Rule::TargetInvalid,
+            HostMissing => Rule::HostMissing,
+            HostDuplicated => Rule::HostDuplicated,
+            KeyMissing => Rule::KeyMissing,
+            KeyDuplicated => Rule::KeyDuplicated,
+            KeyInvalid => Rule::KeyInvalid,
+            KeyNonCanonical => Rule::KeyNonCanonical,
+            VersionMissing => Rule::VersionMissing,
+            VersionNot13 => Rule::VersionNot13,
+            ProtocolInvalid => Rule::ProtocolInvalid,
         }
     }
 
-    /// The requirement, in (or close to) the RFC's words.
+    /// Where the requirement is stated.
+    pub fn section(self) -> &'static str {
+        self.rule().section()
+    }
+
+    /// The requirement, in the RFC's words.
     pub fn text(self) -> &'static str {
-        use HandshakeRule::*;
-        match self {
-            StatusNot101 => {
-                "If the status code received from the server is not 101, the client handles the \
-                 response per HTTP procedures (no WebSocket connection is established)."
-            }
-            HttpVersion => {
-                "The HTTP version MUST be at least 1.1 (and a 101 Status-Line is HTTP/1.1)."
-            }
-            UpgradeMissing => "The handshake MUST contain an |Upgrade| header field.",
-            UpgradeNotWebsocket => {
-                "The |Upgrade| header field MUST include the \"websocket\" keyword \
-                 (ASCII case-insensitive)."
-            }
-            ConnectionMissingUpgrade => {
-                "The |Connection| header field MUST contain a token that is an ASCII \
-                 case-insensitive match for \"Upgrade\"."
-            }
-            AcceptMissing => "The response MUST contain a |Sec-WebSocket-Accept| header field.",
-            AcceptWrong => {
-                "|Sec-WebSocket-Accept| MUST be the base64-encoded SHA-1 of the \
-                 |Sec-WebSocket-Key| concatenated with \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\"."
-            }
-            AcceptDuplicated => {
-                "The |Sec-WebSocket-Accept| header field MUST NOT appear more than once in an \
-                 HTTP response."
-            }
-            ProtocolNotOffered => {
-                "The server MUST NOT indicate a subprotocol that was not present in the \
-                 client's handshake."
-            }
-            ProtocolMultiple => {
-                "The server's |Sec-WebSocket-Protocol| is either a single value representing \
-                 the subprotocol selected or absent, and MUST NOT appear more than once in an \
-                 HTTP response."
-            }
-            ExtensionNotOffered => {
-                "The server MUST NOT indicate an extension that was not present in the \
-                 client's handshake."
-            }
-            ExtensionMalformed => {
-                "|Sec-WebSocket-Extensions| MUST conform to the extension-list ABNF; a \
-                 recipient of malformed data MUST _Fail the WebSocket Connection_."
-            }
-            MethodNotGet => "The method of the request MUST be GET.",
-            TargetInvalid => {
-                "The Request-URI MUST be the /resource name/ (a relative URI) or an absolute \
-                 http/https URI."
-            }
-            HostMissing => "The request MUST contain a |Host| header field.",
-            HostDuplicated => {
-                "A server MUST respond with 400 to a request that contains more than one Host \
-                 header field."
-            }
-            KeyMissing => "The request MUST include a |Sec-WebSocket-Key| header field.",
-            KeyDuplicated => {
-                "The |Sec-WebSocket-Key| header field MUST NOT appear more than once in an \
-                 HTTP request."
-            }
-            KeyInvalid => {
-                "|Sec-WebSocket-Key| MUST be a base64-encoded value that, when decoded, is \
-                 16 bytes in length."
-            }
-            KeyNonCanonical => {
-                "|Sec-WebSocket-Key| MUST be the base64 encoding of a 16-byte nonce; an encoding \
-                 with non-zero pad bits is not canonical (a server MAY reject it)."
-            }
-            VersionMissing => {
-                "The request MUST include a header field with the name |Sec-WebSocket-Version|."
-            }
-            VersionNot13 => {
-                "The value of |Sec-WebSocket-Version| MUST be 13, and the header MUST NOT \
-                 appear more than once in an HTTP request."
-            }
-            ProtocolInvalid => {
-                "|Sec-WebSocket-Protocol| elements MUST be non-empty tokens and MUST all be \
-                 unique strings."
-            }
-        }
+        self.rule().text()
     }
 }
 

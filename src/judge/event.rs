@@ -79,10 +79,27 @@ impl Event {
 /// A rule the peer broke, with where it shows.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PeerViolation {
+    /// The catalogue rule broken, by its stable id, so reports can group by rule. `None`
+    /// only in a results.json written before rules had ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<crate::rules::Rule>,
     /// e.g. "RFC 6455 §5.1"
     pub section: String,
-    /// The requirement, in short.
+    /// The requirement: the rule's sentence.
     pub rule: String,
     /// What the peer did, with its byte offset in the stream from the peer.
     pub detail: String,
+}
+
+impl PeerViolation {
+    /// A breach of `rule`; the section and sentence are the catalogue's, kept in the
+    /// results so a report needs no catalogue to quote them.
+    pub fn new(rule: crate::rules::Rule, detail: impl Into<String>) -> PeerViolation {
+        PeerViolation {
+            id: Some(rule),
+            section: rule.section().to_owned(),
+            rule: rule.text().to_owned(),
+            detail: detail.into(),
+        }
+    }
 }

@@ -117,11 +117,7 @@ mod tests {
 
     #[test]
     fn violations_always_fail() {
-        let v = PeerViolation {
-            section: "RFC 6455 §5.1".into(),
-            rule: "r".into(),
-            detail: "d".into(),
-        };
+        let v = PeerViolation::new(crate::rules::Rule::MaskPresent, "d");
         let (g, _) = case_verdict(Level::May, &[check(Grade::Pass)], &[v], None, None, false);
         assert_eq!(g, Grade::Fail);
     }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::case::Grade;
 use crate::judge::verdict::soften;
 use crate::results::{CaseResult, Check};
+use crate::rules::Rule;
 use crate::text::clean_line;
 
 /// Longest rule, expectation or behaviour kept in a finding (they are peer-derived in part).
@@ -136,6 +137,8 @@ pub struct Cause {
     pub behaviour: String,
     /// The case's own observation, as recorded (for the example).
     pub observed: String,
+    /// The catalogue rule the cause cites, when it is one (a violation, a handshake rule).
+    pub rule: Option<Rule>,
 }
 
 impl Cause {
@@ -174,6 +177,9 @@ pub struct Finding {
     /// How many of the cases are documented deviations of the implementation under test.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub known_deviations: usize,
+    /// The id of the catalogue rule the finding cites, if any (see [`by_rule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Rule>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -364,6 +370,7 @@ pub fn cause(c: &CaseResult) -> Option<Cause> {
                 expected: String::new(),
                 behaviour: normalise(&behaviour),
                 observed: bounded(&k.observed),
+                rule: None,
             }
         }
         Some((_, Evidence::Check(k))) => {
@@ -373,6 +380,7 @@ pub fn cause(c: &CaseResult) -> Option<Cause> {
                 // (RFC 6455 §4.1: ...)") or the SHOULD a refusal missed: that rule is the
                 // cause, whichever case showed it.
                 Some((section, requirement)) => Cause {
+                    rule: cited_rule(&section, &requirement),
                     class,
                     source: if k.implicit || k.expected.starts_with("status") {
                         Source::Handshake
@@ -395,6 +403,7 @@ pub fn cause(c: &CaseResult) -> Option<Cause> {
                     expected: String::new(),
                     behaviour: normalise(&behaviour),
                     observed: bounded(&k.observed),
+                    rule: None,
                 },
                 None => Cause {
                     class,
@@ -404,6 +413,7 @@ pub fn cause(c: &CaseResult) -> Option<Cause> {
                     expected: normalise(&strip_notes(&k.expected)),
                     behaviour: normalise(&behaviour),
                     observed: bounded(&k.observed),
+                    rule: None,
                 },
             }
         }
@@ -415,6 +425,7 @@ pub fn cause(c: &CaseResult) -> Option<Cause> {
             expected: String::new(),
             behaviour: normalise(&v.detail),
             observed: bounded(&v.detail),
+            rule: v.id.or_else(|| cited_rule(&v.section, &v.rule)),
         },
         Some((_, Evidence::Close(k))) => {
             let (behaviour, _) = split_rules(&k.detail);
@@ -426,6 +437,7 @@ pub fn cause(c: &CaseResult) -> Option<Cause> {
                 expected: String::new(),
                 behaviour: normalise(&behaviour),
                 observed: bounded(&k.detail),
+                rule: None,
             }
         }
         None => {
@@ -448,6 +460,7 @@ pub fn cause(c: &CaseResult) -> Option<Cause> {
                 expected: String::new(),
                 behaviour: normalise(reason),
                 observed: bounded(reason),
+                rule: None,
             }
         }
     };
@@ -477,6 +490,7 @@ pub fn group(cases: &[CaseResult]) -> Vec<Finding> {
                 cases: Vec::new(),
                 example_observed: cause.observed.clone(),
                 known_deviations: 0,
+                rule: cause.rule,
             });
             findings.len() - 1
         });
@@ -493,6 +507,33 @@ pub fn group(cases: &[CaseResult]) -> Vec<Finding> {
         f.number = n + 1;
     }
     findings
+}
+
+/// The catalogue rule with this citation and sentence, as the judge quotes it.
+fn cited_rule(section: &str, sentence: &str) -> Option<Rule> {
+    Rule::ALL
+        .iter()
+        .copied()
+        .find(|r| r.section() == section && r.text() == sentence)
+}
+
+/// The findings that cite a catalogue rule, grouped by it: each rule with the numbers of
+/// its findings and the count of their cases, most cases first.
+pub fn by_rule(findings: &[Finding]) -> Vec<(Rule, Vec<usize>, usize)> {
+    let mut rules: Vec<(Rule, Vec<usize>, usize)> = Vec::new();
+    for f in findings {
+        let Some(r) = f.rule else { continue };
+        match rules.iter_mut().find(|(x, _, _)| *x == r) {
+            Some((_, numbers, cases)) => {
+                numbers.push(f.number);
+                *cases += f.count;
+            }
+            None => rules.push((r, vec![f.number], f.count)),
+        }
+    }
+    // Stable: equal counts keep the order of the findings.
+    rules.sort_by_key(|r| std::cmp::Reverse(r.2));
+    rules
 }
 
 /// The finding each case belongs to, by case id (for per-case marks in JUnit and HTML).
@@ -942,11 +983,10 @@ mod tests {
                     ),
                 ],
             );
-            c.violations.push(PeerViolation {
-                section: "RFC 6455 §5.1".into(),
-                rule: "a server MUST NOT mask frames it sends".into(),
-                detail: format!("client received a frame with the MASK bit set (byte {offset} of the peer's stream)"),
-            });
+            c.violations.push(PeerViolation::new(
+                crate::rules::Rule::MaskPresent,
+                format!("client received a frame with the MASK bit set (byte {offset} of the peer's stream)"),
+            ));
             c
         };
         let f = group(&[a, b, masked("framing.x", 7), masked("utf8.y", 1039)]);
@@ -963,6 +1003,56 @@ mod tests {
             "client received a frame with the MASK bit set"
         );
         assert_eq!(f[1].cases, vec!["framing.x", "utf8.y"]);
+    }
+
+    #[test]
+    fn findings_carry_the_catalogue_rule_and_group_by_it() {
+        use crate::rules::Rule;
+        // The judge quotes a handshake rule as "(RFC 6455 §4.1: <the sentence>)"; written
+        // out here, not taken from the catalogue, so a changed sentence shows.
+        let mut bad_hs = handshake_ok();
+        bad_hs.matched = false;
+        bad_hs.grade = Grade::Fail;
+        bad_hs.observed = "Sec-WebSocket-Accept: x=, expected y= (RFC 6455 §4.1: the |Sec-WebSocket-Accept| contains a value other than the base64-encoded SHA-1 of the concatenation of the |Sec-WebSocket-Key| (as a string, not base64-decoded) with the string \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\" but ignoring any leading and trailing whitespace, the client MUST _Fail the WebSocket Connection_.)".into();
+        let hs = case("opening.a", "RFC 6455 §4.1", Grade::Fail, vec![bad_hs]);
+        let violation = |id: &str, rule: Rule, what: &str| {
+            let mut c = case(id, "RFC 6455 §5.2", Grade::Fail, vec![handshake_ok()]);
+            c.violations.push(PeerViolation::new(rule, what));
+            c
+        };
+        let f = group(&[
+            hs,
+            violation("framing.a", Rule::MaskPresent, "a masked frame"),
+            violation("framing.b", Rule::MaskPresent, "a masked frame"),
+            violation("framing.c", Rule::MaskPresent, "another masked frame"),
+            violation("framing.d", Rule::ReservedOpcode, "opcode 0x3"),
+        ]);
+        let ids: Vec<Option<&str>> = f.iter().map(|x| x.rule.map(Rule::id)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                Some("mask-present"),
+                Some("accept-wrong"),
+                Some("mask-present"),
+                Some("reserved-opcode")
+            ],
+            "{f:#?}"
+        );
+        let by = by_rule(&f);
+        let summary: Vec<(&str, Vec<usize>, usize)> =
+            by.iter().map(|(r, n, c)| (r.id(), n.clone(), *c)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("mask-present", vec![1, 3], 3),
+                ("accept-wrong", vec![2], 1),
+                ("reserved-opcode", vec![4], 1),
+            ]
+        );
+        // A results.json written before rule ids: the id is read back from the quote.
+        let mut old = violation("framing.e", Rule::MaskPresent, "x");
+        old.violations[0].id = None;
+        assert_eq!(group(&[old])[0].rule, Some(Rule::MaskPresent));
     }
 
     #[test]

@@ -235,6 +235,7 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     }
 
     findings_table(&mut out, &found, comparison);
+    rules_table(&mut out, &found);
     let _ = writeln!(
         out,
         "\nThe full report with wire transcripts is in `index.html`; complete results in `results.json`."
@@ -302,6 +303,31 @@ fn findings_table(out: &mut String, findings: &[Finding], comparison: Option<&Co
     }
 }
 
+/// The findings grouped by the catalogue rule they cite (violations and handshake rules),
+/// so a maintainer sees which RFC rules the peer breaks and how often.
+fn rules_table(out: &mut String, findings: &[Finding]) {
+    let rules = super::findings::by_rule(findings);
+    if rules.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Findings by rule ({})\n\n| rule | section | level | findings | cases |\n| --- | --- | --- | --- | ---: |",
+        rules.len()
+    );
+    for (rule, numbers, cases) in rules.iter().take(LIST_MAX) {
+        let numbers: Vec<String> = numbers.iter().map(|n| format!("#{n}")).collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {cases} |",
+            rule.id(),
+            escape(rule.section(), 100),
+            rule.spec().level.as_str(),
+            numbers.join(", ")
+        );
+    }
+}
+
 /// Cuts `s` to at most `max` bytes at a line boundary, saying so.
 fn cap(mut s: String, max: usize) -> String {
     if s.len() <= max {
@@ -334,6 +360,42 @@ mod tests {
         assert!(e.contains("\\*\\*z\\*\\*"), "{e}");
         assert!(!e.contains('\n'));
         assert!(!e.contains('\0'));
+    }
+
+    #[test]
+    fn findings_are_listed_by_rule() {
+        let finding = |number: usize, rule: Option<crate::rules::Rule>, count: usize| Finding {
+            number,
+            class: findings::FindingClass::Must,
+            source: findings::Source::Violation,
+            key: format!("k{number}"),
+            section: "RFC 6455 §5.1".into(),
+            requirement: "r".into(),
+            expected: String::new(),
+            behaviour: "b".into(),
+            count,
+            cases: (0..count).map(|i| format!("c{number}.{i}")).collect(),
+            example_observed: "o".into(),
+            known_deviations: 0,
+            rule,
+        };
+        let mut out = String::new();
+        rules_table(&mut out, &[finding(1, None, 5)]);
+        assert_eq!(out, "", "no rule, no table");
+        let mask = Some(crate::rules::Rule::MaskPresent);
+        rules_table(
+            &mut out,
+            &[
+                finding(1, None, 5),
+                finding(2, mask, 2),
+                finding(3, mask, 1),
+            ],
+        );
+        assert!(out.contains("### Findings by rule (1)"), "{out}");
+        assert!(
+            out.contains("| `mask-present` | RFC 6455 §5.1 | MUST | #2, #3 | 3 |"),
+            "{out}"
+        );
     }
 
     #[test]

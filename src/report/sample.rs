@@ -312,11 +312,10 @@ pub fn hostile(n: usize) -> RunResults {
             ch.matched = false;
             ch.grade = Grade::Fail;
         }
-        c.violations.push(PeerViolation {
-            section: "RFC 6455 §5.1".into(),
-            rule: "a server MUST NOT mask any frames".into(),
-            detail: nasty(i + 3, 0),
-        });
+        c.violations.push(PeerViolation::new(
+            crate::rules::Rule::MaskPresent,
+            nasty(i + 3, 0),
+        ));
         if let Some(close) = &mut c.close {
             close.detail = nasty(i + 4, big);
         }

@@ -22,6 +22,7 @@ use crate::handshake::{parse_extension_lines, parse_response, ExtensionOffer};
 use crate::judge::close::TcpTimes;
 use crate::judge::{Event, PeerViolation};
 use crate::results::TcpEnd;
+use crate::rules::Rule;
 use crate::transcript::{Direction, Transcript};
 
 /// Bounds on what wsspec keeps of the peer's output.
@@ -127,11 +128,10 @@ pub fn events(limits: &ReadLimits) -> (Sender<Event>, Receiver<Event>) {
 }
 
 pub(crate) fn to_peer_violation(v: &Violation) -> PeerViolation {
-    PeerViolation {
-        section: v.rule.section().to_owned(),
-        rule: v.rule.text().to_owned(),
-        detail: format!("{} (byte {} of the peer's stream)", v.detail, v.offset),
-    }
+    PeerViolation::new(
+        v.rule,
+        format!("{} (byte {} of the peer's stream)", v.detail, v.offset),
+    )
 }
 
 pub(crate) struct Out<'a> {
@@ -155,34 +155,49 @@ impl Out<'_> {
     }
 }
 
+/// What reading means in the role of the peer under test: which masking rule its frames
+/// are held to (RFC 6455 §5.1), and what comes before its frames (a server's handshake
+/// response; nothing from a client, whose request the listener has read).
+pub(crate) trait PeerRole {
+    /// The masking rule for the peer's frames: a client masks, a server does not.
+    fn peer_masks(&self) -> MaskRule;
+
+    /// Handles what the peer sent before reading began. False when reading must stop.
+    fn start(&mut self, _frames: &mut FrameStage, _out: &Out) -> bool {
+        true
+    }
+
+    /// Handles bytes just read (already counted and in the transcript). False when
+    /// reading must stop.
+    fn received(&mut self, data: &[u8], frames: &mut FrameStage, out: &Out) -> bool;
+
+    /// The peer closed TCP: says what was cut short.
+    fn ended(&self, frames: &FrameStage, out: &Out);
+}
+
+/// The read side in either role: reads until the peer's end of TCP, counts and records
+/// every byte, and hands them to `role`, which turns them into events.
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     mut rd: R,
     tx: Sender<Event>,
     shared: Arc<Shared>,
     limits: ReadLimits,
+    mut role: impl PeerRole,
 ) {
     let out = Out {
         tx: &tx,
         shared: &shared,
         limits,
     };
+    let mut frames = FrameStage::new(role.peer_masks(), limits);
+    if !role.start(&mut frames, &out) {
+        return;
+    }
     let mut buf = vec![0u8; 64 * 1024];
-    let mut head: Vec<u8> = Vec::new();
-    let mut frames: Option<FrameStage> = None;
-    let mut rejected = false;
     loop {
         let n = match rd.read(&mut buf).await {
             Ok(0) => {
-                // No byte at all is a plain end of TCP (a refusal by dropping the
-                // connection, RFC 6455 §10.7); part of a response is a broken one.
-                if frames.is_none() && !rejected && !head.is_empty() {
-                    let _ = out.send(Event::HandshakeInvalid(format!(
-                        "the connection closed after {} bytes of an incomplete response",
-                        head.len()
-                    )));
-                } else if let Some(f) = &frames {
-                    f.eof(&out);
-                }
+                role.ended(&frames, &out);
                 shared.peer_tcp_end(None);
                 let _ = out.send(Event::Eof);
                 return;
@@ -201,55 +216,91 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .bytes(Direction::In, data);
-        if rejected {
-            continue;
-        }
-        let frames_start: &[u8] = if frames.is_none() {
-            head.extend_from_slice(data);
-            match parse_response(&head, limits.max_head) {
-                Ok(None) => continue,
-                Ok(Some(resp)) => {
-                    let rest = head.split_off(resp.head_len.min(head.len()));
-                    let upgraded = resp.status == 101
-                        || (shared.extended_connect.load(Ordering::Relaxed)
-                            && (200..300).contains(&resp.status));
-                    let agreement = if upgraded {
-                        negotiate_deflate(&resp, &out)
-                    } else {
-                        None
-                    };
-                    if !out.send(Event::Handshake(Box::new(resp))) {
-                        return;
-                    }
-                    if !upgraded {
-                        rejected = true;
-                        continue;
-                    }
-                    let mut f = FrameStage::new(MaskRule::Unmasked, limits);
-                    if let Some(a) = agreement {
-                        f = f.with_deflate(&a, Endpoint::Server);
-                    }
-                    if !f.feed(&rest, &out, &mut |_| {}) {
-                        return;
-                    }
-                    frames = Some(f);
-                    continue;
-                }
-                Err(e) => {
-                    let _ = out.send(Event::HandshakeInvalid(e.to_string()));
-                    rejected = true;
-                    continue;
-                }
-            }
-        } else {
-            data
-        };
-        if !frames
-            .as_mut()
-            .unwrap()
-            .feed(frames_start, &out, &mut |_| {})
-        {
+        if !role.received(data, &mut frames, &out) {
             return;
+        }
+    }
+}
+
+/// The peer under test is a server: its handshake response comes first, then (if it
+/// opened the connection) unmasked frames.
+#[derive(Default)]
+pub(crate) struct ServerPeer {
+    /// The response head read so far.
+    head: Vec<u8>,
+    opening: Opening,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    /// The response is not complete yet.
+    #[default]
+    Head,
+    /// The connection is open: frames follow.
+    Frames,
+    /// The server refused, or its response is broken: nothing more is judged.
+    Rejected,
+}
+
+impl PeerRole for ServerPeer {
+    fn peer_masks(&self) -> MaskRule {
+        MaskRule::Unmasked
+    }
+
+    fn received(&mut self, data: &[u8], frames: &mut FrameStage, out: &Out) -> bool {
+        match self.opening {
+            Opening::Rejected => return true,
+            Opening::Frames => return frames.feed(data, out, &mut |_| {}),
+            Opening::Head => {}
+        }
+        self.head.extend_from_slice(data);
+        match parse_response(&self.head, out.limits.max_head) {
+            Ok(None) => true,
+            Ok(Some(resp)) => {
+                let rest = self.head.split_off(resp.head_len.min(self.head.len()));
+                let upgraded = resp.status == 101
+                    || (out.shared.extended_connect.load(Ordering::Relaxed)
+                        && (200..300).contains(&resp.status));
+                let agreement = if upgraded {
+                    negotiate_deflate(&resp, out)
+                } else {
+                    None
+                };
+                if !out.send(Event::Handshake(Box::new(resp))) {
+                    return false;
+                }
+                if !upgraded {
+                    self.opening = Opening::Rejected;
+                    return true;
+                }
+                if let Some(a) = agreement {
+                    let plain =
+                        std::mem::replace(frames, FrameStage::new(MaskRule::Unmasked, out.limits));
+                    *frames = plain.with_deflate(&a, Endpoint::Server);
+                }
+                self.opening = Opening::Frames;
+                frames.feed(&rest, out, &mut |_| {})
+            }
+            Err(e) => {
+                let _ = out.send(Event::HandshakeInvalid(e.to_string()));
+                self.opening = Opening::Rejected;
+                true
+            }
+        }
+    }
+
+    fn ended(&self, frames: &FrameStage, out: &Out) {
+        match self.opening {
+            // No byte at all is a plain end of TCP (a refusal by dropping the
+            // connection, RFC 6455 §10.7); part of a response is a broken one.
+            Opening::Head if !self.head.is_empty() => {
+                let _ = out.send(Event::HandshakeInvalid(format!(
+                    "the connection closed after {} bytes of an incomplete response",
+                    self.head.len()
+                )));
+            }
+            Opening::Frames => frames.eof(out),
+            Opening::Head | Opening::Rejected => {}
         }
     }
 }
@@ -308,11 +359,7 @@ fn negotiate_deflate(resp: &crate::handshake::Response, out: &Out) -> Option<Agr
             None
         }
         Err(p) => {
-            let _ = out.send(Event::Violation(PeerViolation {
-                section: p.section.into(),
-                rule: p.rule.into(),
-                detail: p.detail,
-            }));
+            let _ = out.send(Event::Violation(PeerViolation::new(p.rule, p.detail)));
             None
         }
     }
@@ -364,13 +411,16 @@ impl Inflate {
         let window = 1u32 << bits;
         (longest > window).then(|| {
             let p = self.peer.prefix();
-            PeerViolation {
-                section: "RFC 7692 §7.2.1".into(),
-                rule: format!("with {p}_max_window_bits={bits} agreed, the {p} MUST NOT use an LZ77 sliding window longer than {window} bytes to compress messages"),
-                detail: format!(
-                    "the compressed message ending at byte {at} refers {longest} bytes back"
+            let rule = match self.peer {
+                Endpoint::Client => Rule::DeflateClientWindow,
+                Endpoint::Server => Rule::DeflateServerWindow,
+            };
+            PeerViolation::new(
+                rule,
+                format!(
+                    "with {p}_max_window_bits={bits} agreed, the {p} may use an LZ77 sliding window of {window} bytes at most; the compressed message ending at byte {at} refers {longest} bytes back"
                 ),
-            }
+            )
         })
     }
 
@@ -380,14 +430,13 @@ impl Inflate {
             Ok(plain) => {
                 if opcode == 1 {
                     if let Err(e) = crate::utf8::validate(&plain) {
-                        return Event::Violation(PeerViolation {
-                            section: "RFC 7692 §6.1".into(),
-                            rule: "the payload after decompression is subject to the constraints for the original data type (text: UTF-8, RFC 6455 §8.1)".into(),
-                            detail: format!(
-                                "the compressed text message ending at byte {at} inflates to {} bytes that are not valid UTF-8 ({e})",
+                        return Event::Violation(PeerViolation::new(
+                            Rule::DeflateInflatedUtf8,
+                            format!(
+                                "the compressed text message ending at byte {at} inflates to {} bytes that are not valid UTF-8 ({e}; text: RFC 6455 §8.1)",
                                 plain.len()
                             ),
-                        });
+                        ));
                     }
                 }
                 Event::Message {
@@ -405,14 +454,13 @@ impl Inflate {
                 } else {
                     String::new()
                 };
-                Event::Violation(PeerViolation {
-                    section: "RFC 7692 §7.2.2".into(),
-                    rule: "a compressed message is DEFLATE data (RFC 1951) that inflates with the agreed window and context takeover".into(),
-                    detail: format!(
-                        "the compressed message ending at byte {at} ({} bytes) does not inflate: {why}{hint}",
+                Event::Violation(PeerViolation::new(
+                    Rule::DeflateCorrupt,
+                    format!(
+                        "the compressed message ending at byte {at} ({} bytes) is not DEFLATE data (RFC 1951) that inflates with the agreed window and context takeover: {why}{hint}",
                         payload.len()
                     ),
-                })
+                ))
             }
             Err(e @ InflateError::TooLarge { .. }) => Event::Fatal(format!(
                 "a compressed message ending at byte {at}: {e}; wsspec stopped reading"
@@ -465,14 +513,13 @@ impl FrameStage {
     /// The peer closed TCP: a frame cut short is a violation.
     pub(crate) fn eof(&self, out: &Out) {
         if self.decoder.buffered() > 0 {
-            let _ = out.send(Event::Violation(PeerViolation {
-                section: "RFC 6455 §5.2".into(),
-                rule: "a frame is sent whole".into(),
-                detail: format!(
-                    "TCP closed in the middle of a frame, {} bytes into it",
+            let _ = out.send(Event::Violation(PeerViolation::new(
+                Rule::FrameCutShort,
+                format!(
+                    "TCP closed in the middle of a frame, {} bytes into it: a frame is sent whole",
                     self.decoder.buffered()
                 ),
-            }));
+            )));
         }
     }
 
@@ -552,16 +599,13 @@ impl FrameStage {
         // Data after the peer's close is forbidden; a pong is not data, and
         // answering a ping that crossed the close is harmless, so it is ignored.
         if self.peer_closed && df.frame.opcode & 0x8 == 0 {
-            let _ = out.send(Event::Violation(PeerViolation {
-                section: "RFC 6455 §5.5.1".into(),
-                rule:
-                    "after sending a Close frame, the endpoint MUST NOT send any more data frames"
-                        .into(),
-                detail: format!(
+            let _ = out.send(Event::Violation(PeerViolation::new(
+                Rule::DataAfterClose,
+                format!(
                     "a frame with opcode 0x{:x} at byte {} followed the peer's close frame",
                     df.frame.opcode, df.offset
                 ),
-            }));
+            )));
             return false;
         }
         !self.peer_closed
@@ -626,11 +670,10 @@ impl FrameStage {
                 } else {
                     "a control frame"
                 };
-                if !out.send(Event::Violation(PeerViolation {
-                    section: "RFC 7692 §6.1".into(),
-                    rule: "an endpoint MUST NOT set the \"Per-Message Compressed\" bit of control frames and non-first fragments of a data message".into(),
-                    detail: format!("RSV1 set on {what} (opcode 0x{op:x}) at byte {}", df.offset),
-                })) {
+                if !out.send(Event::Violation(PeerViolation::new(
+                    Rule::DeflateRsv1Misplaced,
+                    format!("RSV1 set on {what} (opcode 0x{op:x}) at byte {}", df.offset),
+                ))) {
                     return false;
                 }
             } else if !self.assembler.in_message() {

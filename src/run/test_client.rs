@@ -11,10 +11,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::mpsc;
-
-use super::reader::{FrameStage, Out, ReadLimits, Shared};
+use super::reader::{read_loop, FrameStage, Out, PeerRole};
 use super::test_server::{
     answer_pings, build_frames, case_timeout, closing_handshake, compressor, drain, expect_step,
     record, result, write_step, AbortOnDrop, SessionConfig, State,
@@ -27,6 +24,7 @@ use crate::handshake::{parse_extensions, tokens, ExtensionOffer, Request, Respon
 use crate::judge::request::judge_request;
 use crate::judge::{Event, PeerViolation};
 use crate::results::CaseResult;
+use crate::rules::Rule;
 use crate::transcript::Direction;
 
 /// A client connection whose request head the listener has read.
@@ -219,15 +217,15 @@ async fn drive(
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
     let (tx, mut rx) = super::reader::events(&cfg.limits);
     let responded = Arc::new(AtomicU8::new(NOT_YET));
-    let reader = tokio::spawn(client_read_loop(
-        rd,
-        tx,
-        st.shared.clone(),
-        cfg.limits,
+    let client = ClientPeer {
         rest,
-        responded.clone(),
+        responded: responded.clone(),
         keys,
-    ));
+        early_reported: false,
+        first_after_refusal: true,
+        deflate_on: false,
+    };
+    let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits, client));
     let _guard = AbortOnDrop(reader);
 
     let planned = planned_answer(case, &request);
@@ -377,109 +375,101 @@ fn looks_like_request(data: &[u8]) -> bool {
     method >= 3 && data.get(method) == Some(&b' ')
 }
 
-/// The read side with wsspec as the server: every frame from the client must be masked,
-/// and nothing may arrive before wsspec's response (RFC 6455 §4.1). After a refusing
-/// response, a new HTTP request on the connection (a client following a redirect, say)
-/// means the client did not take the connection as a WebSocket: it ends the reading.
-async fn client_read_loop<R: AsyncRead + Unpin>(
-    mut rd: R,
-    tx: mpsc::Sender<Event>,
-    shared: Arc<Shared>,
-    limits: ReadLimits,
+/// The peer under test is a client: every frame from it must be masked, and nothing may
+/// arrive before wsspec's response (RFC 6455 §4.1). After a refusing response, a new HTTP
+/// request on the connection (a client following a redirect, say) means the client did
+/// not take the connection as a WebSocket: it ends the reading.
+struct ClientPeer {
+    /// Bytes that arrived with the request head, before the read loop began.
     rest: Vec<u8>,
     responded: Arc<AtomicU8>,
+    /// Every masking key the client used, for the run-level checks.
     keys: Arc<Mutex<Vec<[u8; 4]>>>,
-) {
-    let out = Out {
-        tx: &tx,
-        shared: &shared,
-        limits,
-    };
-    let mut frames = FrameStage::new(MaskRule::Masked, limits);
-    let mut seen = |df: &crate::codec::DecodedFrame| {
-        if let Some(k) = df.frame.mask {
-            keys.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(k);
-        }
-    };
-    let mut early_reported = false;
-    // Bytes read with the request head are early whenever the reader gets to them.
-    let mut early = |n: usize, out: &Out, surely: bool| {
-        if !early_reported && (surely || responded.load(Ordering::SeqCst) == NOT_YET) {
-            early_reported = true;
-            let _ = out.send(Event::Violation(PeerViolation {
-                section: "RFC 6455 §4.1".into(),
-                rule: "once the client's opening handshake has been sent, the client MUST wait for a response from the server before sending any further data".into(),
-                detail: format!("{n} bytes arrived before wsspec's response"),
-            }));
-        }
-    };
-    if !rest.is_empty() {
-        shared
-            .transcript
-            .lock()
-            .unwrap()
-            .bytes(Direction::In, &rest);
-        shared
-            .bytes_received
-            .fetch_add(rest.len() as u64, Ordering::Relaxed);
-        early(rest.len(), &out, true);
-        if !frames.feed(&rest, &out, &mut seen) {
-            return;
+    early_reported: bool,
+    first_after_refusal: bool,
+    deflate_on: bool,
+}
+
+impl ClientPeer {
+    /// Reports data that arrived before wsspec's response, once; bytes read with the
+    /// request head (`surely`) are early whenever the reader gets to them.
+    fn early(&mut self, n: usize, out: &Out, surely: bool) {
+        if !self.early_reported && (surely || self.responded.load(Ordering::SeqCst) == NOT_YET) {
+            self.early_reported = true;
+            let _ = out.send(Event::Violation(PeerViolation::new(
+                Rule::DataBeforeResponse,
+                format!("{n} bytes arrived before wsspec's response"),
+            )));
         }
     }
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut first_after_refusal = true;
-    let mut deflate_on = false;
-    loop {
-        let n = match rd.read(&mut buf).await {
-            Ok(0) => {
-                frames.eof(&out);
-                shared.peer_tcp_end(None);
-                let _ = out.send(Event::Eof);
-                return;
+
+    /// Feeds the frames, noting every masking key.
+    fn feed(&self, data: &[u8], frames: &mut FrameStage, out: &Out) -> bool {
+        let keys = &self.keys;
+        frames.feed(data, out, &mut |df: &crate::codec::DecodedFrame| {
+            if let Some(k) = df.frame.mask {
+                keys.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(k);
             }
-            Ok(n) => n,
-            Err(e) => {
-                shared.peer_tcp_end(Some(&e));
-                let _ = out.send(Event::Reset(e.to_string()));
-                return;
-            }
-        };
-        let data = &buf[..n];
-        shared.bytes_received.fetch_add(n as u64, Ordering::Relaxed);
-        shared
+        })
+    }
+}
+
+impl PeerRole for ClientPeer {
+    fn peer_masks(&self) -> MaskRule {
+        MaskRule::Masked
+    }
+
+    fn start(&mut self, frames: &mut FrameStage, out: &Out) -> bool {
+        if self.rest.is_empty() {
+            return true;
+        }
+        let rest = std::mem::take(&mut self.rest);
+        out.shared
             .transcript
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .bytes(Direction::In, data);
-        if first_after_refusal && responded.load(Ordering::SeqCst) == REFUSED {
-            first_after_refusal = false;
+            .bytes(Direction::In, &rest);
+        out.shared
+            .bytes_received
+            .fetch_add(rest.len() as u64, Ordering::Relaxed);
+        self.early(rest.len(), out, true);
+        self.feed(&rest, frames, out)
+    }
+
+    fn received(&mut self, data: &[u8], frames: &mut FrameStage, out: &Out) -> bool {
+        if self.first_after_refusal && self.responded.load(Ordering::SeqCst) == REFUSED {
+            self.first_after_refusal = false;
             if looks_like_request(data) {
                 let _ = out.send(Event::Reset(
                     "the client sent a new HTTP request instead of WebSocket frames".into(),
                 ));
-                return;
+                return false;
             }
         }
-        early(n, &out, false);
-        if !deflate_on && responded.load(Ordering::SeqCst) == OPENED {
+        self.early(data.len(), out, false);
+        if !self.deflate_on && self.responded.load(Ordering::SeqCst) == OPENED {
             // Set before the response was written (see `respond_with`), so it is in place
             // for the client's first frame; bytes before the response were a violation.
-            if let Some(a) = shared
+            if let Some(a) = out
+                .shared
                 .agreed
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone()
             {
-                frames = frames.with_deflate(&a, Endpoint::Client);
+                let plain =
+                    std::mem::replace(frames, FrameStage::new(MaskRule::Masked, out.limits));
+                *frames = plain.with_deflate(&a, Endpoint::Client);
             }
-            deflate_on = true;
+            self.deflate_on = true;
         }
-        if !frames.feed(data, &out, &mut seen) {
-            return;
-        }
+        self.feed(data, frames, out)
+    }
+
+    fn ended(&self, frames: &FrameStage, out: &Out) {
+        frames.eof(out);
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::reader::{read_loop, ReadLimits, Shared};
+use super::reader::{read_loop, ReadLimits, ServerPeer, Shared};
 use super::target::Target;
 use super::writer::{Built, Keys, Part, StreamedMessage, WriteOutcome, Writer};
 use crate::case::{
@@ -319,7 +319,13 @@ async fn drive(
     answer_pings(case, st);
     let wr = Writer::spawn(wr, st.shared.clone(), st.masking, step_timeout);
     let (tx, mut rx) = super::reader::events(&cfg.limits);
-    let reader = tokio::spawn(read_loop(rd, tx, st.shared.clone(), cfg.limits));
+    let reader = tokio::spawn(read_loop(
+        rd,
+        tx,
+        st.shared.clone(),
+        cfg.limits,
+        ServerPeer::default(),
+    ));
     let _guard = AbortOnDrop(reader);
 
     for (i, step) in case.runs() {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The protocol pieces: RFC 6455 framing, the opening handshake, UTF-8, RFC 7692. They import
-/// nothing above them, only each other and `text`.
+/// nothing above them, only each other, `text` and the catalogue of RFC rules (`rules`).
 const PROTOCOL: &[&str] = &["codec", "handshake", "utf8", "deflate"];
 
 /// What a module may import, for the modules held to a closed list.
@@ -18,11 +18,14 @@ fn allowed(module: &str) -> Option<Vec<&'static str>> {
     let protocol_and_text = || {
         let mut v = PROTOCOL.to_vec();
         v.push("text");
+        v.push("rules");
         v
     };
     match module {
-        // Leaves: everything may use them, they use nothing.
-        "text" | "time" => Some(vec![]),
+        // Leaves: everything may use them, they use nothing. `rules` is the catalogue of
+        // RFC rules that every verdict cites, at the bottom so the protocol pieces can
+        // name the rules their checks enforce.
+        "text" | "time" | "rules" => Some(vec![]),
         m if PROTOCOL.contains(&m) => Some(protocol_and_text()),
         // The case model: a case file becomes a plan with protocol knowledge only, so tools
         // can load and list cases without the runner, the judge or the reports.
@@ -287,6 +290,9 @@ fn the_scan_sees_known_imports() {
         ("cli", "client_mode"),
         ("client_mode", "run"),
         ("codec", "utf8"),
+        ("codec", "rules"),
+        ("deflate", "rules"),
+        ("handshake", "rules"),
     ] {
         assert!(
             map.contains_key(&(from.to_owned(), to.to_owned())),

@@ -979,7 +979,7 @@ async fn echoing_invalid_utf8_fails_every_invalid_utf8_case() {
     assert_reason(
         &r,
         "utf8.invalid.byte-c0",
-        "an endpoint that finds a text stream is not valid UTF-8 MUST fail the connection",
+        "finds that the byte stream is not, in fact, a valid UTF-8 stream",
     );
     assert_reason(&r, "utf8.close-reason.byte-80", "observed close 1000");
 }

@@ -383,11 +383,7 @@ fn results_schema_doc_names_every_field() {
     let mut found = BTreeSet::new();
     keys(&serde_json::to_value(&results).unwrap(), &mut found);
     // Violations are empty against a correct peer: add their fields from a value.
-    let v = wsspec::judge::PeerViolation {
-        section: "s".into(),
-        rule: "r".into(),
-        detail: "d".into(),
-    };
+    let v = wsspec::judge::PeerViolation::new(wsspec::rules::Rule::MaskPresent, "d");
     keys(&serde_json::to_value(v).unwrap(), &mut found);
     // The TLS details appear only in a wss:// run: add their fields from a value.
     let tls = wsspec::results::TlsDetails {

@@ -438,3 +438,31 @@ fn the_fuzzers_refusal_requirements_quote_the_servers_sentence() {
     assert!(http.text.contains("An HTTP/1.1 or higher GET request"));
     assert!(quoted >= 9, "{quoted}");
 }
+
+/// The catalogue of RFC rules (`wsspec::rules`) quotes each rule's sentence from the
+/// section it cites, as the cases do: violations and handshake problems print that
+/// sentence as the requirement.
+#[test]
+fn every_catalogue_rule_quotes_its_section() {
+    use wsspec::rules::Rule;
+    let mut corpus = Corpus {
+        rfcs: BTreeMap::new(),
+    };
+    let mut bad = Vec::new();
+    let mut checked = 0;
+    for &rule in Rule::ALL {
+        let spec = rule.spec();
+        // RFC 9112 is not vendored in docs/rfc/ (one rule: duplicated Host fields).
+        if spec.rfc == 9112 {
+            continue;
+        }
+        // "RFC 6455 §4.1 (erratum 3150)": the erratum is a note, not a section.
+        let section = spec.cite.split(" (").next().unwrap_or(spec.cite);
+        for p in corpus.problems(section, spec.sentence) {
+            bad.push(format!("{}: {p}", spec.id));
+        }
+        checked += 1;
+    }
+    assert!(checked > 50, "{checked}");
+    assert!(bad.is_empty(), "catalogue sentences:\n{}", bad.join("\n"));
+}
