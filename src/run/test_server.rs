@@ -661,6 +661,14 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> B
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     st.ctx.protocols = h.protocols.clone();
+    st.ctx.upgrade_offered = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("upgrade"))
+        .flat_map(|(_, v)| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
     st.ctx.extensions = h
         .extensions
         .iter()
