@@ -703,6 +703,12 @@ impl Matcher {
         };
         let (matched, observed) = match &self.expect.kind {
             ExpectKind::Silence { .. } => (true, format!("silence for {waited_ms} ms")),
+            // A heartbeat wait is `--idle` long, not the step timeout: the text says
+            // which, so a report does not send a reader to the wrong option.
+            _ if self.expect.waits_idle() => (
+                false,
+                format!("{seen} within {waited_ms} ms, the --idle wait (timed out)"),
+            ),
             _ => (false, format!("{seen} within {waited_ms} ms (timed out)")),
         };
         let done = match &self.expect.kind {
@@ -1653,6 +1659,22 @@ mod tests {
         let t = m.timeout(50);
         assert_eq!((t.matched, t.grade), (false, Grade::Fail));
         assert_eq!(t.observed, "nothing within 50 ms (timed out)");
+        // A heartbeat wait names --idle, what the user would change, not the step timeout;
+        // one with its own timeout_ms waits that instead.
+        let ping = expect(ExpectKind::Ping);
+        let t = Matcher::new(&ping, &ctx).timeout(1001);
+        assert_eq!(
+            t.observed,
+            "nothing within 1001 ms, the --idle wait (timed out)"
+        );
+        let mut idle_echo = echo();
+        idle_echo.idle = true;
+        let t = Matcher::new(&idle_echo, &ctx).timeout(1001);
+        assert!(t.observed.contains("the --idle wait"), "{}", t.observed);
+        let mut own = expect(ExpectKind::Ping);
+        own.timeout_ms = Some(300);
+        let t = Matcher::new(&own, &ctx).timeout(300);
+        assert_eq!(t.observed, "nothing within 300 ms (timed out)");
         let mut m = Matcher::new(&echo(), &ctx);
         for _ in 0..SEEN_KEEP + 2 {
             assert!(matches!(

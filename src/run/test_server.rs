@@ -199,7 +199,7 @@ pub fn case_timeout(case: &Case, step_timeout: Duration, idle: Duration) -> Dura
 
 /// Whether an expectation waits `--idle` rather than the step timeout.
 pub(super) fn waits_idle(e: &crate::case::Expect) -> bool {
-    e.timeout_ms.is_none() && (e.idle || matches!(e.kind, ExpectKind::Ping))
+    e.waits_idle()
 }
 
 /// Runs one case against `target` and judges it.
