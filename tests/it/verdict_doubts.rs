@@ -20,7 +20,9 @@ async fn switch_to_h2c(mut s: TcpStream) {
     if common::read_request_key(&mut s).await.is_none() {
         return;
     }
-    let head = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+    // The 101, then at once the server's HTTP/2 connection preface (an empty SETTINGS
+    // frame), in the same write as hypercorn's arrive: bytes of HTTP/2, not WebSocket.
+    let head = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
     if common::write_all(&mut s, head).await {
         common::hold(s).await;
     }
@@ -58,6 +60,12 @@ async fn a_switch_to_h2c_refuses_only_the_request_that_offered_h2c() {
         h2c.reasons
     );
     assert!(h2c.close.is_none(), "no WebSocket, so no close verdict");
+    assert_eq!(
+        h2c.reasons.len(),
+        1,
+        "no frame violations: {:?}",
+        h2c.reasons
+    );
     // The same answer to a request that did not offer h2c switches to a protocol the
     // client never asked for (RFC 9110 §7.8 forbids it): a failed refusal, and a broken
     // acceptance where a 101 was due.
