@@ -487,9 +487,8 @@ impl Matcher {
             );
         }
         self.done_loosely(format!(
-            "switched to {to} (status {} {}, Upgrade: {to}), not to WebSocket: the request offered {to} and the server took it up (RFC 9110 §7.8), refusing the WebSocket without the error status RFC 6455 §4.2.1 describes (\"an appropriate error code (such as 400 Bad Request)\")",
-            resp.status,
-            bounded_lossy(resp.reason.as_bytes(), 80)
+            "switched to {to} (status {}, Upgrade: {to}), not to WebSocket: the request offered {to} and the server took it up (RFC 9110 §7.8), refusing the WebSocket without the error status RFC 6455 §4.2.1 describes (\"an appropriate error code (such as 400 Bad Request)\")",
+            resp.status
         ))
     }
 
