@@ -347,6 +347,13 @@ pub struct Expect {
     pub idle: bool,
 }
 
+impl Expect {
+    /// Whether this expectation waits `--idle` rather than the step timeout.
+    pub fn waits_idle(&self) -> bool {
+        self.timeout_ms.is_none() && (self.idle || matches!(self.kind, ExpectKind::Ping))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum ExpectKind {
     /// The handshake response.

@@ -38,6 +38,10 @@ pub struct Context {
     /// over HTTP/1.1, and the HTTP/1.1-only parts of the response (Upgrade, Connection,
     /// Sec-WebSocket-Accept) are not asked for.
     pub extended_connect: bool,
+    /// The protocols the request's `Upgrade` header offered, lower-cased: a 101 that
+    /// switches to one of these other than websocket (h2c, say) is an HTTP server taking up
+    /// another protocol the request asked for, not a WebSocket acceptance.
+    pub upgrade_offered: Vec<String>,
 }
 
 /// Well-formed ping payloads remembered per case.
@@ -365,6 +369,9 @@ impl Matcher {
             h.status.iter().any(|p| p.matches(matched_status))
         };
         let refusal = is_refusal(h);
+        if let (true, Some(to)) = (refusal, switched_elsewhere(resp, ctx)) {
+            return self.judge_switch(h, resp, &to);
+        }
         if let (true, Some(grade), true) = (refusal, h.accepted, accepted_status) {
             let offer = Offer {
                 key: &ctx.key,
@@ -456,6 +463,33 @@ impl Matcher {
         } else {
             self.done(false, problems.join("; "))
         }
+    }
+
+    /// A 101 that switches to another protocol the request offered, where a refusal was
+    /// asked. The server did not accept a WebSocket: the request named another protocol and
+    /// the server took it up, as HTTP lets it (RFC 9110 §7.8). That is a refusal of the
+    /// WebSocket, but not with the error status RFC 6455 §4.2.1 describes ("such as 400 Bad
+    /// Request"), so non-strict at most, as a dropped connection is (§10.7). The text must
+    /// not start with "status 101": that prefix means an established WebSocket to the
+    /// runner, the report and the fuzzer.
+    fn judge_switch(
+        &self,
+        h: &HandshakeExpect,
+        resp: &crate::handshake::Response,
+        to: &str,
+    ) -> Progress {
+        let mut problems = Vec::new();
+        header_problems(&resp.headers, h, &mut problems);
+        if !problems.is_empty() {
+            return self.done(
+                false,
+                format!("switched to {to} (status 101); {}", problems.join("; ")),
+            );
+        }
+        self.done_loosely(format!(
+            "switched to {to} (status {}, Upgrade: {to}), not to WebSocket: the request offered {to} and the server took it up (RFC 9110 §7.8), refusing the WebSocket without the error status RFC 6455 §4.2.1 describes (\"an appropriate error code (such as 400 Bad Request)\")",
+            resp.status
+        ))
     }
 
     /// A data message against the expected one (an echo of the last message sent, or the
@@ -668,6 +702,12 @@ impl Matcher {
         };
         let (matched, observed) = match &self.expect.kind {
             ExpectKind::Silence { .. } => (true, format!("silence for {waited_ms} ms")),
+            // A heartbeat wait is `--idle` long, not the step timeout: the text says
+            // which, so a report does not send a reader to the wrong option.
+            _ if self.expect.waits_idle() => (
+                false,
+                format!("{seen} within {waited_ms} ms, the --idle wait (timed out)"),
+            ),
             _ => (false, format!("{seen} within {waited_ms} ms (timed out)")),
         };
         let done = match &self.expect.kind {
@@ -718,6 +758,34 @@ fn response_problems(
 /// (RFC 8441 §5).
 fn accepts(resp: &crate::handshake::Response, ctx: &Context) -> bool {
     resp.status == 101 || (ctx.extended_connect && (200..300).contains(&resp.status))
+}
+
+/// The protocol a 101 switches to when it is not WebSocket but one the request's Upgrade
+/// header offered (h2c for a request with `Upgrade: h2c`), as the response's Upgrade names
+/// it. None for any other response: a 101 over an extended CONNECT, one without an Upgrade
+/// header or naming websocket (judged as a WebSocket acceptance), or one naming a protocol
+/// the request did not offer ("A server MUST NOT switch to a protocol that was not indicated
+/// by the client in the corresponding request's Upgrade header field", RFC 9110 §7.8).
+/// Protocol names compare case-insensitively, as RFC 9110 §7.8 advises recipients.
+fn switched_elsewhere(resp: &crate::handshake::Response, ctx: &Context) -> Option<String> {
+    if ctx.extended_connect || resp.status != 101 {
+        return None;
+    }
+    let named: Vec<String> = resp
+        .headers_named("Upgrade")
+        .flat_map(|v| {
+            String::from_utf8_lossy(v)
+                .split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let offered = |t: &String| ctx.upgrade_offered.iter().any(|o| o == t);
+    if named.is_empty() || named.iter().any(|t| t == "websocket") || !named.iter().all(offered) {
+        return None;
+    }
+    Some(bounded_lossy(named.join(", ").as_bytes(), 80))
 }
 
 /// HTTP statuses that refuse for a size or resource limit: 413 Content Too Large, 431
@@ -1049,6 +1117,68 @@ mod tests {
             status: status.to_vec(),
             ..HandshakeExpect::default()
         }))
+    }
+
+    fn switching(upgrade: &str) -> Event {
+        Event::Handshake(Box::new(Response {
+            version: 1,
+            status: 101,
+            reason: "Switching Protocols".into(),
+            headers: vec![
+                ("connection".into(), b"upgrade".to_vec()),
+                ("upgrade".into(), upgrade.as_bytes().to_vec()),
+            ],
+            head_len: 0,
+        }))
+    }
+
+    #[test]
+    fn a_101_to_another_protocol_the_request_offered_refuses_the_websocket() {
+        let e = handshake(&[StatusPattern::Class(4)]);
+        let offered_h2c = Context {
+            upgrade_offered: vec!["h2c".into()],
+            ..Context::default()
+        };
+        // hypercorn's answer to `Upgrade: h2c`: a switch to HTTP/2, so no WebSocket
+        // was accepted; refused without an error status, non-strict like a dropped TCP.
+        let o = decide(&e, &offered_h2c, &[switching("h2c")]).unwrap();
+        assert_eq!(
+            (o.matched, o.grade),
+            (true, Grade::NonStrict),
+            "{}",
+            o.observed
+        );
+        assert!(o.observed.starts_with("switched to h2c"), "{}", o.observed);
+        assert!(o.observed.contains("RFC 9110 §7.8"), "{}", o.observed);
+        // Protocol names compare case-insensitively.
+        let o = decide(&e, &offered_h2c, &[switching("H2C")]).unwrap();
+        assert_eq!((o.matched, o.grade), (true, Grade::NonStrict));
+        // The other side: a 101 to a protocol the request did not offer, or naming
+        // websocket, or with no Upgrade at all, stays a failed refusal.
+        for (ctx, ev) in [
+            (Context::default(), switching("h2c")),
+            (offered_h2c.clone(), switching("websocket2")),
+            (offered_h2c.clone(), switching("h2c, websocket")),
+            (offered_h2c.clone(), response(101)),
+        ] {
+            let o = decide(&e, &ctx, &[ev]).unwrap();
+            assert_eq!((o.matched, o.grade), (false, Grade::Fail), "{}", o.observed);
+        }
+        // Where a 101 is what the case asks for, a switch elsewhere is a broken one.
+        let o = decide(
+            &handshake(&[StatusPattern::Exact(101)]),
+            &offered_h2c,
+            &[switching("h2c")],
+        )
+        .unwrap();
+        assert_eq!((o.matched, o.grade), (false, Grade::Fail), "{}", o.observed);
+        // Over an extended CONNECT there is no Upgrade to switch.
+        let h2 = Context {
+            extended_connect: true,
+            ..offered_h2c
+        };
+        let o = decide(&e, &h2, &[switching("h2c")]).unwrap();
+        assert!(!o.observed.starts_with("switched"), "{}", o.observed);
     }
 
     #[test]
@@ -1528,6 +1658,22 @@ mod tests {
         let t = m.timeout(50);
         assert_eq!((t.matched, t.grade), (false, Grade::Fail));
         assert_eq!(t.observed, "nothing within 50 ms (timed out)");
+        // A heartbeat wait names --idle, what the user would change, not the step timeout;
+        // one with its own timeout_ms waits that instead.
+        let ping = expect(ExpectKind::Ping);
+        let t = Matcher::new(&ping, &ctx).timeout(1001);
+        assert_eq!(
+            t.observed,
+            "nothing within 1001 ms, the --idle wait (timed out)"
+        );
+        let mut idle_echo = echo();
+        idle_echo.idle = true;
+        let t = Matcher::new(&idle_echo, &ctx).timeout(1001);
+        assert!(t.observed.contains("the --idle wait"), "{}", t.observed);
+        let mut own = expect(ExpectKind::Ping);
+        own.timeout_ms = Some(300);
+        let t = Matcher::new(&own, &ctx).timeout(300);
+        assert_eq!(t.observed, "nothing within 300 ms (timed out)");
         let mut m = Matcher::new(&echo(), &ctx);
         for _ in 0..SEEN_KEEP + 2 {
             assert!(matches!(

@@ -712,7 +712,11 @@ pub fn normalise(s: &str) -> String {
     }
     let out = out
         .replace(" (byte N of the peer's stream)", "")
-        .replace("within N ms (timed out)", "within the step timeout");
+        .replace("within N ms (timed out)", "within the step timeout")
+        .replace(
+            "within N ms, the --idle wait (timed out)",
+            "within the --idle wait",
+        );
     let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
     bounded(out.trim_end_matches(['.', ';', ',']))
 }
@@ -788,6 +792,11 @@ mod tests {
         assert_eq!(
             normalise("nothing within 251 ms (timed out)"),
             "nothing within the step timeout"
+        );
+        // A missed heartbeat waited --idle, not the step timeout.
+        assert_eq!(
+            normalise("nothing within 1001 ms, the --idle wait (timed out)"),
+            "nothing within the --idle wait"
         );
         assert_eq!(normalise("close 1003"), "close 1003");
         assert_eq!(

@@ -258,7 +258,7 @@ impl PeerRole for ServerPeer {
             Ok(None) => true,
             Ok(Some(resp)) => {
                 let rest = self.head.split_off(resp.head_len.min(self.head.len()));
-                let upgraded = resp.status == 101
+                let upgraded = (resp.status == 101 && !switched_elsewhere(&resp))
                     || (out.shared.extended_connect.load(Ordering::Relaxed)
                         && (200..300).contains(&resp.status));
                 let agreement = if upgraded {
@@ -303,6 +303,21 @@ impl PeerRole for ServerPeer {
             Opening::Head | Opening::Rejected => {}
         }
     }
+}
+
+/// A 101 whose Upgrade names protocols, none of them websocket (hypercorn's `Upgrade: h2c`
+/// answer): the server says it now speaks another protocol, so what follows (an HTTP/2
+/// SETTINGS frame) is recorded but not read as WebSocket frames, which would charge the
+/// peer with violations of a protocol it did not switch to. A 101 without an Upgrade
+/// header is still read as WebSocket (the judge calls it a broken acceptance).
+fn switched_elsewhere(resp: &crate::handshake::Response) -> bool {
+    let mut tokens = resp
+        .headers_named("Upgrade")
+        .flat_map(|v| v.split(|b| *b == b','))
+        .map(|t| t.trim_ascii())
+        .filter(|t| !t.is_empty())
+        .peekable();
+    tokens.peek().is_some() && !tokens.any(|t| t.eq_ignore_ascii_case(b"websocket"))
 }
 
 /// Judges the server's permessage-deflate answer against what wsspec offered (RFC 7692

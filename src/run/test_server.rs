@@ -199,7 +199,7 @@ pub fn case_timeout(case: &Case, step_timeout: Duration, idle: Duration) -> Dura
 
 /// Whether an expectation waits `--idle` rather than the step timeout.
 pub(super) fn waits_idle(e: &crate::case::Expect) -> bool {
-    e.timeout_ms.is_none() && (e.idle || matches!(e.kind, ExpectKind::Ping))
+    e.waits_idle()
 }
 
 /// Runs one case against `target` and judges it.
@@ -671,6 +671,14 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> B
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     st.ctx.protocols = h.protocols.clone();
+    st.ctx.upgrade_offered = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("upgrade"))
+        .flat_map(|(_, v)| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
     st.ctx.extensions = h
         .extensions
         .iter()

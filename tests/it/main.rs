@@ -39,3 +39,4 @@ mod reports_hostile_peer;
 mod requirement_quotes;
 mod robust_cli;
 mod tls;
+mod verdict_doubts;
