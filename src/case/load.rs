@@ -90,10 +90,6 @@ fn line_of(src: &str, offset: usize) -> usize {
         + 1
 }
 
-fn line_of_span(src: &str, span: Range<usize>) -> usize {
-    line_of(src, span.start)
-}
-
 /// Where a file's lines start, so the line of an offset is a binary search: a case's
 /// lines are looked up per matrix row and per step, and counting newlines from the start
 /// of the file each time made loading the built-in cases quadratic in file size (about
@@ -111,7 +107,7 @@ impl LineIndex {
         )
     }
 
-    /// The same as [`line_of_span`] on the file indexed.
+    /// The line of `span`'s start, as [`line_of`] counts it in the file indexed.
     fn line_of_span(&self, span: Range<usize>) -> usize {
         self.0.partition_point(|&nl| nl < span.start) + 1
     }
@@ -172,6 +168,7 @@ fn parse_case(
     lines: &LineIndex,
     spanned: Spanned<RawCase>,
 ) -> Result<Vec<Case>, CaseError> {
+    // The lines of this case's spans, looked up in the file's index.
     let line_of_span = |_: &str, span: Range<usize>| lines.line_of_span(span);
     let mut out = Vec::new();
     let case_line = line_of_span(src, spanned.span());

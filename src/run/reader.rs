@@ -494,12 +494,12 @@ impl FrameStage {
             // copied into the decoder's buffer and out again.
             if self.decoder.streaming() && !data.is_empty() {
                 let mut scratch = std::mem::take(&mut self.piece);
-                let taken = match self.decoder.stream_from(data, &mut scratch) {
-                    Some((piece, at, last)) => {
-                        Some((piece.len(), self.streamed_piece(piece, at, last, out)))
-                    }
-                    None => None,
-                };
+                let taken =
+                    self.decoder
+                        .stream_from(data, &mut scratch)
+                        .map(|(piece, at, last)| {
+                            (piece.len(), self.streamed_piece(piece, at, last, out))
+                        });
                 self.piece = scratch;
                 if let Some((n, go)) = taken {
                     data = &data[n..];
