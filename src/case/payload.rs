@@ -63,24 +63,13 @@ impl Payload {
         match self {
             Payload::Text(s) => out.extend_from_slice(s.as_bytes()),
             Payload::Bytes(b) => out.extend_from_slice(b),
-            Payload::Repeat { pattern, len } => {
-                if pattern.is_empty() {
-                    return;
-                }
+            Payload::Repeat { pattern, .. } if pattern.is_empty() => {}
+            Payload::Repeat { .. } | Payload::Random { .. } => {
+                // Generated in place by `fill` (word at a time), not a pattern or a word
+                // appended per step: a burst of a thousand 4 KiB messages is built this way.
                 let start = out.len();
-                while out.len() - start < *len {
-                    let take = (*len - (out.len() - start)).min(pattern.len());
-                    out.extend_from_slice(&pattern[..take]);
-                }
-            }
-            Payload::Random { len, seed } => {
-                let mut state = *seed ^ 0x9E37_79B9_7F4A_7C15;
-                let start = out.len();
-                while out.len() - start < *len {
-                    let word = splitmix64(&mut state).to_le_bytes();
-                    let take = (*len - (out.len() - start)).min(8);
-                    out.extend_from_slice(&word[..take]);
-                }
+                out.resize(start + self.len(), 0);
+                self.fill(0, &mut out[start..]);
             }
             Payload::Concat(parts) => parts.iter().for_each(|p| p.write_to(out)),
         }
@@ -467,6 +456,28 @@ mod tests {
             .all(|(i, b)| *b == b"0123456"[(i + 4) % 7]));
     }
 
+    /// The bytes of `p` the plain way (byte by byte, SplitMix64 step by step), as the
+    /// reference for the word-at-a-time paths.
+    fn naive_bytes(p: &Payload) -> Vec<u8> {
+        match p {
+            Payload::Text(t) => t.as_bytes().to_vec(),
+            Payload::Bytes(b) => b.clone(),
+            Payload::Repeat { pattern, len } => {
+                (0..*len).map(|i| pattern[i % pattern.len()]).collect()
+            }
+            Payload::Random { len, seed } => {
+                let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+                let mut out = Vec::new();
+                while out.len() < *len {
+                    out.extend_from_slice(&splitmix64(&mut state).to_le_bytes());
+                }
+                out.truncate(*len);
+                out
+            }
+            Payload::Concat(parts) => parts.iter().flat_map(naive_bytes).collect(),
+        }
+    }
+
     /// Payloads of each kind, long enough for several digest chunks and word-at-a-time
     /// paths, not a whole number of words or chunks.
     fn mixed_payloads() -> Vec<Payload> {
@@ -501,7 +512,7 @@ mod tests {
     fn masked_fill_is_the_payload_xored_with_the_key_from_the_phase() {
         let key = [0x12, 0x34, 0x56, 0x78];
         for p in mixed_payloads() {
-            let whole = p.bytes();
+            let whole = naive_bytes(&p);
             for (at, len) in [(0, 100), (1, 64), (3, 1), (5, 40_000), (7, 33), (8, 31)] {
                 let len = len.min(whole.len() - at);
                 for phase in 0..4 {
@@ -521,7 +532,8 @@ mod tests {
     #[test]
     fn fill_anywhere_in_a_long_payload_matches_its_bytes() {
         for p in mixed_payloads() {
-            let whole = p.bytes();
+            assert_eq!(p.bytes(), naive_bytes(&p), "{}", p.describe());
+            let whole = naive_bytes(&p);
             for (at, len) in [(0, whole.len()), (1, 9), (13, 70_000), (CHUNK - 3, 11)] {
                 if at >= whole.len() {
                     continue;
@@ -539,7 +551,7 @@ mod tests {
         for p in mixed_payloads() {
             assert_eq!(
                 p.digest(),
-                crate::codec::Digest::of(&p.bytes()),
+                crate::codec::Digest::of(&naive_bytes(&p)),
                 "{}",
                 p.describe()
             );
