@@ -19,6 +19,14 @@
 #                            building: scripts/bench.sh compares two builds this way.
 #   FUZZ_NO_MAX_LEN=1        libFuzzer's default input size for every target (for
 #                            measuring what the bounds below buy).
+#   FUZZ_BENCH=1             throughput mode: build with --no-trace-compares, so
+#                            exec/s measures the targets, not the comparison tracing
+#                            (about 40% of a decoder target's instructions). libFuzzer
+#                            then loses the compared operands it mutates towards (the
+#                            dictionary still gives it the frame magic), so this is for
+#                            scripts/bench.sh's exec/s, never for CI or bug hunting, which
+#                            keep the default. It rebuilds the targets in the same
+#                            fuzz/target directory: the next default run rebuilds them back.
 #
 # Inputs are bounded per target with -max_len (see max_len below): the byte-stream
 # targets' properties all show within a few frames, and libFuzzer otherwise grows inputs
@@ -55,6 +63,7 @@ fi
 # -O: optimised, as OSS-Fuzz builds; -a: debug assertions and overflow
 # checks on, so arithmetic mistakes in the parsers are findings too.
 flags=(-O -a --sanitizer "$sanitizer")
+[[ -n ${FUZZ_BENCH:-} ]] && flags+=(--no-trace-compares)
 
 if [[ $# -gt 0 ]]; then
     targets=("$@")
@@ -62,7 +71,7 @@ else
     mapfile -t targets < <("${cargo[@]}" fuzz list)
 fi
 
-echo "run-all: $rustc_version, sanitizer $sanitizer, ${secs}s per target: ${targets[*]}" >&2
+echo "run-all: $rustc_version, sanitizer $sanitizer${FUZZ_BENCH:+, bench mode (no trace-compares)}, ${secs}s per target: ${targets[*]}" >&2
 
 if [[ -z ${FUZZ_NO_CASE_SEEDS:-} ]]; then
     # Seeds are deterministic: this rewrites the committed seed-* files

@@ -23,7 +23,8 @@
 # The fuzz-target numbers come from this tree's fuzz/ crate (fuzz/run-all.sh, stable
 # toolchain, no sanitizer unless FUZZ_SANITIZER says otherwise), not from --bin, unless
 # --fuzz-bin-dir names target binaries built before (a copy of
-# fuzz/target/x86_64-unknown-linux-gnu/release); FUZZ_NO_MAX_LEN=1 drops run-all's bounds.
+# fuzz/target/x86_64-unknown-linux-gnu/release); FUZZ_NO_MAX_LEN=1 drops run-all's bounds,
+# FUZZ_BENCH=1 builds them without trace-compares (throughput mode, see fuzz/run-all.sh).
 # The machine is shared and loaded: compare numbers taken in one sitting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -205,7 +206,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($cpu), $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM,"
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $(rustc --version); \`$(basename "$bin")\` $("$bin" --version | cut -d' ' -f2)."
     fuzz_note=
-    skipped fuzz || fuzz_note="; fuzz targets $fuzz_runs run(s) of ${fuzz_secs} s each${FUZZ_BIN_DIR:+ (binaries from $FUZZ_BIN_DIR)}${FUZZ_NO_MAX_LEN:+, without -max_len bounds}${FUZZ_NO_CASE_SEEDS:+, committed seeds only}"
+    skipped fuzz || fuzz_note="; fuzz targets $fuzz_runs run(s) of ${fuzz_secs} s each${FUZZ_BIN_DIR:+ (binaries from $FUZZ_BIN_DIR)}${FUZZ_NO_MAX_LEN:+, without -max_len bounds}${FUZZ_BENCH:+, built without trace-compares}${FUZZ_NO_CASE_SEEDS:+, committed seeds only}"
     echo "Medians of $runs run(s)$fuzz_note."
     if [[ ${#rows[@]} -gt 0 ]]; then
         echo

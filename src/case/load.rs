@@ -90,8 +90,27 @@ fn line_of(src: &str, offset: usize) -> usize {
         + 1
 }
 
-fn line_of_span(src: &str, span: Range<usize>) -> usize {
-    line_of(src, span.start)
+/// Where a file's lines start, so the line of an offset is a binary search: a case's
+/// lines are looked up per matrix row and per step, and counting newlines from the start
+/// of the file each time made loading the built-in cases quadratic in file size (about
+/// half of the CPU of a `wsspec server` run's 54 limits cases).
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(src: &str) -> LineIndex {
+        LineIndex(
+            src.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+        )
+    }
+
+    /// The line of `span`'s start, as [`line_of`] counts it in the file indexed.
+    fn line_of_span(&self, span: Range<usize>) -> usize {
+        self.0.partition_point(|&nl| nl < span.start) + 1
+    }
 }
 
 /// The key of a `key = value` line when `offset` is where the value starts.
@@ -128,8 +147,9 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
     // one per run; a case's first error stands for it (later ones often follow from it).
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    let lines = LineIndex::new(src);
     for spanned in raw.case {
-        match parse_case(name, src, spanned) {
+        match parse_case(name, src, &lines, spanned) {
             Ok(cases) => out.extend(cases),
             Err(e) => errors.push(e),
         }
@@ -142,7 +162,14 @@ pub fn parse_file(name: &str, src: &str) -> Result<Vec<Case>, CaseError> {
 }
 
 /// One `[[case]]` table: its matrix rows expanded, each row's steps parsed and checked.
-fn parse_case(name: &str, src: &str, spanned: Spanned<RawCase>) -> Result<Vec<Case>, CaseError> {
+fn parse_case(
+    name: &str,
+    src: &str,
+    lines: &LineIndex,
+    spanned: Spanned<RawCase>,
+) -> Result<Vec<Case>, CaseError> {
+    // The lines of this case's spans, looked up in the file's index.
+    let line_of_span = |_: &str, span: Range<usize>| lines.line_of_span(span);
     let mut out = Vec::new();
     let case_line = line_of_span(src, spanned.span());
     let rc = spanned.into_inner();
@@ -671,4 +698,24 @@ pub fn check_unique(cases: &[Case]) -> Result<(), CaseError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_index_numbers_lines_from_one() {
+        let src = "a = 1\n\nb = 2\nc";
+        let lines = LineIndex::new(src);
+        // Offsets: 'a' 0, the blank line 6, 'b' 7, 'c' 13; a newline belongs to its line.
+        for (offset, line) in [(0, 1), (5, 1), (6, 2), (7, 3), (12, 3), (13, 4), (99, 4)] {
+            assert_eq!(
+                lines.line_of_span(offset..offset + 1),
+                line,
+                "offset {offset}"
+            );
+        }
+        assert_eq!(LineIndex::new("").line_of_span(0..0), 1);
+    }
 }

@@ -393,6 +393,44 @@ impl Decoder {
         Some((at, last))
     }
 
+    /// [`stream_piece`](Self::stream_piece) for bytes that were not fed: the streamed
+    /// payload's next bytes taken straight from `data` (the bytes that follow everything
+    /// fed, with nothing left buffered), so a 16 MiB frame is not copied into the
+    /// decoder's buffer on its way. The piece is borrowed from `data`, or unmasked into
+    /// `scratch` when the frame is masked. Returns the piece (its length is what was
+    /// consumed of `data`), the stream offset of its first byte and whether it ends the
+    /// frame; None when no payload is being streamed, bytes are buffered, or `data` is
+    /// empty (then [`feed`](Self::feed) as usual).
+    pub fn stream_from<'a>(
+        &mut self,
+        data: &'a [u8],
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<(&'a [u8], u64, bool)> {
+        if data.is_empty() || self.buffered() > 0 || self.fatal.is_some() {
+            return None;
+        }
+        let st = self.streaming.as_mut()?;
+        let n = usize::try_from(st.left).map_or(data.len(), |l| l.min(data.len()));
+        let piece: &'a [u8] = match st.key {
+            Some(key) => {
+                scratch.clear();
+                scratch.extend_from_slice(&data[..n]);
+                apply_mask(scratch, key, (st.done % 4) as usize);
+                scratch
+            }
+            None => &data[..n],
+        };
+        let at = self.offset;
+        st.left -= n as u64;
+        st.done += n as u64;
+        let last = st.left == 0;
+        if last {
+            self.streaming = None;
+        }
+        self.offset += n as u64;
+        Some((piece, at, last))
+    }
+
     /// True while a streamed payload has bytes still to come.
     pub fn streaming(&self) -> bool {
         self.streaming.is_some()
@@ -1001,6 +1039,51 @@ mod tests {
             (f.offset, f.frame.payload.as_slice()),
             (1008, &b"after"[..])
         );
+    }
+
+    /// Pieces taken straight from the bytes read (never fed) are the payload unmasked,
+    /// in order, with their stream offsets; the bytes after the frame are fed as usual.
+    #[test]
+    fn a_payload_streamed_from_unfed_bytes_matches_the_whole_frame() {
+        let payload: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        for mask in [Some([1, 2, 3, 4]), None] {
+            let mut f = Frame::binary(payload.clone());
+            f.mask = mask;
+            let mut bytes = f.encode().unwrap();
+            let header = bytes.len() - 1000;
+            Frame::text("after")
+                .with_mask([9, 9, 9, 9])
+                .encode_into(&mut bytes)
+                .unwrap();
+            let mut d = if mask.is_some() { server() } else { client() };
+            d.feed(&bytes[..header + 5]);
+            d.begin_stream(100).expect("a large data frame");
+            let mut scratch = Vec::new();
+            assert!(
+                d.stream_from(&bytes[header + 5..], &mut scratch).is_none(),
+                "bytes buffered"
+            );
+            let mut piece = Vec::new();
+            let (at, last) = d.stream_piece(&mut piece).unwrap();
+            assert_eq!((at, last), (header as u64, false));
+            let mut got = piece.clone();
+            let mut fed = header + 5;
+            for step in [1, 2, 333, 7, 652 + 11] {
+                let data = &bytes[fed..fed + step];
+                let (piece, at, last) = d.stream_from(data, &mut scratch).unwrap();
+                assert_eq!(at, (header + got.len()) as u64);
+                got.extend_from_slice(piece);
+                fed += piece.len();
+                assert_eq!(last, got.len() == 1000);
+            }
+            assert_eq!(got, payload);
+            assert_eq!(fed, header + 1000, "the piece stops where the frame ends");
+            assert!(!d.streaming());
+            assert!(d.stream_from(&bytes[fed..], &mut scratch).is_none());
+            d.feed(&bytes[fed..]);
+            let f = d.next_frame().unwrap().unwrap();
+            assert_eq!(f.frame.payload.as_slice(), &b"after"[..]);
+        }
     }
 
     #[test]

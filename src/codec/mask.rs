@@ -2,7 +2,7 @@
 //!
 //! Masking is an XOR with a 4-byte key repeated over the payload, so it is
 //! its own inverse. It sits on the hot path for every byte a client sends
-//! or a server receives, hence the word-at-a-time loop.
+//! or a server receives, hence the block-at-a-time loop.
 
 /// XORs `buf` with `key`, where `buf` starts at position `offset` of the
 /// payload (RFC 6455 §5.3: octet i is XORed with key octet `i MOD 4`).
@@ -10,22 +10,21 @@
 /// Taking the payload position lets callers mask or unmask a payload in
 /// chunks as it streams, instead of buffering the whole frame first.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    // Rotate the key so that rotated[0] applies to buf[0]; from then on
-    // every 8-byte word starts on a key boundary (8 is a multiple of 4).
+    // Rotate the key so that rotated[0] applies to buf[0]; from then on every 32-byte
+    // block starts on a key boundary (32 is a multiple of 4). A fixed-size block XOR is
+    // what the compiler turns into vector instructions (two 16-byte XORs with SSE2).
     let shift = offset % 4;
     let rotated: [u8; 4] = std::array::from_fn(|i| key[(i + shift) % 4]);
-    let mut wide = [0u8; 8];
-    wide[..4].copy_from_slice(&rotated);
-    wide[4..].copy_from_slice(&rotated);
-    let word_key = u64::from_ne_bytes(wide);
+    let wide: [u8; 32] = std::array::from_fn(|i| rotated[i % 4]);
 
-    let mut words = buf.chunks_exact_mut(8);
-    for word in &mut words {
-        let w = u64::from_ne_bytes((&*word).try_into().expect("chunk of 8")) ^ word_key;
-        word.copy_from_slice(&w.to_ne_bytes());
+    let mut blocks = buf.chunks_exact_mut(32);
+    for block in &mut blocks {
+        for (b, k) in block.iter_mut().zip(wide.iter()) {
+            *b ^= k;
+        }
     }
-    for (i, b) in words.into_remainder().iter_mut().enumerate() {
-        *b ^= rotated[i % 4];
+    for (b, k) in blocks.into_remainder().iter_mut().zip(wide.iter()) {
+        *b ^= k;
     }
 }
 

@@ -550,8 +550,31 @@ impl FrameStage {
         out: &Out,
         seen: &mut dyn FnMut(&crate::codec::DecodedFrame),
     ) -> bool {
-        self.decoder.feed(data);
+        let mut data = data;
         loop {
+            // A streamed payload continuing in `data` is judged straight from it, not
+            // copied into the decoder's buffer and out again.
+            if self.decoder.streaming() && !data.is_empty() {
+                let mut scratch = std::mem::take(&mut self.piece);
+                let taken =
+                    self.decoder
+                        .stream_from(data, &mut scratch)
+                        .map(|(piece, at, last)| {
+                            (piece.len(), self.streamed_piece(piece, at, last, out))
+                        });
+                self.piece = scratch;
+                if let Some((n, go)) = taken {
+                    data = &data[n..];
+                    if !go {
+                        return false;
+                    }
+                    continue;
+                }
+            }
+            if !data.is_empty() {
+                self.decoder.feed(data);
+                data = &[];
+            }
             if self.decoder.streaming() {
                 let mut piece = std::mem::take(&mut self.piece);
                 let go = match self.decoder.stream_piece(&mut piece) {

@@ -261,51 +261,60 @@ struct MessageCursor {
     /// The message payload offset at which the current frame's payload starts.
     payload_at: usize,
     header: Vec<u8>,
+    /// The current frame's masking key (derived once per frame, not once per window).
+    key: Option<[u8; 4]>,
 }
 
 impl MessageCursor {
-    /// Appends up to `max` more bytes of `m` to `out`, and the ends of the frames they
-    /// complete (as positions in the whole write: `base` is where `out[0]` goes) to
-    /// `bounds`.
+    /// Writes the next bytes of `m` into `out` (as many as fit), returning how many, and
+    /// appends the ends of the frames they complete (as positions in the whole write:
+    /// `base` is where `out[0]` goes) to `bounds`. The payload is generated straight
+    /// into `out`, masked in the same pass where it can be (see
+    /// [`Payload::fill_masked`]).
     fn produce(
         &mut self,
         m: &StreamedMessage,
-        out: &mut Vec<u8>,
-        max: usize,
+        out: &mut [u8],
         base: usize,
         bounds: &mut Vec<usize>,
-    ) {
-        let limit = out.len() + max;
-        while out.len() < limit && self.frame < m.sizes.len() {
+    ) -> usize {
+        let mut pos = 0;
+        while pos < out.len() && self.frame < m.sizes.len() {
             if self.in_frame == 0 {
                 self.header.clear();
                 m.header(self.frame, &mut self.header);
+                self.key = m.keys.key(self.frame);
             }
             let hlen = self.header.len();
             let size = m.sizes[self.frame];
             if self.in_frame < hlen {
-                let take = (hlen - self.in_frame).min(limit - out.len());
-                out.extend_from_slice(&self.header[self.in_frame..self.in_frame + take]);
+                let take = (hlen - self.in_frame).min(out.len() - pos);
+                out[pos..pos + take]
+                    .copy_from_slice(&self.header[self.in_frame..self.in_frame + take]);
+                pos += take;
                 self.in_frame += take;
             }
             let done = self.in_frame - hlen.min(self.in_frame);
             if self.in_frame >= hlen && done < size {
-                let take = (size - done).min(limit - out.len());
-                let from = out.len();
-                out.resize(from + take, 0);
-                m.payload.fill(self.payload_at + done, &mut out[from..]);
-                if let Some(k) = m.keys.key(self.frame) {
-                    crate::codec::apply_mask(&mut out[from..], k, done % 4);
+                let take = (size - done).min(out.len() - pos);
+                let dst = &mut out[pos..pos + take];
+                match self.key {
+                    Some(k) => m
+                        .payload
+                        .fill_masked(self.payload_at + done, dst, k, done % 4),
+                    None => m.payload.fill(self.payload_at + done, dst),
                 }
+                pos += take;
                 self.in_frame += take;
             }
             if self.in_frame == hlen + size {
-                bounds.push(base + out.len());
+                bounds.push(base + pos);
                 self.frame += 1;
                 self.payload_at += size;
                 self.in_frame = 0;
             }
         }
+        pos
     }
 }
 
@@ -331,22 +340,23 @@ impl Source {
         }
     }
 
-    /// Replaces `out` with the next `max` bytes (fewer at the end) and `bounds` with the
-    /// frame ends among them, as positions in the whole write.
-    fn next(&mut self, max: usize, out: &mut Vec<u8>, bounds: &mut Vec<usize>) {
-        out.clear();
+    /// Writes the next bytes into `out` (all of it but at the end), returning how many,
+    /// and replaces `bounds` with the frame ends among them, as positions in the whole
+    /// write. `out` is the writer's window, reused from window to window: nothing is
+    /// cleared or zeroed first, every byte returned is written here.
+    fn next(&mut self, out: &mut [u8], bounds: &mut Vec<usize>) -> usize {
         bounds.clear();
-        while out.len() < max && self.part < self.parts.len() {
+        let mut n = 0;
+        while n < out.len() && self.part < self.parts.len() {
             let base = self.produced;
-            let room = max - out.len();
-            let start = out.len();
+            let start = n;
             match &self.parts[self.part] {
                 Part::Bytes {
                     bytes,
                     bounds: ends,
                 } => {
-                    let take = room.min(bytes.len() - self.in_part);
-                    out.extend_from_slice(&bytes[self.in_part..self.in_part + take]);
+                    let take = (out.len() - n).min(bytes.len() - self.in_part);
+                    out[n..n + take].copy_from_slice(&bytes[self.in_part..self.in_part + take]);
                     let (lo, hi) = (self.in_part, self.in_part + take);
                     bounds.extend(
                         ends.iter()
@@ -354,20 +364,22 @@ impl Source {
                             .map(|b| base + (b - lo)),
                     );
                     self.in_part += take;
+                    n += take;
                 }
                 Part::Stream(m) => {
-                    let before = out.len();
-                    self.cursor.produce(m, out, room, base - before, bounds);
-                    self.in_part += out.len() - before;
+                    let k = self.cursor.produce(m, &mut out[n..], base, bounds);
+                    self.in_part += k;
+                    n += k;
                 }
             }
-            self.produced += out.len() - start;
+            self.produced += n - start;
             if self.in_part == self.parts[self.part].len() {
                 self.part += 1;
                 self.in_part = 0;
                 self.cursor = MessageCursor::default();
             }
         }
+        n
     }
 }
 
@@ -591,16 +603,17 @@ impl WriterTask {
             None => WINDOW,
         };
         let mut src = Source::new(built);
-        let mut buf = Vec::with_capacity(window.min(total));
+        let mut window_buf = vec![0u8; window.min(total)];
         let mut bounds = Vec::new();
         let mut at = 0;
         while at < total {
-            src.next(window, &mut buf, &mut bounds);
-            if buf.is_empty() {
+            let n = src.next(&mut window_buf, &mut bounds);
+            if n == 0 {
                 break;
             }
+            let buf = &window_buf[..n];
             let w0 = at;
-            let w1 = at + buf.len();
+            let w1 = at + n;
             for end in piece_ends(w0, w1, chop) {
                 while at < end {
                     // A pong is waiting and a frame ends inside this piece: cut the piece
@@ -683,11 +696,11 @@ mod tests {
         let total = built.len();
         let mut src = Source::new(built);
         let (mut all, mut ends) = (Vec::new(), Vec::new());
-        let (mut buf, mut bounds) = (Vec::new(), Vec::new());
+        let (mut buf, mut bounds) = (vec![0u8; w], Vec::new());
         while all.len() < total {
-            src.next(w, &mut buf, &mut bounds);
-            assert!(!buf.is_empty() && buf.len() <= w);
-            all.extend_from_slice(&buf);
+            let n = src.next(&mut buf, &mut bounds);
+            assert!(n > 0);
+            all.extend_from_slice(&buf[..n]);
             ends.extend_from_slice(&bounds);
         }
         (all, ends)
