@@ -5,8 +5,9 @@
 //! ```text
 //! peers_check [--update] [--root DIR] [--out DIR] [--timeout SECS] TARGET...
 //! TARGET: python-server python-client node-server node-client tungstenite-server
-//!         tungstenite-client hypercorn-server hypercorn-h2-server, or PEER-ROLE@MODE (MODE:
-//!         coalesce, bytewise, delay) to run through the resegmenting proxy, or `all`;
+//!         tungstenite-client hypercorn-server hypercorn-h2-server node-h2-server, or
+//!         PEER-ROLE@MODE (MODE: coalesce, bytewise, delay) to run through the
+//!         resegmenting proxy, or `all`;
 //!         chromium-client (headless Chromium through `wsspec client --browser`) only
 //!         when named, as few machines have it
 //! ```
@@ -121,6 +122,14 @@ const PEERS: &[Peer] = &[
         describe: "hypercorn (peers/install pins the version) serving the same ASGI echo over cleartext HTTP/2 (RFC 8441, h2c prior knowledge): peers/python/hypercorn_echo.py, wsspec server --http2",
         command: &["python3", "{root}/peers/python/hypercorn_echo.py"],
         env: Some(("PYTHONPATH", "{cache}/hypercorn")),
+        wsspec_args: &["--http2"],
+    },
+    Peer {
+        name: "node-h2-server",
+        role: Role::Server,
+        describe: "Node's built-in http2 (the machine's node) with enableConnectProtocol, over cleartext HTTP/2 (RFC 8441, h2c prior knowledge), carrying a minimal RFC 6455 frame echo written for this harness (not a shipped implementation): peers/node/h2_echo_server.js, wsspec server --http2",
+        command: &["node", "{root}/peers/node/h2_echo_server.js"],
+        env: None,
         wsspec_args: &["--http2"],
     },
     Peer {

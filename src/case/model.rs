@@ -206,6 +206,10 @@ pub enum Send {
     Raw(Payload),
     /// Half-close our side of TCP.
     Shutdown,
+    /// Over HTTP/2: open a second WebSocket stream on the same connection, send it a frame
+    /// with a reserved opcode, and wait until the server fails that stream; the case's own
+    /// stream goes on after it (RFC 9113 §5.4.2: a stream error ends one stream).
+    SecondStreamError,
 }
 
 /// Changes to the standard opening handshake for one case: to the request wsspec sends

@@ -286,11 +286,15 @@ fn parse_send(mut t: Table, field: &str) -> R<Step> {
             let _: RawShutdown = typed(t, field)?;
             Send::Shutdown
         }
+        "second_stream_error" => {
+            let _: RawShutdown = typed(t, field)?;
+            Send::SecondStreamError
+        }
         "handshake" => Send::Handshake(handshake_spec(t, field)?),
         other => {
             return Err(StepError::new(
                 format!("{field}.send"),
-                format!("unknown send kind {other:?}; expected handshake, frame, text, binary, continuation, ping, pong, close, message, raw or shutdown"),
+                format!("unknown send kind {other:?}; expected handshake, frame, text, binary, continuation, ping, pong, close, message, raw, shutdown or second_stream_error"),
             ))
         }
     };

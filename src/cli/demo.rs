@@ -35,6 +35,7 @@ pub(super) fn main(mut run: RunArgs, tls: bool) -> CliResult {
             agent,
             (trust, trust_kind),
             crate::run::transport::Transport::Http1,
+            None,
         )
         .await
     })

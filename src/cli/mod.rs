@@ -62,6 +62,12 @@ enum Command {
         /// the HTTP/1.1 handshake cases do not apply and the h2.* cases run instead.
         #[arg(long)]
         http2: bool,
+        /// With --http2: run cases as concurrent streams of shared HTTP/2 connections, up
+        /// to N streams per connection (as a browser multiplexes WebSockets), instead of
+        /// one connection per case. A server that tears the whole connection down for one
+        /// stream's error then fails the cases sharing it.
+        #[arg(long, value_name = "N", requires = "http2", value_parser = clap::value_parser!(u16).range(1..))]
+        http2_streams: Option<u16>,
     },
     /// Run the suite against the embedded reference server (tokio-tungstenite) and write
     /// the results: a self-check and a demonstration in one command.
@@ -356,6 +362,7 @@ pub fn main() -> i32 {
             run,
             tls,
             http2,
+            http2_streams,
         } => server::main(
             url,
             wait,
@@ -366,6 +373,7 @@ pub fn main() -> i32 {
             } else {
                 run::transport::Transport::Http1
             },
+            http2_streams,
         ),
         Command::Demo { run, tls } => demo::main(run, tls),
     })

@@ -76,6 +76,7 @@ pub(super) fn main(
     run: RunArgs,
     tls: TlsArgs,
     transport: Transport,
+    http2_streams: Option<u16>,
 ) -> CliResult {
     let target = Target::parse(&url)?;
     if !target.secure && (tls.ca.is_some() || tls.insecure) {
@@ -90,7 +91,8 @@ pub(super) fn main(
         if let Some(within) = wait {
             wait_for_peer(&target, within).await?;
         }
-        execute(&target, run, agent, (tls, trust), transport).await
+        let pool = http2_streams.map(|n| Arc::new(run::h2::Pool::new(n.into())));
+        execute(&target, run, agent, (tls, trust), transport, pool).await
     })
 }
 
@@ -119,6 +121,7 @@ pub(super) async fn execute(
     agent: String,
     tls: Tls,
     transport: Transport,
+    h2_pool: Option<Arc<run::h2::Pool>>,
 ) -> CliResult {
     let (tls, tls_trust) = tls;
     let mut selection = args.select.select(case::Role::Server)?;
@@ -157,6 +160,7 @@ pub(super) async fn execute(
         jobs: jobs(args.jobs),
         session: SessionConfig {
             transport,
+            h2_pool,
             ..args.select.session(tls, headers)
         },
         agent,

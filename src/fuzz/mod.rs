@@ -137,7 +137,7 @@ impl Sequence {
                 }
                 Send::Raw(p) => s.bytes += p.len(),
                 Send::Handshake(spec) => s.knobs += handshake_knobs(spec),
-                Send::Shutdown => {}
+                Send::Shutdown | Send::SecondStreamError => {}
             }
         }
         s

@@ -357,7 +357,7 @@ fn wire(send: &Send, lie: bool) -> Result<Vec<u8>, Uncertain> {
             Ok(out)
         }
         Send::Raw(p) => Ok(p.bytes()),
-        Send::Handshake(_) | Send::Shutdown => Err(Uncertain(
+        Send::Handshake(_) | Send::Shutdown | Send::SecondStreamError => Err(Uncertain(
             "only frames, messages and raw bytes follow the handshake".into(),
         )),
     }

@@ -214,6 +214,7 @@ fn send_toml(send: &Send, opts: &WriteOpts) -> String {
             f.push(format!("payload = {}", hex_payload(&p.bytes())));
         }
         Send::Shutdown => f.push("send = \"shutdown\"".into()),
+        Send::SecondStreamError => f.push("send = \"second_stream_error\"".into()),
     }
     write_opts(opts, &mut f);
     table(f)

@@ -225,7 +225,7 @@ fn payload_len(a: &Action) -> usize {
         Send::Frame(f) => f.payload.len(),
         Send::Message(m) => m.payload.len(),
         Send::Raw(p) => p.len(),
-        Send::Handshake(_) | Send::Shutdown => 0,
+        Send::Handshake(_) | Send::Shutdown | Send::SecondStreamError => 0,
     }
 }
 
@@ -250,7 +250,7 @@ fn cut_payload(a: &mut Action, from: usize, to: usize) {
             m.payload = Payload::Bytes(bytes);
         }
         Send::Raw(p) => *p = Payload::Bytes(p.bytes()[from..to].to_vec()),
-        Send::Handshake(_) | Send::Shutdown => {}
+        Send::Handshake(_) | Send::Shutdown | Send::SecondStreamError => {}
     }
 }
 
@@ -325,7 +325,7 @@ fn simplifications(a: &Action) -> Vec<Action> {
                 push(&|c| msg(c).mask = MaskSpec::Auto);
             }
         }
-        Send::Raw(_) | Send::Handshake(_) | Send::Shutdown => {}
+        Send::Raw(_) | Send::Handshake(_) | Send::Shutdown | Send::SecondStreamError => {}
     }
     out
 }

@@ -43,6 +43,9 @@ pub struct SessionConfig {
     pub peer_max_message: Option<u64>,
     /// HTTP/1.1 (one TCP connection per case) or HTTP/2 (one extended CONNECT stream).
     pub transport: super::transport::Transport,
+    /// Over HTTP/2: the connections the cases share as concurrent streams
+    /// (`--http2-streams`); None opens one connection per case.
+    pub h2_pool: Option<Arc<super::h2::Pool>>,
     /// How long an idle connection is watched for the peer's heartbeat pings (`--idle`):
     /// the wait of `ping` expectations and of those marked `idle`. Short by default so
     /// the heartbeat cases cost a whole run little; a peer pinging every 20 s needs more.
@@ -63,6 +66,7 @@ impl Default for SessionConfig {
             strict: false,
             peer_max_message: None,
             transport: super::transport::Transport::Http1,
+            h2_pool: None,
             idle: DEFAULT_IDLE,
         }
     }
@@ -98,6 +102,8 @@ pub(super) struct State {
     pub(super) timings: Timings,
     /// The wait of `ping` and `idle` expectations (`SessionConfig::idle`).
     pub(super) idle: Duration,
+    /// Over HTTP/2: opens more streams on the session's connection.
+    pub(super) second_stream: Option<super::h2::SecondStream>,
 }
 
 impl State {
@@ -122,6 +128,7 @@ impl State {
             skip_rest: false,
             timings: Timings::default(),
             idle: DEFAULT_IDLE,
+            second_stream: None,
         }
     }
 
@@ -296,13 +303,24 @@ async fn drive(
     st: &mut State,
 ) {
     let t0 = Instant::now();
-    let connected = super::transport::connect_over(
-        cfg.transport,
-        target,
-        cfg.tls.as_ref(),
-        cfg.connect_timeout,
-    )
-    .await;
+    let connected = match &cfg.h2_pool {
+        Some(pool) if cfg.transport == super::transport::Transport::Http2 => pool
+            .connect(target, cfg.tls.as_ref(), cfg.connect_timeout)
+            .await
+            .map(|s| super::transport::Stream::H2(Box::new(s))),
+        _ => {
+            super::transport::connect_over(
+                cfg.transport,
+                target,
+                cfg.tls.as_ref(),
+                cfg.connect_timeout,
+            )
+            .await
+        }
+    };
+    if let Ok(super::transport::Stream::H2(s)) = &connected {
+        st.second_stream = Some(s.second_stream());
+    }
     st.timings.connect_ms = ms(t0.elapsed());
     if cfg.transport == super::transport::Transport::Http2 {
         st.ctx.extended_connect = true;
@@ -384,7 +402,22 @@ pub(super) async fn write_step(
         // wsspec's close frame is among these bytes: no pong may follow it.
         wr.no_more_pongs.store(true, Ordering::SeqCst);
     }
-    if matches!(send, Send::Shutdown) {
+    if matches!(send, Send::SecondStreamError) {
+        flush(wr, st, opts, t).await;
+        let said = match &st.second_stream {
+            Some(second) => second.fail_one(t).await,
+            // Only h2.* cases use it, and they never run over HTTP/1.1.
+            None => Ok("second_stream_error: over HTTP/1.1 a connection carries one WebSocket, so there is no second stream; the step does nothing".into()),
+        };
+        match said {
+            Ok(said) => st.note(said),
+            Err(e) => {
+                st.note(format!("second stream: {e}"));
+                st.error = Some(format!("the second_stream_error step could not run: {e}"));
+                st.aborted = true;
+            }
+        }
+    } else if matches!(send, Send::Shutdown) {
         flush(
             wr,
             st,
@@ -822,7 +855,7 @@ pub(super) fn build_frames(send: &Send, st: &mut State) -> Built {
         }
         // Raw bytes are taken to end on a frame boundary: a pong may follow them.
         Send::Raw(p) => return Built::whole(p.bytes()),
-        Send::Shutdown => {}
+        Send::Shutdown | Send::SecondStreamError => {}
     }
     Built::frames(out, bounds)
 }

@@ -135,6 +135,7 @@ fn case_format_examples_load() {
                         Send::Message(_) => "send message",
                         Send::Raw(_) => "send raw",
                         Send::Shutdown => "send shutdown",
+                        Send::SecondStreamError => "send second_stream_error",
                     });
                     if w.chop.is_some() {
                         seen.insert("chop");
@@ -173,6 +174,7 @@ fn case_format_examples_load() {
         "send message",
         "send raw",
         "send shutdown",
+        "send second_stream_error",
         "chop",
         "pause_ms",
         "flush = false",

@@ -8,6 +8,8 @@
 //! are left out, never failed.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,20 +37,30 @@ struct Bugs {
     wrong_subprotocol: bool,
     /// Accepts a request without Sec-WebSocket-Version.
     no_version_check: bool,
+    /// Closes the whole HTTP/2 connection when one of its WebSockets fails.
+    kills_connection: bool,
 }
 
 async fn server(bugs: Bugs) -> SocketAddr {
+    server_counting(bugs).await.0
+}
+
+/// The server and the number of HTTP/2 connections it accepted.
+async fn server_counting(bugs: Bugs) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
+            counted.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(connection(tcp, bugs));
         }
     });
-    addr
+    (addr, count)
 }
 
 async fn connection<T>(tcp: T, bugs: Bugs)
@@ -62,8 +74,18 @@ where
     let Ok(mut conn) = b.handshake::<_, Bytes>(tcp).await else {
         return;
     };
-    while let Some(Ok((req, respond))) = conn.accept().await {
-        tokio::spawn(stream(req, respond, bugs));
+    let failed = Arc::new(tokio::sync::Notify::new());
+    loop {
+        tokio::select! {
+            next = conn.accept() => match next {
+                Some(Ok((req, respond))) => {
+                    tokio::spawn(stream(req, respond, bugs, failed.clone()));
+                }
+                _ => return,
+            },
+            // Dropping the connection closes TCP under every stream.
+            _ = failed.notified(), if bugs.kills_connection => return,
+        }
     }
 }
 
@@ -84,6 +106,7 @@ async fn stream(
     req: http::Request<h2::RecvStream>,
     mut respond: h2::server::SendResponse<Bytes>,
     bugs: Bugs,
+    failed: Arc<tokio::sync::Notify>,
 ) {
     let protocol = req
         .extensions()
@@ -164,19 +187,30 @@ async fn stream(
     };
     // Dropping the socket ends the pipe: END_STREAM after the closing handshake.
     let echo = async move {
-        echo(tokio_tungstenite::WebSocketStream::from_raw_socket(ws_end, Role::Server, None).await)
-            .await
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(ws_end, Role::Server, None);
+        if !echo(ws.await).await {
+            failed.notify_one();
+        }
     };
     tokio::join!(pump, echo);
 }
 
 async fn run(bugs: Bugs, include: &[&str]) -> RunResults {
-    let addr = server(bugs).await;
+    run_on(server(bugs).await, None, include).await
+}
+
+/// Runs the cases `include` against `addr` over HTTP/2, sharing connections when `pool`.
+async fn run_on(
+    addr: SocketAddr,
+    pool: Option<Arc<wsspec::run::h2::Pool>>,
+    include: &[&str],
+) -> RunResults {
     let cfg = wsspec::run::RunConfig {
         jobs: 8,
         session: wsspec::run::SessionConfig {
             step_timeout: Duration::from_millis(3000),
             transport: Transport::Http2,
+            h2_pool: pool,
             ..Default::default()
         },
         ..Default::default()
@@ -339,7 +373,7 @@ async fn http1_server() -> SocketAddr {
             };
             tokio::spawn(async move {
                 if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
-                    echo(ws).await;
+                    let _ = echo(ws).await;
                 }
             });
         }
@@ -347,15 +381,19 @@ async fn http1_server() -> SocketAddr {
     addr
 }
 
-async fn echo<S>(mut ws: tokio_tungstenite::WebSocketStream<S>)
+/// Echoes until the connection ends; false when it ended in an error (a protocol error
+/// tungstenite failed the connection on).
+async fn echo<S>(mut ws: tokio_tungstenite::WebSocketStream<S>) -> bool
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    while let Some(Ok(m)) = ws.next().await {
+    while let Some(m) = ws.next().await {
+        let Ok(m) = m else { return false };
         if matches!(m, Message::Text(_) | Message::Binary(_)) && ws.send(m).await.is_err() {
             break;
         }
     }
+    true
 }
 
 const CORPUS: &[&str] = &[
@@ -464,4 +502,61 @@ async fn over_tls_the_server_is_reached_with_alpn_h2() {
     for c in &r.cases {
         assert_eq!(c.verdict, Grade::Pass, "{}: {:?}", c.id, c.reasons);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_failed_websocket_leaves_the_others_of_the_connection_open() {
+    let id = "h2.multiplex.stream-error-isolated";
+    let r = run(Bugs::default(), &[id]).await;
+    assert_eq!(verdict(&r, id), Grade::Pass, "{}", show(&r, id));
+    // The second stream really was failed: tungstenite gives up on the reserved opcode
+    // and the test server ends that stream.
+    let case = r.cases.iter().find(|c| c.id == id).expect("ran");
+    let notes = serde_json::to_string(&case.transcript).expect("json");
+    assert!(
+        notes.contains("second WebSocket stream") && notes.contains("then END_STREAM"),
+        "{notes}"
+    );
+
+    // A server that closes the whole connection when one WebSocket fails takes the
+    // case's own stream down with it: HTTP/2 allows it (RFC 9113 §5.4.1), so non-strict.
+    let r = run(
+        Bugs {
+            kills_connection: true,
+            ..Default::default()
+        },
+        &[id],
+    )
+    .await;
+    assert_eq!(verdict(&r, id), Grade::NonStrict, "{}", show(&r, id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_streams_share_connections_and_judge_alike() {
+    const SOME: &[&str] = &["framing", "control", "close.code", "h2"];
+    let alone = run(Bugs::default(), SOME).await;
+    let (addr, connections) = server_counting(Bugs::default()).await;
+    let pooled = run_on(addr, Some(Arc::new(wsspec::run::h2::Pool::new(8))), SOME).await;
+    assert_eq!(alone.cases.len(), pooled.cases.len());
+    // The probe's connection, then at most one per 8 concurrent cases (a connection is
+    // reused as its streams end): far fewer than one per case.
+    let opened = connections.load(Ordering::SeqCst);
+    assert!(
+        opened * 4 < pooled.cases.len(),
+        "{opened} connections for {} cases",
+        pooled.cases.len()
+    );
+    let differ: Vec<String> = alone
+        .cases
+        .iter()
+        .zip(&pooled.cases)
+        .filter(|(a, p)| a.verdict != p.verdict)
+        .map(|(a, p)| {
+            format!(
+                "{}: alone {:?}, pooled {:?} {:?}",
+                a.id, a.verdict, p.verdict, p.reasons
+            )
+        })
+        .collect();
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
