@@ -356,7 +356,7 @@ fn case_seeds(s: &mut Seeds) {
                         req.to_bytes(),
                     );
                 }
-                Send::Shutdown => {}
+                Send::Shutdown | Send::SecondStreamError => {}
             }
         }
         if !stream.is_empty() {
