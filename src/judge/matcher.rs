@@ -773,13 +773,8 @@ fn switched_elsewhere(resp: &crate::handshake::Response, ctx: &Context) -> Optio
     }
     let named: Vec<String> = resp
         .headers_named("Upgrade")
-        .flat_map(|v| {
-            String::from_utf8_lossy(v)
-                .split(',')
-                .map(|t| t.trim().to_ascii_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(crate::handshake::tokens)
+        .map(|t| t.to_ascii_lowercase())
         .collect();
     let offered = |t: &String| ctx.upgrade_offered.iter().any(|o| o == t);
     if named.is_empty() || named.iter().any(|t| t == "websocket") || !named.iter().all(offered) {

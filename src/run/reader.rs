@@ -311,13 +311,11 @@ impl PeerRole for ServerPeer {
 /// peer with violations of a protocol it did not switch to. A 101 without an Upgrade
 /// header is still read as WebSocket (the judge calls it a broken acceptance).
 fn switched_elsewhere(resp: &crate::handshake::Response) -> bool {
-    let mut tokens = resp
+    let named: Vec<String> = resp
         .headers_named("Upgrade")
-        .flat_map(|v| v.split(|b| *b == b','))
-        .map(|t| t.trim_ascii())
-        .filter(|t| !t.is_empty())
-        .peekable();
-    tokens.peek().is_some() && !tokens.any(|t| t.eq_ignore_ascii_case(b"websocket"))
+        .flat_map(crate::handshake::tokens)
+        .collect();
+    !named.is_empty() && !named.iter().any(|t| t.eq_ignore_ascii_case("websocket"))
 }
 
 /// Judges the server's permessage-deflate answer against what wsspec offered (RFC 7692

@@ -708,9 +708,8 @@ fn build(send: &Send, target: &Target, cfg: &SessionConfig, st: &mut State) -> B
         .headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("upgrade"))
-        .flat_map(|(_, v)| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
+        .flat_map(|(_, v)| crate::handshake::tokens(v.as_bytes()))
+        .map(|t| t.to_ascii_lowercase())
         .collect();
     st.ctx.extensions = h
         .extensions
