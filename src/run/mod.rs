@@ -148,7 +148,13 @@ pub type Progress = Arc<dyn Fn(&CaseResult) + Send + Sync>;
 /// bounds"), whatever the peer sends.
 pub(crate) const MEMORY_BUDGET: usize = 40 * 1024 * 1024;
 /// What any case claims at least: its buffers, transcript and the peer's small messages.
-pub(crate) const CASE_BASE_COST: usize = 1024 * 1024;
+/// It is also the floor of a case's read limits ([`case_limits`]), so a peer cannot make a
+/// case hold more than it claimed. 256 KiB is twice the largest payload outside `limits`
+/// (a 128 KiB deflate echo) and lets 160 cases wait at once within [`MEMORY_BUDGET`]; at
+/// 1 MiB the budget, not `--jobs`, held a run to 40 cases at once, so a peer that makes
+/// hundreds of cases wait out a timeout (a lingering close, a missing pong) took four
+/// times longer than `--jobs` promised.
+pub(crate) const CASE_BASE_COST: usize = 256 * 1024;
 /// Cases in a row (in completion order) that got not one byte from the peer before the run
 /// calls the peer unresponsive and stops.
 pub(crate) const UNRESPONSIVE_AFTER: usize = 8;
