@@ -40,9 +40,8 @@ use crate::codec::{close_code_valid_on_wire, FatalError, Rule};
 use crate::reference::permessage_deflate::DeflateConfig;
 use conn::{drop_length_msb, Conn, Next};
 pub use flaws::Flaws;
-pub use io::CONN_TIMEOUT;
 #[cfg(any(test, feature = "testing"))]
-pub use io::{IO_TIMEOUT, MAX_HEAD, MAX_MESSAGE};
+pub use io::{CONN_TIMEOUT, IO_TIMEOUT, MAX_HEAD, MAX_MESSAGE};
 #[cfg(any(test, feature = "testing"))]
 pub use server::EchoServer;
 
@@ -55,7 +54,10 @@ pub struct EchoConfig {
 
 /// Serves one connection, from the opening handshake to the end, within [`CONN_TIMEOUT`].
 /// `prefix` holds bytes already read from `stream` (the reference server reads the request
-/// head to decide who serves it); they are taken as the first bytes received.
+/// head to decide who serves it); they are taken as the first bytes received. Only the
+/// test server ([`EchoServer`]) serves whole connections; the demo's front uses
+/// [`serve_connection_within`].
+#[cfg(any(test, feature = "testing"))]
 pub async fn serve_connection<S>(stream: S, prefix: Vec<u8>, cfg: EchoConfig)
 where
     S: AsyncRead + AsyncWrite + Unpin,
