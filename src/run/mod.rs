@@ -4,6 +4,7 @@
 //! one case, and this file schedules many cases at once and keeps their order.
 
 pub mod h2;
+pub mod h3;
 pub(crate) mod health;
 pub mod reader;
 pub mod target;
@@ -76,6 +77,10 @@ pub const HTTP1_ONLY: &[&str] = &[
     "handshake.request.chopped",
 ];
 
+/// The `h2.*` cases that need HTTP/2 itself: the `second_stream_error` step opens its second
+/// WebSocket with the `h2` crate.
+pub const H2_ONLY: &[&str] = &["h2.multiplex."];
+
 /// Whether the case `id` means anything over `transport`: the extended CONNECT cases
 /// (`h2.*`) need HTTP/2, and [`HTTP1_ONLY`] needs HTTP/1.1. Every other area runs unchanged
 /// over both (RFC 8441 §5: the stream is used "as if it were the TCP connection referred
@@ -84,6 +89,12 @@ pub fn applies_over(id: &str, transport: transport::Transport) -> bool {
     match transport {
         transport::Transport::Http1 => !id.starts_with("h2."),
         transport::Transport::Http2 => !HTTP1_ONLY.iter().any(|p| id.starts_with(p)),
+        // The bootstrapping cases run over both (RFC 9220 §3 reuses RFC 8441's extended
+        // CONNECT), except the step that opens a second stream, which only HTTP/2 has.
+        transport::Transport::Http3 => {
+            !HTTP1_ONLY.iter().any(|p| id.starts_with(p))
+                && !H2_ONLY.iter().any(|p| id.starts_with(p))
+        }
     }
 }
 
