@@ -594,6 +594,7 @@ async fn download(mut r: FrameReader, to_session: &mut DuplexStream, reset: &Res
     let unexpected =
         |what: &str| format!("the server sent {what} (RFC 9114 §4.1: H3_FRAME_UNEXPECTED)");
     let mut answered = false;
+    let mut interim = None;
     loop {
         let (kind, len) = match r.header().await {
             Ok(h) => h,
@@ -623,8 +624,15 @@ async fn download(mut r: FrameReader, to_session: &mut DuplexStream, reset: &Res
                     set_reset(reset, "the server's response HEADERS has no valid :status (RFC 9114 §4.3.2: malformed)".into());
                     return;
                 };
+                if status == 101 {
+                    // Not an interim response wsspec can wait past: a server that answers
+                    // 101 treats the extended CONNECT as an HTTP/1.1 Upgrade.
+                    set_reset(reset, "the server answered 101 Switching Protocols, which HTTP/3 does not have (RFC 9114 §4.5: HTTP/3 does not support \"the 101 (Switching Protocols) informational status code\"; RFC 9220 §3 / RFC 8441 §5: a 2xx accepts)".into());
+                    return;
+                }
                 if (100..200).contains(&status) {
                     // An interim response: the final one follows.
+                    interim = Some(status);
                     continue;
                 }
                 if to_session.write_all(&head).await.is_err() {
@@ -633,7 +641,13 @@ async fn download(mut r: FrameReader, to_session: &mut DuplexStream, reset: &Res
                 answered = true;
             }
             frame::DATA if !answered => {
-                set_reset(reset, unexpected("DATA before the response HEADERS"));
+                let what = match interim {
+                    // RFC 9114 §4.5: "HTTP/3 does not support ... the 101 (Switching
+                    // Protocols) informational status code".
+                    Some(s) => format!("DATA after an interim {s} and before any final response"),
+                    None => "DATA before the response HEADERS".to_owned(),
+                };
+                set_reset(reset, unexpected(&what));
                 return;
             }
             frame::DATA => {
