@@ -538,6 +538,7 @@ async fn pump(
         return;
     }
     let upload_reset = reset.clone();
+    let upload_conn = conn.clone();
     // Returns only when the server stopped the stream or the connection failed; after the
     // session's FIN it waits (the stream stays open for reading).
     let upload = async move {
@@ -553,7 +554,14 @@ async fn pump(
                             // Everything sent was received: only the FIN's end, keep reading.
                             std::future::pending::<()>().await;
                         }
-                        Err(e) => set_reset(&upload_reset, format!("the QUIC connection closed ({e})")),
+                        // Say why the connection closed (the server's CONNECTION_CLOSE).
+                        Err(e) => set_reset(
+                            &upload_reset,
+                            upload_conn
+                                .close_reason()
+                                .map(|c| describe_connection(&c))
+                                .unwrap_or_else(|| format!("the QUIC connection closed ({e})")),
+                        ),
                     }
                     return;
                 }
