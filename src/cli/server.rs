@@ -142,7 +142,7 @@ pub(super) async fn execute(
     // Said over HTTP/2 only: an HTTP/1.1 run leaving out h2.* is the normal run.
     if selection.cases.len() < selected && transport.extended_connect() {
         eprintln!(
-            "wsspec: {} selected cases do not apply over {} and are left out (the HTTP/1.1-only handshake cases: RFC 8441 §5 and RFC 9220 §3 replace the Upgrade exchange; over h3 also the HTTP/2-only h2.multiplex.*)",
+            "wsspec: {} selected cases do not apply over {} and are left out (the HTTP/1.1-only handshake cases: RFC 8441 §5 and RFC 9220 §3 replace the Upgrade exchange; and the h2.multiplex.* cases over h3, the h2.pseudo.* cases over h2, which only the other transport can send)",
             selected - selection.cases.len(),
             transport.name(target.secure),
         );

@@ -461,7 +461,7 @@ pub fn request_fields(c: &super::h2::Connect) -> Vec<(String, String)> {
 /// The response HEADERS as an HTTP/1.1-shaped head for the session's reader; None when
 /// there is no valid `:status`. Peer bytes are kept as they are (the reader bounds and
 /// escapes them like any HTTP/1.1 response).
-fn render(fields: &[(Vec<u8>, Vec<u8>)]) -> Option<(u16, Vec<u8>)> {
+fn render(fields: &[qpack::Field]) -> Option<(u16, Vec<u8>)> {
     let status = fields
         .iter()
         .find(|(n, _)| n == b":status")

@@ -231,8 +231,11 @@ fn static_entry(index: u64) -> Result<(&'static str, &'static str), QpackError> 
         .ok_or(QpackError::StaticIndex(index))
 }
 
+/// One field line: name and value, as the peer sent them (not necessarily UTF-8).
+pub type Field = (Vec<u8>, Vec<u8>);
+
 /// The field lines of a field section that uses the static table and literals only.
-pub fn decode(section: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, QpackError> {
+pub fn decode(section: &[u8]) -> Result<Vec<Field>, QpackError> {
     let mut r = Reader {
         bytes: section,
         at: 0,
