@@ -296,12 +296,13 @@ mod tests {
             ("x".to_owned(), "y".repeat(200)),
         ];
         let bytes = encode(&fields);
-        // Prefix, then 0x20|9 ":protocol" 0x09 "websocket".
-        assert_eq!(&bytes[..3], &[0x00, 0x00, 0x29]);
-        assert_eq!(&bytes[3..12], b":protocol");
-        assert_eq!(bytes[12], 9);
-        // 200 = 127 + 73: the length continues in a second byte.
-        assert_eq!(&bytes[23..26], &[b'x', 0x7f, 73]);
+        // Prefix, then 0x20|7 + (9 - 7): the 3-bit name length continues; ":protocol",
+        // 0x09, "websocket".
+        assert_eq!(&bytes[..4], &[0x00, 0x00, 0x27, 0x02]);
+        assert_eq!(&bytes[4..13], b":protocol");
+        assert_eq!(bytes[13], 9);
+        // 200 = 127 + 73: the value length continues in a second byte.
+        assert_eq!(&bytes[24..27], &[b'x', 0x7f, 73]);
         let back = decode(&bytes).expect("decodes");
         assert_eq!(back[0], (b":protocol".to_vec(), b"websocket".to_vec()));
         assert_eq!(back[1].1.len(), 200);
