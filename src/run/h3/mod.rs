@@ -318,9 +318,12 @@ pub async fn connect(
     }
     // Our control stream: its type, then SETTINGS (RFC 9114 §6.2.1: "MUST be the first
     // frame"). Empty: every setting at its default, the QPACK table capacity 0 included.
-    let mut control = conn
-        .open_uni()
+    // A server that grants no unidirectional stream would make this wait for ever.
+    let mut control = tokio::time::timeout(timeout, conn.open_uni())
         .await
+        .map_err(|_| {
+            err("the server allowed no unidirectional stream for wsspec's control stream in time (RFC 9114 §6.2: it MUST allow at least three)".into())
+        })?
         .map_err(|e| err(describe_connection(&e)))?;
     let mut first = Vec::new();
     frame::varint(&mut first, frame::CONTROL_STREAM);
