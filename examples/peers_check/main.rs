@@ -8,8 +8,8 @@
 //!         tungstenite-client hypercorn-server hypercorn-h2-server node-h2-server, or
 //!         PEER-ROLE@MODE (MODE: coalesce, bytewise, delay) to run through the
 //!         resegmenting proxy, or `all`;
-//!         chromium-client (headless Chromium through `wsspec client --browser`) only
-//!         when named, as few machines have it
+//!         chromium-client (headless Chromium through `wsspec client --browser`) and
+//!         aioquic-h3-server (HTTP/3) only when named
 //! ```
 //!
 //! A Rust program rather than shell: it must parse results.json and TOML, bound every
@@ -131,6 +131,16 @@ const PEERS: &[Peer] = &[
         command: &["node", "{root}/peers/node/h2_echo_server.js"],
         env: None,
         wsspec_args: &["--http2"],
+    },
+    Peer {
+        name: "aioquic-h3-server",
+        role: Role::Server,
+        describe: "aioquic's HTTP/3 (peers/install pins the version) with a WebSocket echo app over RFC 9220 written for this harness the way aioquic's example server does it, wsproto framing the stream: peers/python/aioquic_echo.py, wsspec server --http3 (QUIC on loopback, self-signed certificate made at start, --insecure)",
+        command: &["python3", "{root}/peers/python/aioquic_echo.py"],
+        env: Some(("PYTHONPATH", "{cache}/aioquic")),
+        // Two cases at a time: aioquic is pure Python (about 3 MB/s echoed here), and the
+        // default 16 parallel 4-16 MiB echoes would outlast the limits cases' 20 s timeouts.
+        wsspec_args: &["--http3", "--insecure", "--jobs", "2"],
     },
     Peer {
         name: "chromium-client",
@@ -276,6 +286,12 @@ fn wait_accepting(addr: SocketAddr, limit: Duration) -> bool {
     false
 }
 
+/// Whether wsspec reaches the peer over HTTP/3 (QUIC, always TLS): such targets run only
+/// when named, as `aioquic` is an extra install few runs need.
+fn over_quic(peer: &Peer) -> bool {
+    peer.wsspec_args.contains(&"--http3")
+}
+
 /// Runs one target; returns the results wsspec wrote.
 fn run(peer: &Peer, mode: Option<Mode>, dir: &Path, cfg: &Config) -> Result<RunResults, RunError> {
     let _ = std::fs::remove_dir_all(dir);
@@ -304,7 +320,9 @@ fn run(peer: &Peer, mode: Option<Mode>, dir: &Path, cfg: &Config) -> Result<RunR
                     ))
                 })?;
             let mut addr = SocketAddr::from(([127, 0, 0, 1], port));
-            if !wait_accepting(addr, ready) {
+            // Over HTTP/3 the server listens on UDP: its LISTENING line is the readiness.
+            let quic = over_quic(peer);
+            if !quic && !wait_accepting(addr, ready) {
                 return Err(RunError::NotReady(format!(
                     "{} does not accept on {addr}",
                     peer.name
@@ -315,7 +333,7 @@ fn run(peer: &Peer, mode: Option<Mode>, dir: &Path, cfg: &Config) -> Result<RunR
             }
             let mut cmd = Command::new(&cfg.wsspec);
             cmd.arg("server")
-                .arg(format!("ws://{addr}/"))
+                .arg(format!("{}://{addr}/", if quic { "wss" } else { "ws" }))
                 .arg("--out")
                 .arg(&report)
                 .args(["--format", "json", "--agent", peer.name])
@@ -706,7 +724,7 @@ fn main() {
             "all" => targets.extend(
                 PEERS
                     .iter()
-                    .filter(|p| p.role != Role::Browser)
+                    .filter(|p| p.role != Role::Browser && !over_quic(p))
                     .map(|p| p.name.to_owned()),
             ),
             t if !t.starts_with('-') => targets.push(t.to_owned()),

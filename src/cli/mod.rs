@@ -68,6 +68,12 @@ enum Command {
         /// stream's error then fails the cases sharing it.
         #[arg(long, value_name = "N", requires = "http2", value_parser = clap::value_parser!(u16).range(1..))]
         http2_streams: Option<u16>,
+        /// Reach the server over HTTP/3 (RFC 9220 extended CONNECT over QUIC, ALPN h3): the
+        /// URL is wss:// (QUIC is always encrypted; --ca and --insecure apply), the port a
+        /// UDP port. One QUIC connection per case; as with --http2 the HTTP/1.1 handshake
+        /// cases do not apply and the h2.* bootstrapping cases run instead.
+        #[arg(long, conflicts_with = "http2")]
+        http3: bool,
     },
     /// Run the suite against the embedded reference server (tokio-tungstenite) and write
     /// the results: a self-check and a demonstration in one command.
@@ -363,6 +369,7 @@ pub fn main() -> i32 {
             tls,
             http2,
             http2_streams,
+            http3,
         } => server::main(
             url,
             wait,
@@ -370,6 +377,8 @@ pub fn main() -> i32 {
             tls,
             if http2 {
                 run::transport::Transport::Http2
+            } else if http3 {
+                run::transport::Transport::Http3
             } else {
                 run::transport::Transport::Http1
             },

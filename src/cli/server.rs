@@ -79,6 +79,16 @@ pub(super) fn main(
     http2_streams: Option<u16>,
 ) -> CliResult {
     let target = Target::parse(&url)?;
+    if transport == Transport::Http3 && !target.secure {
+        return Err(CliError::Usage(format!(
+            "--http3 needs a wss:// URL (QUIC is always encrypted, RFC 9001), and {url} is ws://"
+        )));
+    }
+    if transport == Transport::Http3 && wait.is_some() {
+        return Err(CliError::Usage(
+            "--wait waits for a TCP listener, and --http3 reaches a UDP one: start the server first".into(),
+        ));
+    }
     if !target.secure && (tls.ca.is_some() || tls.insecure) {
         return Err(CliError::Usage(format!(
             "--ca and --insecure apply to wss:// only, and {url} is ws://"
@@ -130,16 +140,16 @@ pub(super) async fn execute(
         .cases
         .retain(|c| run::applies_over(&c.id, transport));
     // Said over HTTP/2 only: an HTTP/1.1 run leaving out h2.* is the normal run.
-    if selection.cases.len() < selected && transport == Transport::Http2 {
+    if selection.cases.len() < selected && transport.extended_connect() {
         eprintln!(
-            "wsspec: {} selected cases do not apply over {} and are left out (the HTTP/1.1-only handshake cases: RFC 8441 §5 replaces the Upgrade exchange)",
+            "wsspec: {} selected cases do not apply over {} and are left out (the HTTP/1.1-only handshake cases: RFC 8441 §5 and RFC 9220 §3 replace the Upgrade exchange; and the h2.multiplex.* cases over h3, the h2.pseudo.* cases over h2, which only the other transport can send)",
             selected - selection.cases.len(),
             transport.name(target.secure),
         );
     }
     if selection.cases.is_empty() && selected > 0 {
         return Err(CliError::Usage(format!(
-            "no selected case applies over {} (the h2.* cases need --http2)",
+            "no selected case applies over {} (the h2.* cases need --http2 or --http3)",
             transport.name(target.secure)
         )));
     }

@@ -332,13 +332,11 @@ impl Matcher {
             // Only the peer's own stream or connection error (not a request wsspec could
             // not send) refuses.
             Event::Reset(why)
-                if ctx.extended_connect
-                    && is_refusal(h)
-                    && (why.contains("RST_STREAM") || why.contains("GOAWAY")) =>
+                if ctx.extended_connect && is_refusal(h) && peer_stream_error(why) =>
             {
                 self.done(
                     true,
-                    format!("{why}, before any response: refused with a stream error (RFC 9113 §8.1.1: a malformed request \"MUST be treated as a stream error\"; RFC 8441 §3: a peer without extended CONNECT \"would detect a malformed request and generate a stream error\")"),
+                    format!("{why}, before any response: refused with a stream error (RFC 9113 §8.1.1 and RFC 9114 §4.1.2: a malformed request \"MUST be treated as a stream error\", which RFC 9114 §8 lets an endpoint \"treat as a connection error\"; RFC 8441 §3: a peer without extended CONNECT \"would detect a malformed request and generate a stream error\")"),
                 )
             }
             e if e.is_end() && is_refusal(h) => self.done_loosely(format!(
@@ -912,6 +910,21 @@ pub fn payload_diff(want: &[u8], got: &[u8]) -> String {
 
 /// Every expectation kind with plain values: each test writes the events and the decision
 /// it expects by hand.
+/// Whether a reset is the peer's own stream or connection error: RST_STREAM or GOAWAY over
+/// HTTP/2, RESET_STREAM, STOP_SENDING or CONNECTION_CLOSE over HTTP/3 (the transports name
+/// the frame), not a request wsspec could not send.
+fn peer_stream_error(why: &str) -> bool {
+    [
+        "RST_STREAM",
+        "GOAWAY",
+        "RESET_STREAM",
+        "STOP_SENDING",
+        "CONNECTION_CLOSE",
+    ]
+    .iter()
+    .any(|f| why.contains(f))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

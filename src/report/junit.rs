@@ -180,6 +180,7 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
         suite.add_properties([
             Property::new("agent", clean_line(&r.agent, 200)),
             Property::new("target", clean_line(&r.target, 500)),
+            Property::new("transport", clean_line(&r.transport, 20)),
             Property::new("wsspec_version", clean_line(&r.wsspec_version, 50)),
             Property::new("started_at", clean_line(&r.started_at, 50)),
             Property::new("strict", r.options.strict.to_string()),

@@ -142,9 +142,10 @@ pub fn render(r: &RunResults, comparison: Option<&Comparison>) -> String {
     }
     let _ = writeln!(
         out,
-        "**Peer** {} ({}) · **wsspec** {} · **started** {} · **ran** {}{}\n",
+        "**Peer** {} ({}) · **transport** {} · **wsspec** {} · **started** {} · **ran** {}{}\n",
         escape(&r.target, 300),
         escape(&r.peer_role, 20),
+        escape(&r.transport, 20),
         escape(&r.wsspec_version, 50),
         escape(&r.started_at, 50),
         super::view::duration(r.duration_ms),

@@ -64,9 +64,15 @@ pub fn render(r: &RunResults, style: &Style) -> String {
     } else {
         format!(" ({})", clean_line(&r.agent, 200))
     };
+    // Over HTTP/1.1 the URL says it all; h2, h2c and h3 are said.
+    let over = if r.transport.is_empty() || r.transport == "http/1.1" {
+        String::new()
+    } else {
+        format!(" over {}", clean_line(&r.transport, 20))
+    };
     let _ = writeln!(
         out,
-        "wsspec {} against {}{agent}",
+        "wsspec {} against {}{over}{agent}",
         clean_line(&r.wsspec_version, 50),
         clean_line(&r.target, 500),
     );

@@ -618,9 +618,10 @@ pub struct Connect {
     pub method: String,
     /// None: no `:protocol` (a plain CONNECT).
     pub protocol: Option<String>,
-    /// None: neither `:scheme` nor `:authority` (see the module note).
+    /// None: no `:authority`.
     pub authority: Option<String>,
-    pub scheme: String,
+    /// None: no `:scheme` (over HTTP/2 then no `:authority` either; see the module note).
+    pub scheme: Option<String>,
     pub path: String,
     pub headers: Vec<(String, String)>,
 }
@@ -644,11 +645,10 @@ pub fn translate(head: &[u8], scheme: &str) -> Result<Connect, String> {
         },
         protocol: Some("websocket".into()),
         authority: None,
-        scheme: scheme.into(),
+        scheme: Some(scheme.into()),
         path: path.into(),
         headers: Vec::new(),
     };
-    let mut no_scheme = false;
     for line in lines.filter(|l| !l.is_empty()) {
         let split = line[1.min(line.len())..]
             .find(':')
@@ -662,22 +662,19 @@ pub fn translate(head: &[u8], scheme: &str) -> Result<Connect, String> {
             ":protocol" => c.protocol = (!value.is_empty()).then_some(value),
             ":path" => c.path = value,
             ":authority" => c.authority = (!value.is_empty()).then_some(value),
-            ":scheme" if value.is_empty() => no_scheme = true,
-            ":scheme" => c.scheme = value,
+            ":scheme" => c.scheme = (!value.is_empty()).then_some(value),
             n if n.starts_with(':') => return Err(format!("unknown pseudo-header {n}")),
             _ => c.headers.push((name, value)),
         }
-    }
-    if no_scheme {
-        c.authority = None;
     }
     Ok(c)
 }
 
 fn request(c: &Connect) -> Result<http::Request<()>, String> {
-    let uri = match &c.authority {
-        Some(a) => format!("{}://{}{}", c.scheme, a, c.path),
-        None => c.path.clone(),
+    // The h2 crate takes :scheme and :authority from one URI: both or neither.
+    let uri = match (&c.scheme, &c.authority) {
+        (Some(s), Some(a)) => format!("{s}://{a}{}", c.path),
+        _ => c.path.clone(),
     };
     let mut b = http::Request::builder()
         .method(c.method.as_str())
@@ -890,7 +887,13 @@ mod tests {
         assert_eq!(c.protocol.as_deref(), Some("chat"));
         let c = translate(b"GET / HTTP/1.1\r\nHost: h\r\n:scheme: \r\n\r\n", "https")
             .expect("translates");
-        assert_eq!(c.authority, None, "no :scheme means no :authority either");
+        assert_eq!(c.scheme, None);
+        let r = request(&c).expect("request");
+        assert_eq!(
+            r.uri().authority(),
+            None,
+            "over HTTP/2 no :scheme means no :authority either"
+        );
         let c = translate(b"GET / HTTP/1.1\r\nHost: h\r\n:protocol:\r\n\r\n", "https")
             .expect("translates");
         assert_eq!(c.protocol, None);

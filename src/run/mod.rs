@@ -4,6 +4,7 @@
 //! one case, and this file schedules many cases at once and keeps their order.
 
 pub mod h2;
+pub mod h3;
 pub(crate) mod health;
 pub mod reader;
 pub mod target;
@@ -76,6 +77,15 @@ pub const HTTP1_ONLY: &[&str] = &[
     "handshake.request.chopped",
 ];
 
+/// The `h2.*` cases that need HTTP/2 itself: the `second_stream_error` step opens its second
+/// WebSocket with the `h2` crate.
+pub const H2_ONLY: &[&str] = &["h2.multiplex."];
+
+/// The `h2.*` cases only HTTP/3 can send: the `h2` crate always sends `:path`, and refuses
+/// to send an extended CONNECT without `:scheme` and `:authority` ("request URI missing
+/// scheme and authority"), so over HTTP/2 no pseudo-header can be left out.
+pub const H3_ONLY: &[&str] = &["h2.pseudo."];
+
 /// Whether the case `id` means anything over `transport`: the extended CONNECT cases
 /// (`h2.*`) need HTTP/2, and [`HTTP1_ONLY`] needs HTTP/1.1. Every other area runs unchanged
 /// over both (RFC 8441 §5: the stream is used "as if it were the TCP connection referred
@@ -83,7 +93,16 @@ pub const HTTP1_ONLY: &[&str] = &[
 pub fn applies_over(id: &str, transport: transport::Transport) -> bool {
     match transport {
         transport::Transport::Http1 => !id.starts_with("h2."),
-        transport::Transport::Http2 => !HTTP1_ONLY.iter().any(|p| id.starts_with(p)),
+        transport::Transport::Http2 => {
+            !HTTP1_ONLY.iter().any(|p| id.starts_with(p))
+                && !H3_ONLY.iter().any(|p| id.starts_with(p))
+        }
+        // The bootstrapping cases run over both (RFC 9220 §3 reuses RFC 8441's extended
+        // CONNECT), except the step that opens a second stream, which only HTTP/2 has.
+        transport::Transport::Http3 => {
+            !HTTP1_ONLY.iter().any(|p| id.starts_with(p))
+                && !H2_ONLY.iter().any(|p| id.starts_with(p))
+        }
     }
 }
 

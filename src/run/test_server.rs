@@ -323,9 +323,14 @@ async fn drive(
     }
     st.timings.connect_ms = ms(t0.elapsed());
     if cfg.transport == super::transport::Transport::Http2 {
+        st.note("over HTTP/2: the opening handshake is an extended CONNECT (RFC 8441 §5); the transcript shows its request and response HEADERS as HTTP/1.1-shaped text, and END_STREAM / RST_STREAM as the end / reset of the connection");
+    }
+    if cfg.transport == super::transport::Transport::Http3 {
+        st.note("over HTTP/3: the opening handshake is an extended CONNECT (RFC 9220 §3); the transcript shows its request and response HEADERS as HTTP/1.1-shaped text, and the stream's FIN / RESET_STREAM or STOP_SENDING as the end / reset of the connection");
+    }
+    if cfg.transport.extended_connect() {
         st.ctx.extended_connect = true;
         st.shared.extended_connect.store(true, Ordering::Relaxed);
-        st.note("over HTTP/2: the opening handshake is an extended CONNECT (RFC 8441 §5); the transcript shows its request and response HEADERS as HTTP/1.1-shaped text, and END_STREAM / RST_STREAM as the end / reset of the connection");
     }
     let (rd, wr) = match connected {
         Ok(s) => s.split(),
@@ -978,7 +983,7 @@ fn request(h: &HandshakeSpec, target: &Target, cfg: &SessionConfig) -> RequestSp
         &target.resource,
         key,
     );
-    if cfg.transport == super::transport::Transport::Http2 {
+    if cfg.transport.extended_connect() {
         // RFC 8441 §5: Connection and Upgrade "MUST NOT be included in the CONNECT request",
         // and the key is superseded by :protocol. A case may still add them back.
         for name in ["Upgrade", "Connection", "Sec-WebSocket-Key"] {

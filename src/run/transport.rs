@@ -1,5 +1,6 @@
 //! The byte stream under a session: plain TCP for `ws://`, TLS over TCP for `wss://` (and
-//! for client mode with `--tls`), or one HTTP/2 stream (`--http2`, see `h2.rs`).
+//! for client mode with `--tls`), one HTTP/2 stream (`--http2`, see `h2.rs`) or one HTTP/3
+//! stream (`--http3`, see `h3/`).
 //!
 //! Sessions read and write through separate halves (the reader is its own task), so a
 //! connection is handed out as two boxed halves. Plain TCP keeps tokio's lock-free
@@ -31,6 +32,8 @@ pub enum Stream {
     TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     /// One extended CONNECT stream of an HTTP/2 connection (RFC 8441), wsspec the client.
     H2(Box<super::h2::H2Stream>),
+    /// One extended CONNECT stream of an HTTP/3 connection (RFC 9220), wsspec the client.
+    H3(Box<super::h3::H3Stream>),
 }
 
 /// What carries the WebSocket bytes of a session with a server.
@@ -42,6 +45,9 @@ pub enum Transport {
     /// One HTTP/2 connection per session (TLS with ALPN h2 for `wss://`, prior-knowledge
     /// cleartext h2c for `ws://`), opened by an extended CONNECT (RFC 8441).
     Http2,
+    /// One HTTP/3 connection per session (QUIC, always TLS with ALPN h3), opened by an
+    /// extended CONNECT (RFC 9220).
+    Http3,
 }
 
 impl Transport {
@@ -51,7 +57,14 @@ impl Transport {
             (Transport::Http1, _) => "http/1.1",
             (Transport::Http2, true) => "h2",
             (Transport::Http2, false) => "h2c",
+            (Transport::Http3, _) => "h3",
         }
+    }
+
+    /// Whether the opening handshake is an extended CONNECT (RFC 8441 §4, RFC 9220 §3)
+    /// rather than an HTTP/1.1 Upgrade.
+    pub fn extended_connect(self) -> bool {
+        matches!(self, Transport::Http2 | Transport::Http3)
     }
 }
 
@@ -76,6 +89,8 @@ pub enum ConnectError {
     ServerName { host: String, reason: String },
     #[error("HTTP/2 with {addr}: {reason}")]
     Http2 { addr: String, reason: String },
+    #[error("HTTP/3 with {addr}: {reason}")]
+    Http3 { addr: String, reason: String },
 }
 
 /// Connects to `target` over `transport`.
@@ -90,6 +105,9 @@ pub async fn connect_over(
         Transport::Http2 => super::h2::connect(target, tls, timeout)
             .await
             .map(|s| Stream::H2(Box::new(s))),
+        Transport::Http3 => super::h3::connect(target, tls, timeout)
+            .await
+            .map(|s| Stream::H3(Box::new(s))),
     }
 }
 
@@ -215,6 +233,10 @@ impl Stream {
                 let (r, w) = s.split();
                 (Box::new(r), Box::new(w))
             }
+            Stream::H3(s) => {
+                let (r, w) = s.split();
+                (Box::new(r), Box::new(w))
+            }
             tls => {
                 let (r, w) = tokio::io::split(tls);
                 (Box::new(r), Box::new(w))
@@ -234,6 +256,7 @@ impl AsyncRead for Stream {
             Stream::TlsClient(s) => end_without_close_notify(Pin::new(s).poll_read(cx, buf)),
             Stream::TlsServer(s) => end_without_close_notify(Pin::new(s).poll_read(cx, buf)),
             Stream::H2(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::H3(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -262,6 +285,7 @@ impl AsyncWrite for Stream {
             Stream::TlsClient(s) => Pin::new(s).poll_write(cx, buf),
             Stream::TlsServer(s) => Pin::new(s).poll_write(cx, buf),
             Stream::H2(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::H3(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -271,6 +295,7 @@ impl AsyncWrite for Stream {
             Stream::TlsClient(s) => Pin::new(s).poll_flush(cx),
             Stream::TlsServer(s) => Pin::new(s).poll_flush(cx),
             Stream::H2(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::H3(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -282,6 +307,7 @@ impl AsyncWrite for Stream {
             Stream::TlsClient(s) => Pin::new(s).poll_shutdown(cx),
             Stream::TlsServer(s) => Pin::new(s).poll_shutdown(cx),
             Stream::H2(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::H3(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

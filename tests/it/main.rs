@@ -26,6 +26,7 @@ mod deflate_peer;
 mod docs_examples;
 mod findings;
 mod h2_transport;
+mod h3_transport;
 mod heartbeat;
 mod hostile_peers;
 mod legal_variants;
