@@ -313,7 +313,7 @@ impl Matcher {
             ExpectKind::Fail { codes, codes_not } => self.feed_fail(codes, codes_not, ev, ctx),
             ExpectKind::TcpClosed => match ev {
                 Event::Eof | Event::Reset(_) => self.done(true, ev.describe()),
-                Event::Message { .. } => self.done(false, ev.describe()),
+                Event::Message { .. } | Event::Unreadable { .. } => self.done(false, ev.describe()),
                 _ => Progress::Pending,
             },
             ExpectKind::Silence { .. } => match ev {
@@ -525,7 +525,7 @@ impl Matcher {
                 code: Some(1008 | 1009),
                 ..
             } => self.size_limit(ctx, ev),
-            Event::Close { .. } => self.done(false, ev.describe()),
+            Event::Close { .. } | Event::Unreadable { .. } => self.done(false, ev.describe()),
             e if e.is_end() => self.done(false, e.describe()),
             _ => Progress::Pending,
         }
@@ -548,7 +548,9 @@ impl Matcher {
                     Progress::Pending
                 }
             }
-            Event::Message { .. } | Event::Close { .. } => self.done(false, ev.describe()),
+            Event::Message { .. } | Event::Unreadable { .. } | Event::Close { .. } => {
+                self.done(false, ev.describe())
+            }
             e if e.is_end() => self.done(false, e.describe()),
             _ => Progress::Pending,
         }
@@ -569,7 +571,7 @@ impl Matcher {
                     ))
                 }
             }
-            Event::Message { .. } => self.done(false, ev.describe()),
+            Event::Message { .. } | Event::Unreadable { .. } => self.done(false, ev.describe()),
             e if e.is_end() => self.done(false, format!("{} without a close frame", e.describe())),
             _ => Progress::Pending,
         }
@@ -603,7 +605,7 @@ impl Matcher {
             Event::Eof | Event::Reset(_) => {
                 self.done(true, format!("{} without a close frame", ev.describe()))
             }
-            Event::Message { .. } => self.done(
+            Event::Message { .. } | Event::Unreadable { .. } => self.done(
                 false,
                 format!(
                     "{}: the peer went on instead of failing the connection",
