@@ -1479,6 +1479,26 @@ mod tests {
         );
     }
 
+    /// A message that came but cannot be read (compressed data that does not inflate)
+    /// decides at once, as a message that does not match would: waiting on would only run
+    /// out the timeout. A heartbeat wait goes on: data does not answer it.
+    #[test]
+    fn an_unreadable_message_decides_at_once() {
+        let ctx = sent(2, b"m");
+        let lost = Event::Unreadable {
+            opcode: 2,
+            why: "does not inflate",
+        };
+        let o = decide(&echo(), &ctx, std::slice::from_ref(&lost)).expect("decided");
+        assert!(!o.matched);
+        assert!(o.observed.contains("does not inflate"), "{}", o.observed);
+        assert_eq!(
+            graded(decide(&fail(&[], &[]), &ctx, std::slice::from_ref(&lost))),
+            (false, Grade::Fail)
+        );
+        assert!(decide(&expect(ExpectKind::Ping), &ctx, &[lost]).is_none());
+    }
+
     #[test]
     fn a_message_expectation_waits_through_pings_and_pongs_and_misses_on_close_or_end() {
         let ctx = sent(1, b"m");
