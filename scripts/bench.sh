@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Benchmarks wsspec and writes a Markdown section to docs/performance.md: medians of RUNS
 # runs of the suite (whole, without limits, limits alone with MiB/s each way, deflate)
-# against the embedded reference (`wsspec demo`) and against a plain tokio-tungstenite
-# echo server, with peak RSS; exec/s of every cargo-fuzz target for a fixed time; and
-# network-fuzzer sequences/s against the reference echo server. Loopback only, every run
-# bounded (the suite by --max-time, the fuzzer by --iterations).
+# against the embedded reference (`wsspec demo`), against a plain tokio-tungstenite echo
+# server and against Python websockets (peers/python/echo_server.py, from the peers
+# cache peers/install fills; its rows are left out when it is not installed), with peak
+# RSS, wsspec's CPU time and the share of the cases' time spent waiting; exec/s of every
+# cargo-fuzz target for a fixed time; and network-fuzzer sequences/s against the
+# reference echo server. Loopback only, every run bounded (the suite by --max-time, the
+# fuzzer by --iterations).
 #
 #   scripts/bench.sh [--runs N] [--quick] [--bin PATH] [--label NAME] [--out FILE]
 #                    [--fuzz-secs S] [--fuzz-runs N] [--netfuzz-iterations N]
-#                    [--fuzz-bin-dir DIR] [--skip suite,fuzz,netfuzz]
+#                    [--fuzz-bin-dir DIR] [--skip suite,python,fuzz,netfuzz]
 #
 #   --runs N      runs per suite row and per fuzzer row, median reported (default 5)
 #   --quick       one run of everything, 5 s per fuzz target
@@ -74,6 +77,9 @@ if [[ -z $label ]]; then
     git diff --quiet HEAD -- src cases fuzz || label="$label (+ uncommitted changes)"
 fi
 
+peers_cache="${WSSPEC_PEERS_CACHE:-${HOME:-/tmp}/.cache/wsspec-peers}"
+have_python() { PYTHONPATH="$peers_cache/python" python3 -c 'import websockets' 2>/dev/null; }
+
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -93,11 +99,13 @@ start_server() {
         tungstenite) "$examples/tungstenite_echo_server" 0 >"$log" 2>"$tmp/$name.err" & ;;
         echo-reference) "$examples/fuzz_targets" reference >"$log" 2>"$tmp/$name.err" & ;;
         demo-reference) "$examples/fuzz_targets" demo >"$log" 2>"$tmp/$name.err" & ;;
+        python) PYTHONPATH="$peers_cache/python" python3 peers/python/echo_server.py 0 \
+            >"$log" 2>"$tmp/$name.err" & ;;
     esac
     server_pid=$!
     pids+=("$server_pid")
     for _ in $(seq 100); do
-        if [[ $name == tungstenite ]] && grep -q '^LISTENING ' "$log"; then
+        if [[ $name == tungstenite || $name == python ]] && grep -q '^LISTENING ' "$log"; then
             server_url="ws://127.0.0.1:$(sed -n 's/^LISTENING //p' "$log" | head -1)/"
             return 0
         elif grep -q '^ws://' "$log"; then
@@ -112,45 +120,50 @@ start_server() {
 }
 
 rows=()
-# suite_row LABEL PEER ARGS...: PEER is "reference" (wsspec demo) or a URL.
+# suite_row LABEL PEER URL ARGS...: PEER names the row (reference, tokio-tungstenite,
+# python-websockets); URL is "reference" (wsspec demo) or the server's URL.
 suite_row() {
-    local what=$1 peer=$2; shift 2
-    local walls=() rss=() sent=() recv=() cases=? verdicts=
+    local what=$1 peer_name=$2 peer=$3; shift 3
+    local walls=() rss=() cpus=() waits=() sent=() recv=() cases=? verdicts=
     for i in $(seq "$runs"); do
         rm -rf "$tmp/r"
         local cmd=("$bin")
         if [[ $peer == reference ]]; then cmd+=(demo); else cmd+=(server "$peer"); fi
-        /usr/bin/time -f '%e %M' -o "$tmp/time" "${cmd[@]}" --out "$tmp/r" --format json \
+        /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "${cmd[@]}" --out "$tmp/r" --format json \
             --max-time 300s "$@" >"$tmp/log" 2>&1 || true
-        local w m
-        read -r w m < <(tail -1 "$tmp/time")
-        walls+=("$w"); rss+=("$m")
+        local w m u k
+        read -r w m u k < <(tail -1 "$tmp/time")
+        walls+=("$w"); rss+=("$m"); cpus+=("$(awk -v u="$u" -v k="$k" 'BEGIN {print u + k}')")
         if [[ -f $tmp/r/results.json ]]; then
-            read -r cases s r verdicts < <(python3 - "$tmp/r/results.json" <<'EOF'
+            read -r cases s r wt verdicts < <(python3 - "$tmp/r/results.json" <<'EOF'
 import json, sys, collections
 d = json.load(open(sys.argv[1]))
 c = d["cases"]
 v = collections.Counter(x["verdict"] for x in c)
+total = sum(x["duration_ms"] for x in c)
+waiting = sum(x.get("timings", {}).get("waiting_ms", 0) for x in c)
 print(len(c), sum(x["bytes_sent"] for x in c), sum(x["bytes_received"] for x in c),
+      round(100 * waiting / total) if total else 0,
       ",".join(f"{k}:{n}" for k, n in sorted(v.items())))
 EOF
             )
-            sent+=("$s"); recv+=("$r")
+            sent+=("$s"); recv+=("$r"); waits+=("$wt")
         fi
-        log "$what ($peer) run $i: ${w}s, $((m / 1024)) MiB, $cases cases"
+        log "$what ($peer_name) run $i: ${w}s, $((m / 1024)) MiB, $cases cases"
     done
-    local w m s r
+    local w m s r c wt
     w=$(printf '%s\n' "${walls[@]}" | median)
     m=$(printf '%s\n' "${rss[@]}" | median)
+    c=$(printf '%s\n' "${cpus[@]}" | median)
+    wt=$(printf '%s\n' "${waits[@]}" | median)
     s=$(printf '%s\n' "${sent[@]}" | median)
     r=$(printf '%s\n' "${recv[@]}" | median)
-    local mibs="" peer_name=$peer
-    [[ $peer == reference ]] || peer_name=tokio-tungstenite
+    local mibs=""
     if [[ $s != "?" && $w != "?" ]]; then
         mibs=$(awk -v s="$s" -v r="$r" -v w="$w" \
             'BEGIN {printf "%.1f MiB out (%.0f MiB/s), %.1f MiB in (%.0f MiB/s)", s/1048576, s/1048576/w, r/1048576, r/1048576/w}')
     fi
-    rows+=("| $what | $peer_name | $cases | $w | $(awk -v m="$m" 'BEGIN {printf "%.0f", m/1024}') | $mibs | $verdicts |")
+    rows+=("| $what | $peer_name | $cases | $w | $c | $wt% | $(awk -v m="$m" 'BEGIN {printf "%.0f", m/1024}') | $mibs | $verdicts |")
 }
 
 fuzz_rows=()
@@ -191,11 +204,24 @@ fi
 if ! skipped suite; then
     start_server tungstenite
     for peer in reference "$server_url"; do
-        suite_row "whole suite" "$peer"
-        suite_row "without limits" "$peer" --exclude limits
-        suite_row "limits" "$peer" --cases limits
-        suite_row "deflate" "$peer" --cases deflate --exclude deflate.volume
+        name=tokio-tungstenite
+        [[ $peer == reference ]] && name=reference
+        suite_row "whole suite" "$name" "$peer"
+        suite_row "without limits" "$name" "$peer" --exclude limits
+        suite_row "limits" "$name" "$peer" --cases limits
+        suite_row "deflate" "$name" "$peer" --cases deflate --exclude deflate.volume
     done
+fi
+if ! skipped python; then
+    if have_python; then
+        start_server python
+        suite_row "whole suite" python-websockets "$server_url"
+        suite_row "without limits" python-websockets "$server_url" --exclude limits
+        suite_row "limits" python-websockets "$server_url" --cases limits
+        kill "$server_pid" 2>/dev/null || true
+    else
+        log "Python websockets is not in $peers_cache (run peers/install): its rows are left out"
+    fi
 fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -210,8 +236,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "Medians of $runs run(s)$fuzz_note."
     if [[ ${#rows[@]} -gt 0 ]]; then
         echo
-        echo "| run | peer | cases | wall s | peak RSS MiB | bytes each way (results.json) | verdicts |"
-        echo "| --- | --- | ---: | ---: | ---: | --- | --- |"
+        echo "| run | peer | cases | wall s | wsspec CPU s | waiting | peak RSS MiB | bytes each way (results.json) | verdicts |"
+        echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"
         printf '%s\n' "${rows[@]}"
     fi
     if [[ ${#fuzz_rows[@]} -gt 0 ]]; then

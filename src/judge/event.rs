@@ -16,6 +16,14 @@ pub enum Event {
         frames: usize,
         summary: Option<crate::codec::Summary>,
     },
+    /// A data message the peer sent whole but wsspec could not read (compressed data that
+    /// does not inflate, inflated text that is not UTF-8): its violation comes first. It
+    /// decides an expectation as a message that does not match would, at once, where
+    /// waiting would only run out the timeout for a message that already came.
+    Unreadable {
+        opcode: u8,
+        why: &'static str,
+    },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close {
@@ -57,6 +65,10 @@ impl Event {
                 };
                 let len = summary.map_or(payload.len() as u64, |s| s.len);
                 format!("{kind} message of {len} bytes{frag}")
+            }
+            Event::Unreadable { opcode, why } => {
+                let kind = if *opcode == 1 { "text" } else { "binary" };
+                format!("a compressed {kind} message that {why}")
             }
             Event::Ping(p) => format!("ping with {} bytes", p.len()),
             Event::Pong(p) => format!("pong with {} bytes", p.len()),

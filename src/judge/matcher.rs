@@ -313,7 +313,7 @@ impl Matcher {
             ExpectKind::Fail { codes, codes_not } => self.feed_fail(codes, codes_not, ev, ctx),
             ExpectKind::TcpClosed => match ev {
                 Event::Eof | Event::Reset(_) => self.done(true, ev.describe()),
-                Event::Message { .. } => self.done(false, ev.describe()),
+                Event::Message { .. } | Event::Unreadable { .. } => self.done(false, ev.describe()),
                 _ => Progress::Pending,
             },
             ExpectKind::Silence { .. } => match ev {
@@ -523,7 +523,7 @@ impl Matcher {
                 code: Some(1008 | 1009),
                 ..
             } => self.size_limit(ctx, ev),
-            Event::Close { .. } => self.done(false, ev.describe()),
+            Event::Close { .. } | Event::Unreadable { .. } => self.done(false, ev.describe()),
             e if e.is_end() => self.done(false, e.describe()),
             _ => Progress::Pending,
         }
@@ -546,7 +546,9 @@ impl Matcher {
                     Progress::Pending
                 }
             }
-            Event::Message { .. } | Event::Close { .. } => self.done(false, ev.describe()),
+            Event::Message { .. } | Event::Unreadable { .. } | Event::Close { .. } => {
+                self.done(false, ev.describe())
+            }
             e if e.is_end() => self.done(false, e.describe()),
             _ => Progress::Pending,
         }
@@ -567,7 +569,7 @@ impl Matcher {
                     ))
                 }
             }
-            Event::Message { .. } => self.done(false, ev.describe()),
+            Event::Message { .. } | Event::Unreadable { .. } => self.done(false, ev.describe()),
             e if e.is_end() => self.done(false, format!("{} without a close frame", e.describe())),
             _ => Progress::Pending,
         }
@@ -601,7 +603,7 @@ impl Matcher {
             Event::Eof | Event::Reset(_) => {
                 self.done(true, format!("{} without a close frame", ev.describe()))
             }
-            Event::Message { .. } => self.done(
+            Event::Message { .. } | Event::Unreadable { .. } => self.done(
                 false,
                 format!(
                     "{}: the peer went on instead of failing the connection",
@@ -1488,6 +1490,26 @@ mod tests {
             graded(decide(&e, &ctx, &[message(1, &[0xce, 0xba])])),
             (false, Grade::Fail)
         );
+    }
+
+    /// A message that came but cannot be read (compressed data that does not inflate)
+    /// decides at once, as a message that does not match would: waiting on would only run
+    /// out the timeout. A heartbeat wait goes on: data does not answer it.
+    #[test]
+    fn an_unreadable_message_decides_at_once() {
+        let ctx = sent(2, b"m");
+        let lost = Event::Unreadable {
+            opcode: 2,
+            why: "does not inflate",
+        };
+        let o = decide(&echo(), &ctx, std::slice::from_ref(&lost)).expect("decided");
+        assert!(!o.matched);
+        assert!(o.observed.contains("does not inflate"), "{}", o.observed);
+        assert_eq!(
+            graded(decide(&fail(&[], &[]), &ctx, std::slice::from_ref(&lost))),
+            (false, Grade::Fail)
+        );
+        assert!(decide(&expect(ExpectKind::Ping), &ctx, &[lost]).is_none());
     }
 
     #[test]

@@ -66,6 +66,40 @@ pub struct Shared {
     /// When the closing happened on the wire (the TCP view), stamped by the reader and
     /// the writer as it happens.
     pub tcp: Mutex<TcpTimes>,
+    /// The peer's side of TCP has ended (FIN or reset): nothing more can be read, so a
+    /// write the peer no longer takes is given up (see [`super::writer`]).
+    pub peer_gone: PeerGone,
+}
+
+/// Set once by the reader when the peer's side of TCP ends; the writer waits on it.
+#[derive(Default)]
+pub struct PeerGone {
+    gone: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl PeerGone {
+    pub fn set(&self) {
+        self.gone.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.gone.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the peer's side has ended (at once if it already has).
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 impl Shared {
@@ -79,6 +113,7 @@ impl Shared {
             pongs: Pongs::default(),
             extended_connect: std::sync::atomic::AtomicBool::new(false),
             tcp: Mutex::new(TcpTimes::default()),
+            peer_gone: PeerGone::default(),
         }
     }
 
@@ -117,6 +152,7 @@ impl Shared {
             ),
         };
         self.stamp(Some(note), |t, at| t.peer_ended(how, at));
+        self.peer_gone.set();
     }
 }
 
@@ -759,7 +795,21 @@ impl FrameStage {
                         let _ = out.send(ev);
                         return false;
                     }
-                    summarized(ev)
+                    if let Event::Violation(v) = &ev {
+                        // The message came and is lost: say so after its violation, so an
+                        // expectation waiting for it decides now.
+                        let why = if v.id == Some(Rule::DeflateInflatedUtf8) {
+                            "inflates to text that is not UTF-8"
+                        } else {
+                            "does not inflate"
+                        };
+                        if !out.send(ev) {
+                            return false;
+                        }
+                        Event::Unreadable { opcode, why }
+                    } else {
+                        summarized(ev)
+                    }
                 }
                 _ => Event::Message {
                     opcode,

@@ -685,6 +685,15 @@ pub(super) async fn flush(wr: &Writer, st: &mut State, opts: &WriteOpts, t: Dura
                 "write stalled for {} ms: the peer stopped reading",
                 t.as_millis()
             ));
+            st.waited(t);
+            st.write_broken = true;
+        }
+        WriteOutcome::PeerGone(t) => {
+            st.note(format!(
+                "write given up: the peer had closed its side of TCP and took nothing more for {} ms",
+                t.as_millis()
+            ));
+            st.waited(t);
             st.write_broken = true;
         }
         WriteOutcome::Closed => {

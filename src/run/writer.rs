@@ -391,6 +391,9 @@ pub(crate) enum WriteOutcome {
     Failed(String),
     /// No progress within the step timeout: the peer stopped reading.
     Stalled(Duration),
+    /// The peer's side of TCP had ended and it took nothing more for this long: it will
+    /// read no more, and nothing it could still say would be read.
+    PeerGone(Duration),
     /// The write side was already shut or broken: nothing was sent.
     Closed,
 }
@@ -421,6 +424,15 @@ impl Drop for Writer {
         self.task.abort();
     }
 }
+
+/// How long a write may make no progress once the peer's side of TCP has ended, before
+/// wsspec gives up the rest of it. A peer that sent FIN (often right after a close frame
+/// refusing the message, e.g. 1009) can no longer send anything wsspec would judge, and
+/// many stop reading too: Python websockets discards input until its 10 s close timeout,
+/// so a 4 MiB message in 64-byte frames used to hold its case for the whole step timeout.
+/// A peer still reading takes a window in well under this; the verdict is the one the
+/// step timeout gave (the write is broken, the peer's close and FIN are judged as read).
+pub(crate) const PEER_GONE_GRACE: Duration = Duration::from_millis(100);
 
 /// Bytes produced and written at a time: what a write holds, whatever its size. A pong
 /// waiting is written at the next frame boundary within or after the current window.
@@ -551,19 +563,31 @@ impl WriterTask {
         if self.broken {
             return WriteOutcome::Closed;
         }
+        let shared = self.shared.clone();
+        let wr = &mut self.wr;
         let res = tokio::time::timeout(timeout, async {
-            self.wr.write_all(piece).await?;
-            self.wr.flush().await
+            let write = async {
+                wr.write_all(piece).await?;
+                wr.flush().await
+            };
+            tokio::pin!(write);
+            tokio::select! {
+                r = &mut write => Ok(r),
+                () = shared.peer_gone.wait() => {
+                    tokio::time::timeout(PEER_GONE_GRACE, write).await.map_err(|_| ())
+                }
+            }
         })
         .await;
         let outcome = match res {
-            Ok(Ok(())) => {
+            Ok(Err(())) => WriteOutcome::PeerGone(PEER_GONE_GRACE),
+            Ok(Ok(Ok(()))) => {
                 self.shared
                     .bytes_sent
                     .fetch_add(piece.len() as u64, Ordering::Relaxed);
                 return WriteOutcome::Written;
             }
-            Ok(Err(e)) => {
+            Ok(Ok(Err(e))) => {
                 // A reset reaches wsspec on a write as ECONNRESET, or as EPIPE once the
                 // kernel has taken it: the peer's side ended by RST.
                 if matches!(

@@ -330,6 +330,48 @@ async fn silent_server_times_out() {
     assert_all_fail(&r, &["observed nothing within"]);
 }
 
+/// A server that refuses a large message (close 1009), shuts its side of TCP and then
+/// reads nothing more, as Python websockets does until its close timeout: wsspec gives up
+/// the rest of its write at once instead of waiting out the case's 20 s timeout, and the
+/// verdict is the one the timeout gave, the refusal as a size limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_into_a_peer_that_closed_and_stopped_reading_is_given_up() {
+    let server = TestServer::start(|mut s: TcpStream| async move {
+        if accept_handshake(&mut s).await {
+            let mut buf = [0u8; 1024];
+            let _ = read_some(&mut s, &mut buf).await;
+            write_all(&mut s, b"\x88\x02\x03\xf1").await;
+            let _ = s.shutdown().await;
+        }
+        hold(s).await;
+    })
+    .await;
+    let r = run_within(
+        &server.url(),
+        &["limits.binary.size.16m"],
+        &config(PATIENT),
+        PROMPT,
+    )
+    .await
+    .expect("the run takes place");
+    let c = &r.cases[0];
+    assert_eq!(c.verdict, Grade::Informational, "{:?}", c.reasons);
+    assert!(c.checks.iter().any(|k| k.limit), "{:?}", c.checks);
+    assert!(
+        c.bytes_sent < 16 * 1024 * 1024,
+        "{} bytes sent: the write went on",
+        c.bytes_sent
+    );
+    assert!(
+        c.transcript
+            .entries
+            .iter()
+            .any(|e| matches!(e, Entry::Note { text, .. } if text.starts_with("write given up"))),
+        "no note of the write given up"
+    );
+    assert!(c.timings.waiting_ms > 0.0, "{:?}", c.timings);
+}
+
 // ---- (e) reset right after the handshake ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
