@@ -471,8 +471,14 @@ pub async fn test_server(
     // keep a connection open but the peer idle, so they run beside the busy cases instead
     // of taking their slots: against Python websockets, 230 fail-fast checks of 250 ms
     // each held all 16 slots for the first 3.6 s of the run while the server idled.
+    // `--jobs 1` stays one connection at a time (one set), for servers that serve one
+    // connection at a time: a second connection would wait unserved and fail its case.
     let jobs = Arc::new(Semaphore::new(cfg.jobs.max(1)));
-    let waiting_jobs = Arc::new(Semaphore::new(cfg.jobs.max(1)));
+    let waiting_jobs = if cfg.jobs > 1 {
+        Arc::new(Semaphore::new(cfg.jobs))
+    } else {
+        jobs.clone()
+    };
     let budget_kib = (cfg.memory_budget / 1024).clamp(1, Semaphore::MAX_PERMITS) as u32;
     let budget = Arc::new(Semaphore::new(budget_kib as usize));
     let target = Arc::new(target.clone());

@@ -576,3 +576,77 @@ async fn a_deflate_bomb_is_stopped_at_the_message_bound() {
     let all = c.reasons.join("\n");
     assert!(all.contains("inflates to more than 131072 bytes"), "{all}");
 }
+
+/// `--jobs 1` is one connection at a time, also for the cases bound to wait out a timeout
+/// (which run beside the busy ones at higher `--jobs`): a server that serves one connection
+/// at a time would leave a second one unserved and fail its case. The peer here is the
+/// correct echo server behind a proxy that notes when each connection opens and when
+/// wsspec's side of it ends; a case may open its connection while the proxy has not yet
+/// seen the end of the last one, so overlaps up to 100 ms are the proxy's, not wsspec's
+/// (a waiting case beside a busy one overlaps it by its wait, 250 ms or more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_job_is_one_connection_at_a_time_waiting_cases_included() {
+    use std::sync::{Arc, Mutex};
+    use tokio::io::AsyncReadExt;
+    let echo = common::broken_server(common::Flaws::default()).await;
+    let upstream = echo.addr();
+    let spans: Arc<Mutex<Vec<(Instant, Instant)>>> = Arc::default();
+    let noted = spans.clone();
+    let proxy = TestServer::start(move |down| {
+        let spans = noted.clone();
+        async move {
+            let opened = Instant::now();
+            let Ok(up) = TcpStream::connect(upstream).await else {
+                return;
+            };
+            let (mut down_rx, mut down_tx) = down.into_split();
+            let (mut up_rx, mut up_tx) = up.into_split();
+            let back = tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut up_rx, &mut down_tx).await;
+            });
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = down_rx.read(&mut buf).await {
+                if up_tx.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            spans.lock().unwrap().push((opened, Instant::now()));
+            back.abort();
+        }
+    })
+    .await;
+    // Busy cases and cases that wait out a planned timeout (fail-fast checks, an idle
+    // watch), so both sets of slots would be used if --jobs 1 had two.
+    let cases = [
+        "handshake.valid",
+        "control.ping.text",
+        "utf8.fail-fast.within-frame.*",
+        "heartbeat.idle.ping",
+        "framing.text.length.125",
+        "framing.text.length.65536",
+    ];
+    let mut cfg = config(STEP);
+    cfg.jobs = 1;
+    let r = run_within(&proxy.url(), &cases, &cfg, Duration::from_secs(20))
+        .await
+        .expect("the run takes place");
+    assert!(r.cases.len() >= 6, "{} cases ran", r.cases.len());
+    assert_eq!(
+        common::failed(&r),
+        Default::default(),
+        "a correct peer fails nothing"
+    );
+    let spans = spans.lock().unwrap().clone();
+    // One connection per case, and the connection check before the first case.
+    assert!(spans.len() >= r.cases.len(), "{} connections", spans.len());
+    let mut most = Duration::ZERO;
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            most = most.max(a.1.min(b.1).saturating_duration_since(a.0.max(b.0)));
+        }
+    }
+    assert!(
+        most < Duration::from_millis(100),
+        "two connections open together for {most:?}"
+    );
+}
