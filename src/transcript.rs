@@ -242,6 +242,29 @@ mod tests {
     }
 
     #[test]
+    fn a_counting_transcript_keeps_nothing_and_counts_everything() {
+        let mut t = Transcript::counting(Instant::now());
+        t.bytes(Direction::Out, &[1u8; 300]);
+        t.bytes(Direction::In, &[2u8; 5]);
+        t.frame(Direction::In, &crate::codec::Frame::new(1, b"hi".to_vec()));
+        t.note("n");
+        assert!(t.entries.is_empty());
+        assert_eq!(t.dropped_entries, 4);
+        assert_eq!(t.dropped_bytes, 305);
+    }
+
+    #[test]
+    fn bytes_past_the_entry_bound_are_counted_as_dropped() {
+        let mut t = Transcript::default();
+        for _ in 0..ENTRIES_KEEP {
+            t.note("x");
+        }
+        t.bytes(Direction::In, &[0u8; 10]);
+        assert_eq!(t.entries.len(), ENTRIES_KEEP);
+        assert_eq!((t.dropped_entries, t.dropped_bytes), (1, 10));
+    }
+
+    #[test]
     fn data_is_bounded() {
         let mut t = Transcript::default();
         let big = vec![0xabu8; 1 << 20];
