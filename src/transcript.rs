@@ -66,6 +66,13 @@ pub struct Transcript {
     start: Instant,
     #[serde(skip)]
     kept_bytes: usize,
+    /// Entries this transcript may hold: [`ENTRIES_KEEP`], or 0 for one that only counts.
+    #[serde(skip, default = "entries_keep")]
+    capacity: usize,
+}
+
+fn entries_keep() -> usize {
+    ENTRIES_KEEP
 }
 
 impl Default for Transcript {
@@ -82,7 +89,24 @@ impl Transcript {
             dropped_bytes: 0,
             start,
             kept_bytes: 0,
+            capacity: ENTRIES_KEEP,
         }
+    }
+
+    /// A transcript that keeps no entry, only counts what it would have kept (as dropped
+    /// entries and bytes): for runs whose results nobody reads as evidence (the network
+    /// fuzzer's sequences), where formatting every chunk as hex and every frame's preview
+    /// cost a tenth of the run.
+    pub fn counting(start: Instant) -> Self {
+        Transcript {
+            capacity: 0,
+            ..Transcript::new(start)
+        }
+    }
+
+    /// Whether the next entry would be dropped: callers skip building it.
+    pub fn is_full(&self) -> bool {
+        self.entries.len() >= self.capacity
     }
 
     fn now(&self) -> u64 {
@@ -96,7 +120,7 @@ impl Transcript {
     }
 
     fn push(&mut self, e: Entry) {
-        if self.entries.len() < ENTRIES_KEEP {
+        if !self.is_full() {
             self.entries.push(e);
         } else {
             self.dropped_entries += 1;
@@ -104,6 +128,12 @@ impl Transcript {
     }
 
     pub fn bytes(&mut self, dir: Direction, data: &[u8]) {
+        if self.is_full() {
+            // Not kept: skip the hex, which costs more than the entry.
+            self.dropped_entries += 1;
+            self.dropped_bytes += data.len() as u64;
+            return;
+        }
         let room = TOTAL_KEEP.saturating_sub(self.kept_bytes);
         let keep = data.len().min(CHUNK_KEEP).min(room);
         self.kept_bytes += keep;
@@ -125,7 +155,7 @@ impl Transcript {
     /// A frame whose payload is `len` bytes of which `f` holds only the start (or none): a
     /// streamed frame, recorded when its header passes.
     pub fn frame_of_len(&mut self, dir: Direction, f: &crate::codec::Frame, len: u64) {
-        if self.entries.len() >= ENTRIES_KEEP {
+        if self.is_full() {
             // Not kept: skip the preview's formatting, which costs more than the frame.
             self.dropped_entries += 1;
             return;
@@ -209,6 +239,29 @@ mod tests {
         t.shrink(0, 1);
         assert_eq!(t.entries.len(), 1);
         assert_eq!(t.dropped_entries, 2);
+    }
+
+    #[test]
+    fn a_counting_transcript_keeps_nothing_and_counts_everything() {
+        let mut t = Transcript::counting(Instant::now());
+        t.bytes(Direction::Out, &[1u8; 300]);
+        t.bytes(Direction::In, &[2u8; 5]);
+        t.frame(Direction::In, &crate::codec::Frame::new(1, b"hi".to_vec()));
+        t.note("n");
+        assert!(t.entries.is_empty());
+        assert_eq!(t.dropped_entries, 4);
+        assert_eq!(t.dropped_bytes, 305);
+    }
+
+    #[test]
+    fn bytes_past_the_entry_bound_are_counted_as_dropped() {
+        let mut t = Transcript::default();
+        for _ in 0..ENTRIES_KEEP {
+            t.note("x");
+        }
+        t.bytes(Direction::In, &[0u8; 10]);
+        assert_eq!(t.entries.len(), ENTRIES_KEEP);
+        assert_eq!((t.dropped_entries, t.dropped_bytes), (1, 10));
     }
 
     #[test]

@@ -80,6 +80,77 @@ impl<'a> StreamInput<'a> {
 }
 
 // ---------------------------------------------------------------------------
+// A list on the stack for the per-frame oracle.
+// ---------------------------------------------------------------------------
+
+/// At most [`LIST_MAX`] items on the stack. The frame oracle builds several
+/// rule lists for every frame, fuzz inputs hold dozens of frames, and as
+/// `Vec`s their allocation (and the comparison tracing of its bookkeeping)
+/// was a measurable share of each execution. A frame breaks at most 10
+/// rules (7 in its header, 3 in a close body), so overflowing is a bug in
+/// the oracle and panics.
+#[derive(Clone, Copy)]
+pub struct List<T: Copy> {
+    items: [T; LIST_MAX],
+    len: usize,
+}
+
+/// Capacity of a [`List`].
+pub const LIST_MAX: usize = 12;
+
+impl<T: Copy> List<T> {
+    /// An empty list; `fill` only initialises the unused slots.
+    pub fn new(fill: T) -> Self {
+        List {
+            items: [fill; LIST_MAX],
+            len: 0,
+        }
+    }
+
+    pub fn push(&mut self, item: T) {
+        assert!(self.len < LIST_MAX, "oracle list over {LIST_MAX} items");
+        self.items[self.len] = item;
+        self.len += 1;
+    }
+}
+
+impl<T: Copy> std::ops::Deref for List<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+}
+
+impl<T: Copy> std::ops::DerefMut for List<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.items[..self.len]
+    }
+}
+
+impl<T: Copy> Extend<T> for List<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
+        for item in items {
+            self.push(item);
+        }
+    }
+}
+
+impl<T: Copy + std::fmt::Debug> std::fmt::Debug for List<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Copy + PartialEq> PartialEq for List<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+/// A placeholder for unused slots of rule lists.
+const NO_RULE: Rule = Rule::ReservedBitSet;
+
+// ---------------------------------------------------------------------------
 // Independent oracles.
 // ---------------------------------------------------------------------------
 
@@ -106,7 +177,12 @@ pub fn minimal_form(len: u64) -> LengthForm {
 /// RFC text and the frame's fields alone. `frame.length_form` must be the
 /// concrete form seen on the wire.
 pub fn expected_rules(frame: &Frame, cfg: &DecoderConfig) -> Vec<Rule> {
-    let mut r = Vec::new();
+    expected_rule_list(frame, cfg).to_vec()
+}
+
+/// [`expected_rules`] on the stack, for the per-frame oracle.
+pub fn expected_rule_list(frame: &Frame, cfg: &DecoderConfig) -> List<Rule> {
+    let mut r = List::new(NO_RULE);
     let len = frame.payload.len() as u64;
     let control = frame.opcode & 0x8 != 0;
     if frame.rsv_bits() & !cfg.allowed_rsv != 0 {
@@ -146,7 +222,7 @@ pub fn expected_rules(frame: &Frame, cfg: &DecoderConfig) -> Vec<Rule> {
             }
         }
     }
-    r.sort();
+    r.sort_unstable();
     r
 }
 
@@ -224,6 +300,7 @@ fn decode(cfg: &DecoderConfig, stream: &[u8], chunks: &[&[u8]], check_frames: bo
     let mut fed = 0usize;
     let mut frames = Vec::new();
     let mut fatal = None;
+    let mut scratch = Vec::new();
     'chunks: for chunk in chunks {
         d.feed(chunk);
         fed += chunk.len();
@@ -231,7 +308,7 @@ fn decode(cfg: &DecoderConfig, stream: &[u8], chunks: &[&[u8]], check_frames: bo
             match d.next_frame() {
                 Ok(Some(f)) => {
                     if check_frames {
-                        check_frame(cfg, stream, &f, d.offset());
+                        check_frame(cfg, stream, &f, d.offset(), &mut scratch);
                     }
                     assert_eq!(
                         f.offset + f.wire_len as u64,
@@ -282,7 +359,15 @@ fn decode(cfg: &DecoderConfig, stream: &[u8], chunks: &[&[u8]], check_frames: bo
     }
 }
 
-fn check_frame(cfg: &DecoderConfig, stream: &[u8], f: &DecodedFrame, end: u64) {
+/// Checks one decoded frame; `scratch` is a buffer for its re-encoding, reused
+/// across the frames of an input.
+fn check_frame(
+    cfg: &DecoderConfig,
+    stream: &[u8],
+    f: &DecodedFrame,
+    end: u64,
+    scratch: &mut Vec<u8>,
+) {
     let fr = &f.frame;
     assert!(f.wire_len > 0, "wire_len > 0");
     assert!(
@@ -305,11 +390,9 @@ fn check_frame(cfg: &DecoderConfig, stream: &[u8], f: &DecodedFrame, end: u64) {
     // The decoded fields say everything about the wire bytes: encoding them
     // again reproduces the frame exactly (mask key, length form and all).
     let wire = &stream[f.offset as usize..end as usize];
-    assert_eq!(
-        fr.encode().expect("decoded frames encode"),
-        wire,
-        "re-encoding gives the wire bytes"
-    );
+    scratch.clear();
+    fr.encode_into(scratch).expect("decoded frames encode");
+    assert_eq!(scratch[..], *wire, "re-encoding gives the wire bytes");
     assert_eq!(
         f.payload_offset(),
         f.offset + fr.header_len() as u64,
@@ -344,19 +427,17 @@ fn check_frame(cfg: &DecoderConfig, stream: &[u8], f: &DecodedFrame, end: u64) {
             _ => {}
         }
     }
-    let mut got: Vec<Rule> = f.violations.iter().map(|v| v.rule).collect();
-    got.sort();
-    assert_eq!(got, expected_rules(fr, cfg), "violations of {fr:?}");
+    let mut got = List::new(NO_RULE);
+    got.extend(f.violations.iter().map(|v| v.rule));
+    got.sort_unstable();
+    assert_eq!(got, expected_rule_list(fr, cfg), "violations of {fr:?}");
     // And each at the exact byte where it first becomes visible.
-    let mut want = located_header_rules(wire, cfg);
-    want.extend(located_close_rules(fr, wire.len()));
-    let mut got: Vec<(u64, Rule)> = f
-        .violations
-        .iter()
-        .map(|v| (v.offset - f.offset, v.rule))
-        .collect();
-    want.sort();
-    got.sort();
+    let mut want = located_header_rule_list(wire, cfg);
+    want.extend(located_close_rules(fr, wire.len()).iter().copied());
+    let mut got = List::new((0, NO_RULE));
+    got.extend(f.violations.iter().map(|v| (v.offset - f.offset, v.rule)));
+    want.sort_unstable();
+    got.sort_unstable();
     assert_eq!(got, want, "violation offsets of {fr:?}");
 }
 
@@ -389,6 +470,11 @@ pub fn length_visible_at(header: &[u8], holds: impl Fn(u64, u64) -> bool) -> u64
 /// frame-relative offset where it becomes visible, computed from the raw
 /// bytes (`header` must hold at least the whole length field).
 pub fn located_header_rules(header: &[u8], cfg: &DecoderConfig) -> Vec<(u64, Rule)> {
+    located_header_rule_list(header, cfg).to_vec()
+}
+
+/// [`located_header_rules`] on the stack, for the per-frame oracle.
+pub fn located_header_rule_list(header: &[u8], cfg: &DecoderConfig) -> List<(u64, Rule)> {
     let (b0, b1) = (header[0], header[1]);
     let (len, base) = announced_len(header, 0).expect("length field complete");
     let (fin, rsv, opcode, masked) = (b0 & 0x80 != 0, (b0 >> 4) & 7, b0 & 0xF, b1 & 0x80 != 0);
@@ -398,7 +484,7 @@ pub fn located_header_rules(header: &[u8], cfg: &DecoderConfig) -> Vec<(u64, Rul
         _ => LengthForm::Bits64,
     };
     let control = opcode & 0x8 != 0;
-    let mut r = Vec::new();
+    let mut r = List::new((0, NO_RULE));
     if rsv & !cfg.allowed_rsv != 0 {
         r.push((0, Rule::ReservedBitSet));
     }
@@ -442,8 +528,8 @@ pub fn located_header_rules(header: &[u8], cfg: &DecoderConfig) -> Vec<(u64, Rul
 /// first byte when no valid code has that high byte, else at its second; a
 /// bad reason at its first invalid byte, or at the frame's last byte when
 /// the reason ends inside a sequence.
-fn located_close_rules(fr: &Frame, wire_len: usize) -> Vec<(u64, Rule)> {
-    let mut r = Vec::new();
+fn located_close_rules(fr: &Frame, wire_len: usize) -> List<(u64, Rule)> {
+    let mut r = List::new((0, NO_RULE));
     if fr.opcode != 0x8 {
         return r;
     }

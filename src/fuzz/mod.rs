@@ -796,6 +796,14 @@ const MAX_DISTINCT: usize = 256;
 
 /// Fuzzes the server at `url`.
 pub async fn fuzz(url: &str, cfg: &FuzzConfig) -> Result<FuzzReport, RunError> {
+    // Findings are reported by their reasons and saved reproducers, never a transcript.
+    let cfg = &FuzzConfig {
+        session: SessionConfig {
+            transcript: false,
+            ..cfg.session.clone()
+        },
+        ..cfg.clone()
+    };
     let target = Target::parse(url)?;
     run::probe(&target, &cfg.session, true).await?;
     let target = Arc::new(target);

@@ -50,6 +50,10 @@ pub struct SessionConfig {
     /// the wait of `ping` expectations and of those marked `idle`. Short by default so
     /// the heartbeat cases cost a whole run little; a peer pinging every 20 s needs more.
     pub idle: Duration,
+    /// Whether each case keeps its wire transcript (the default). The network fuzzer
+    /// reports findings by their reasons and reproducers, never a transcript, so its
+    /// sequences run without one ([`Transcript::counting`]).
+    pub transcript: bool,
 }
 
 /// The default `--idle`.
@@ -68,6 +72,7 @@ impl Default for SessionConfig {
             transport: super::transport::Transport::Http1,
             h2_pool: None,
             idle: DEFAULT_IDLE,
+            transcript: true,
         }
     }
 }
@@ -218,6 +223,9 @@ pub async fn run_case(case: &Case, target: &Target, cfg: &SessionConfig) -> Case
         .unwrap_or(cfg.step_timeout);
     let case_timeout = case_timeout(case, step_timeout, cfg.idle);
     let mut st = State::new(started, true);
+    if !cfg.transcript {
+        st.shared = Arc::new(Shared::new(Transcript::counting(started)));
+    }
     st.idle = cfg.idle;
     st.ctx.peer_limit = cfg.peer_max_message;
     let outcome = tokio::time::timeout(
@@ -895,7 +903,7 @@ fn streamed_message(m: &crate::case::MessageSpec, st: &mut State) -> Built {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut at = 0;
         for i in 0..msg.frames() {
-            if t.entries.len() >= crate::transcript::ENTRIES_KEEP {
+            if t.is_full() {
                 // The rest would be dropped: count them without building their previews
                 // (4 MiB in 64-byte fragments is 65,536 frames, a fifth of the case's work).
                 t.dropped_entries += (msg.frames() - i) as u64;
