@@ -389,6 +389,7 @@ fn main() {
     }
     let mut s = Seeds::default();
     builtin_seeds(&mut s);
+    h3_seeds(&mut s);
     if with_cases {
         case_seeds(&mut s);
     }
@@ -408,4 +409,53 @@ fn main() {
         total.1,
         out.display()
     );
+}
+
+/// What an HTTP/3 server sends before the WebSocket bytes: field sections, SETTINGS
+/// payloads, varints and Huffman strings, from the RFCs' own examples where they have one.
+fn h3_seeds(s: &mut Seeds) {
+    use wsspec::run::h3::qpack;
+    let field = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+    s.add(
+        "h3_fields",
+        "seed-qpack-literals",
+        qpack::encode(&[
+            field(":status", "200"),
+            field("sec-websocket-protocol", "chat"),
+            field("sec-websocket-extensions", "permessage-deflate"),
+        ]),
+    );
+    // Required Insert Count 0, Delta Base 0, then an indexed field line for static
+    // entry 25, ":status: 200" (RFC 9204 §4.5.2, Appendix A).
+    s.add("h3_fields", "seed-qpack-static-200", vec![0x00, 0x00, 0xd9]);
+    // Literal with a static name reference (":status", index 24) and a Huffman value,
+    // "302" (RFC 7541 C.6.1 codes it 0x64 0x02).
+    s.add(
+        "h3_fields",
+        "seed-qpack-huffman-value",
+        vec![0x00, 0x00, 0x5f, 0x09, 0x82, 0x64, 0x02],
+    );
+    // RFC 7541 C.4.1: "www.example.com", Huffman-coded.
+    s.add(
+        "h3_fields",
+        "seed-huffman-rfc7541-c41",
+        vec![
+            0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff,
+        ],
+    );
+    // SETTINGS: QPACK_MAX_TABLE_CAPACITY 0, QPACK_BLOCKED_STREAMS 0,
+    // ENABLE_CONNECT_PROTOCOL 1 (RFC 9204 §5, RFC 9220 §3).
+    s.add(
+        "h3_fields",
+        "seed-settings-connect",
+        vec![0x01, 0x00, 0x07, 0x00, 0x08, 0x01],
+    );
+    // RFC 9000 Appendix A.1's varints: 8, 4, 2 and 1 bytes.
+    s.add(
+        "h3_fields",
+        "seed-varint-8",
+        vec![0xc2, 0x19, 0x7c, 0x5e, 0xff, 0x14, 0xe8, 0x8c],
+    );
+    s.add("h3_fields", "seed-varint-4", vec![0x9d, 0x7f, 0x3e, 0x7d]);
+    s.add("h3_fields", "seed-varint-2", vec![0x7b, 0xbd]);
 }

@@ -1465,3 +1465,67 @@ pub fn fuzz_deflate_negotiation(data: &[u8]) {
     assert!(!agreed.inflate_no_context_takeover || a.client_no_context_takeover);
     assert!(agreed.inflate_window_bits >= a.client_max_window_bits);
 }
+
+/// What an HTTP/3 server sends wsspec before any WebSocket byte, read by wsspec's own
+/// decoders (src/run/h3): a QPACK field section (with the static table and Huffman
+/// literals), a SETTINGS payload, a QUIC varint. The same input goes to each. None may
+/// panic; what decodes stays within what its input can stand for, and what decodes,
+/// written again by wsspec's encoders, decodes to the same.
+pub fn fuzz_h3_fields(data: &[u8]) {
+    use wsspec::run::h3::{frame, huffman, qpack};
+    if let Ok(fields) = qpack::decode(data) {
+        // A field line takes at least one byte, and one byte stands for at most a static
+        // table entry (RFC 9204 Appendix A: each name and value under 128 bytes together)
+        // or 8/5 bytes of Huffman text (RFC 7541 Appendix B: codes of 5 bits or more).
+        let total: usize = fields.iter().map(|(n, v)| n.len() + v.len()).sum();
+        assert!(
+            total <= data.len() * 128,
+            "{} bytes of fields from {} bytes",
+            total,
+            data.len()
+        );
+        let text: Option<Vec<(String, String)>> = fields
+            .iter()
+            .map(|(n, v)| {
+                Some((
+                    String::from_utf8(n.clone()).ok()?,
+                    String::from_utf8(v.clone()).ok()?,
+                ))
+            })
+            .collect();
+        if let Some(text) = text {
+            let again = qpack::encode(&text);
+            assert_eq!(qpack::decode(&again).as_ref(), Ok(&fields), "{again:02x?}");
+        }
+    }
+    if let Ok(out) = huffman::decode(data) {
+        assert!(
+            out.len() * 5 <= data.len() * 8,
+            "{} from {}",
+            out.len(),
+            data.len()
+        );
+    }
+    if let Some(pairs) = frame::parse_settings(data) {
+        let mut again = Vec::new();
+        for &(id, v) in &pairs {
+            frame::varint(&mut again, id);
+            frame::varint(&mut again, v);
+        }
+        // wsspec writes the shortest form, never longer than what it read.
+        assert!(again.len() <= data.len());
+        assert_eq!(frame::parse_settings(&again), Some(pairs));
+    }
+    match frame::parse_varint(data) {
+        Some((v, n)) => {
+            // RFC 9000 §16: the two high bits of the first byte give the length.
+            assert_eq!(n, 1 << (data[0] >> 6));
+            assert!(v < 1 << 62);
+            let mut again = Vec::new();
+            frame::varint(&mut again, v);
+            assert!(again.len() <= n);
+            assert_eq!(frame::parse_varint(&again), Some((v, again.len())));
+        }
+        None => assert!(data.is_empty() || data.len() < 1 << (data[0] >> 6)),
+    }
+}
