@@ -33,7 +33,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 
 use super::target::Target;
-use super::transport::ConnectError;
+use super::transport::{read_with_reset, set_reset, ConnectError, ResetSlot};
 
 /// Bytes the pipe between the session and the pump holds: about what a TCP socket buffers.
 const PIPE: usize = 256 * 1024;
@@ -44,9 +44,6 @@ const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
 const CONN_WINDOW: u32 = 16 * 1024 * 1024;
 /// The largest request head the pump waits for before giving up on it.
 const MAX_HEAD: usize = 64 * 1024;
-
-/// Why a connection ended abnormally, as the session's reader will see it.
-type ResetSlot = Arc<Mutex<Option<String>>>;
 
 /// Aborts the pump and connection tasks when the session lets go of both halves.
 struct Tasks(Vec<tokio::task::JoinHandle<()>>);
@@ -225,25 +222,6 @@ impl H2Stream {
                 _tasks: self.tasks,
             },
         )
-    }
-}
-
-fn read_with_reset<R: AsyncRead + Unpin>(
-    r: &mut R,
-    reset: &ResetSlot,
-    cx: &mut Context<'_>,
-    buf: &mut ReadBuf<'_>,
-) -> Poll<io::Result<()>> {
-    let before = buf.filled().len();
-    match Pin::new(r).poll_read(cx, buf) {
-        Poll::Ready(Ok(())) if buf.filled().len() == before => {
-            let why = reset.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            match why {
-                Some(why) => Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, why))),
-                None => Poll::Ready(Ok(())),
-            }
-        }
-        other => other,
     }
 }
 
@@ -707,13 +685,6 @@ fn render(resp: &http::response::Parts) -> Vec<u8> {
     }
     out.extend_from_slice(b"\r\n");
     out
-}
-
-fn set_reset(slot: &ResetSlot, why: String) {
-    let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
-    if s.is_none() {
-        *s = Some(why);
-    }
 }
 
 /// Moves bytes between the session's pipes and one extended CONNECT stream.

@@ -311,3 +311,36 @@ impl AsyncWrite for Stream {
         }
     }
 }
+
+/// Why a stream (HTTP/2 or HTTP/3) ended abnormally, as the session's reader will see it:
+/// the first reason set wins.
+pub(crate) type ResetSlot = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
+/// Notes why a stream ended abnormally, unless a reason is already noted.
+pub(crate) fn set_reset(slot: &ResetSlot, why: String) {
+    let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if s.is_none() {
+        *s = Some(why);
+    }
+}
+
+/// Reads from a stream's pipe; where the pipe ends and a reset was noted, the read fails
+/// with `ConnectionReset` and that reason, as a TCP reset would, instead of a clean end.
+pub(crate) fn read_with_reset<R: AsyncRead + Unpin>(
+    r: &mut R,
+    reset: &ResetSlot,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    let before = buf.filled().len();
+    match Pin::new(r).poll_read(cx, buf) {
+        Poll::Ready(Ok(())) if buf.filled().len() == before => {
+            let why = reset.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match why {
+                Some(why) => Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, why))),
+                None => Poll::Ready(Ok(())),
+            }
+        }
+        other => other,
+    }
+}

@@ -25,7 +25,7 @@ pub mod qpack;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream
 
 use self::frame::{FrameReader, ReadEnd};
 use super::target::Target;
-use super::transport::ConnectError;
+use super::transport::{read_with_reset, set_reset, ConnectError, ResetSlot};
 
 /// Bytes each pipe between the session and the pump holds: about what a TCP socket buffers.
 const PIPE: usize = 256 * 1024;
@@ -48,16 +48,6 @@ const NO_ERROR: u32 = 0x100;
 /// The QUIC connection gives up on a silent server after this long; the case's own
 /// timeouts are shorter, so this only bounds what is left after a session.
 const IDLE: Duration = Duration::from_secs(30);
-
-/// Why a stream ended abnormally, as the session's reader will see it.
-type ResetSlot = Arc<Mutex<Option<String>>>;
-
-fn set_reset(slot: &ResetSlot, why: String) {
-    let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
-    if s.is_none() {
-        *s = Some(why);
-    }
-}
 
 /// Aborts the connection's tasks and closes it when the session lets go of the stream.
 struct Held {
@@ -112,25 +102,6 @@ impl H3Stream {
                 _held: self.held,
             },
         )
-    }
-}
-
-fn read_with_reset(
-    r: &mut DuplexStream,
-    reset: &ResetSlot,
-    cx: &mut Context<'_>,
-    buf: &mut ReadBuf<'_>,
-) -> Poll<io::Result<()>> {
-    let before = buf.filled().len();
-    match Pin::new(r).poll_read(cx, buf) {
-        Poll::Ready(Ok(())) if buf.filled().len() == before => {
-            let why = reset.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            match why {
-                Some(why) => Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, why))),
-                None => Poll::Ready(Ok(())),
-            }
-        }
-        other => other,
     }
 }
 
