@@ -229,15 +229,11 @@ async fn run_on(
 }
 
 fn verdict(r: &RunResults, id: &str) -> Grade {
-    r.cases
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("{id} did not run"))
-        .verdict
+    crate::common::case(r, id).verdict
 }
 
 fn show(r: &RunResults, id: &str) -> String {
-    let c = r.cases.iter().find(|c| c.id == id).expect("ran");
+    let c = crate::common::case(r, id);
     format!("{id}: {:?} {:?}", c.verdict, c.reasons)
 }
 
